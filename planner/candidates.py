@@ -1,0 +1,172 @@
+"""Enumerate candidate replicas, evaluate them with the performance model, price them, prune.
+
+The unit the planner buys is one **instance** (a cloud VM with its accelerators). An instance of G
+GPUs runs ``G / (tp·pp)`` model replicas side by side (data parallel). A candidate is
+
+    (offer = cloud × region × instance type) × (tp, precision, max batch)
+
+and its capacity is ``replicas_per_instance × capacity_at_slo`` of one replica. Buying whole
+instances keeps the bill of materials exact (no fractional VMs).
+
+Pruning (each count reported, nothing silently dropped):
+
+1. *does not fit / cannot meet the SLO*: capacity 0 at the SLO;
+2. *same offer, weaker configuration*: for one offer every configuration costs the same per hour in
+   every tier, so only the configuration with the highest capacity is kept (ties: the first in sorted order);
+3. *dominated offer*: another candidate in the same cloud region has at least the capacity and a price
+   no higher in every tier (and offers every tier this one offers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner import perf
+from planner.catalog import Catalogs
+from planner.catalog.prices import tier_prices
+from planner.milp.data import TIERS
+from planner.problem import LoadedProblem
+from planner.scope import Scope
+from planner.units import BYTES_PER_ELEMENT
+
+TP_DEGREES = (1, 2, 4, 8, 16)
+
+
+@dataclass
+class CandidateSet:
+    table: pd.DataFrame  # one row per kept candidate, sorted by candidate_id
+    evaluated: int  # configurations evaluated (offer × tp × precision × batch)
+    pruned: dict[str, int] = field(default_factory=dict)  # reason -> count
+    best_rejected: pd.DataFrame | None = None  # per GPU, the best reason it was rejected (for explanations)
+
+
+def kv_precision_for(weight_precision: str, option: str) -> str:
+    """KV-cache precision: the option, or with 'same' the weight precision (16-bit for integer weights,
+    since weight-only integer formats keep activations and KV in 16 bits)."""
+    if option != "same":
+        return option
+    return "fp16" if weight_precision in ("int8", "int4") else weight_precision
+
+
+def _configurations(loaded: LoadedProblem, scope: Scope, offers: pd.DataFrame, catalogs: Catalogs) -> pd.DataFrame:
+    """Unique (gpu, tp, precision, batch) rows to evaluate once, shared by every offer with that GPU."""
+    opts = loaded.problem.options
+    heads = int(catalogs.models.set_index("id").loc[scope.model_id, "num_attention_heads"])
+    gpu_counts = offers.groupby("gpu")["gpus_per_instance"].agg(lambda s: sorted(set(int(v) for v in s)))
+    rows = []
+    for gpu in sorted(gpu_counts.index):
+        tps = sorted({tp for g in gpu_counts[gpu] for tp in TP_DEGREES if tp <= g and g % tp == 0})
+        for tp in tps:
+            if tp > opts.max_gpus_per_replica or heads % tp:
+                continue
+            for precision in sorted(opts.precisions):
+                for batch in sorted(opts.max_batch):
+                    rows.append((gpu, tp, precision, kv_precision_for(precision, opts.kv_precision), batch))
+    return pd.DataFrame(rows, columns=["gpu", "tp", "precision", "kv_precision", "concurrency"])
+
+
+def evaluate_configurations(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, lengths, slo) -> pd.DataFrame:
+    rows = configs.assign(
+        model=scope.model_id,
+        num_gpus=configs["tp"],
+        pp=1,
+        engine_family=loaded.problem.engine,
+        scenario="server",
+        input_len=np.nan,
+        output_len=np.nan,
+    )
+    cfg = perf.spec_table(rows, catalogs.accelerators, catalogs.models)
+    result = perf.capacity_at_slo(cfg, lengths, slo, perf.Efficiency(catalogs.efficiency))
+    keep = ["fits", "capacity_rps", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "max_concurrency", "weights_gb", "kv_gb", "limit", "error"]
+    extra = [c for c in ("precision_fallback",) if c in result.columns]
+    return pd.concat([configs.reset_index(drop=True), result[keep + extra].reset_index(drop=True)], axis=1)
+
+
+def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, lengths, slo) -> CandidateSet:
+    offers = catalogs.offers
+    offers = offers[offers["gpu"].isin(scope.gpu_ids) & offers["cloud"].isin(scope.clouds)]
+    regions = catalogs.regions.set_index(["cloud", "region"])
+    offers = offers.assign(geo=[regions.loc[(c, r), "geo"] for c, r in zip(offers["cloud"], offers["region"])])
+    offers = offers[offers["geo"].map(scope.geo_continent).notna()]
+    offers = pd.concat([offers, tier_prices(offers, catalogs.discounts)], axis=1)
+    allowed = list(loaded.problem.options.tiers)
+    for tier in TIERS:
+        if tier not in allowed:
+            offers[f"price_{tier}"] = np.nan
+    offers = offers[np.isfinite(offers[[f"price_{t}" for t in TIERS]].to_numpy(float)).any(axis=1)]
+
+    configs = _configurations(loaded, scope, offers, catalogs)
+    perf_table = evaluate_configurations(configs, loaded, scope, catalogs, lengths, slo)
+    merged = offers.reset_index(drop=True).merge(perf_table, on="gpu", how="inner")
+    merged = merged[(merged["gpus_per_instance"] % merged["tp"]) == 0].copy()
+    evaluated = len(merged)
+    pruned: dict[str, int] = {}
+
+    usable = merged["fits"].astype(bool) & (merged["capacity_rps"] > 0)
+    rejected = merged[~usable]
+    pruned["does not fit or cannot meet the SLO"] = int((~usable).sum())
+    merged = merged[usable].copy()
+
+    merged["replicas_per_instance"] = (merged["gpus_per_instance"] // merged["tp"]).astype(int)
+    merged["capacity_rps_per_replica"] = merged["capacity_rps"]
+    merged["capacity_rps"] = merged["capacity_rps_per_replica"] * merged["replicas_per_instance"]
+    merged["candidate_id"] = [
+        f"{c}/{r}/{i}/{p}/tp{tp}/b{b}"
+        for c, r, i, p, tp, b in zip(merged["cloud"], merged["region"], merged["instance_type"], merged["precision"], merged["tp"], merged["concurrency"])
+    ]
+    merged = merged.sort_values("candidate_id", kind="stable")
+
+    # 2. per offer, keep the strongest configuration (prices do not depend on it)
+    before = len(merged)
+    merged = merged.sort_values(["cloud", "region", "instance_type", "capacity_rps", "candidate_id"], ascending=[True, True, True, False, True], kind="stable")
+    merged = merged.drop_duplicates(["cloud", "region", "instance_type"], keep="first")
+    pruned["weaker configuration of the same instance"] = before - len(merged)
+
+    # 3. dominated offers within one cloud region
+    before = len(merged)
+    merged = _drop_dominated(merged)
+    pruned["dominated by another instance in the same region"] = before - len(merged)
+
+    table = merged.rename(columns={"concurrency": "max_batch"}).sort_values("candidate_id").reset_index(drop=True)
+    table["pp"] = 1
+    table["gpus_per_replica"] = table["tp"] * table["pp"]
+    return CandidateSet(table, evaluated, pruned, _best_rejections(rejected))
+
+
+def _drop_dominated(frame: pd.DataFrame) -> pd.DataFrame:
+    price_cols = [f"price_{t}" for t in TIERS]
+    keep = np.ones(len(frame), dtype=bool)
+    for _, idx in frame.groupby(["cloud", "region"]).indices.items():
+        cap = frame["capacity_rps"].to_numpy()[idx]
+        prices = frame[price_cols].to_numpy(float)[idx]
+        p = np.where(np.isfinite(prices), prices, np.inf)
+        ids = frame["candidate_id"].to_numpy()[idx]
+        for a in range(len(idx)):
+            for b in range(len(idx)):
+                if a == b or not keep[idx[b]]:
+                    continue
+                # b dominates a: capacity ≥, every tier price ≤ (inf where a has it means b lacks it → no)
+                if cap[b] >= cap[a] and np.all(p[b] <= p[a]):
+                    strictly = cap[b] > cap[a] or np.any(p[b] < p[a]) or ids[b] < ids[a]
+                    if strictly:
+                        keep[idx[a]] = False
+                        break
+    return frame[keep]
+
+
+def _best_rejections(rejected: pd.DataFrame) -> pd.DataFrame:
+    """Per GPU, the rejected configuration that came closest (for infeasibility explanations)."""
+    if rejected.empty:
+        return rejected
+    cols = ["gpu", "tp", "precision", "concurrency", "fits", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "error", "weights_gb"]
+    cols = [c for c in cols if c in rejected.columns]
+    ranked = rejected.sort_values(["gpu", "fits", "tp", "concurrency"], ascending=[True, False, False, True])
+    return ranked.drop_duplicates("gpu")[cols].reset_index(drop=True)
+
+
+def weights_gb_estimate(params_b: float, precision: str) -> float:
+    """Weights of a model in GB (used by the cheap infeasibility checks)."""
+    return params_b * BYTES_PER_ELEMENT[precision]

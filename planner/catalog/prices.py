@@ -1,0 +1,42 @@
+"""Hourly price of every offer in every tier, with the rule that produced it.
+
+* on-demand and spot: the offer's list and snapshot prices;
+* reserved-1y / reserved-3y: the offer's published commitment rate where the catalog has one,
+  otherwise on-demand × (1 − discount_pct/100) from ``discounts.csv`` for that cloud and term
+  (an assumption every plan lists), otherwise not offered (NaN).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.milp.data import TIERS
+
+_OFFER_COLUMN = {
+    "on-demand": "on_demand_usd_per_hour",
+    "spot": "spot_usd_per_hour",
+    "reserved-1y": "reserved_1y_usd_per_hour",
+    "reserved-3y": "reserved_3y_usd_per_hour",
+}
+
+
+def tier_prices(offers: pd.DataFrame, discounts: pd.DataFrame) -> pd.DataFrame:
+    """Columns ``price_<tier>`` (USD per instance-hour, NaN = not offered) and ``basis_<tier>``
+    (``catalog`` or ``discount <pct>% (<source>)``), aligned with ``offers``' index."""
+    out = pd.DataFrame(index=offers.index)
+    for tier in TIERS:
+        published = offers[_OFFER_COLUMN[tier]].to_numpy(float)
+        price = published.copy()
+        basis = np.where(np.isfinite(published), "catalog", "")
+        if tier.startswith("reserved"):
+            rule = discounts[discounts["tier"] == tier].set_index("cloud")
+            pct = offers["cloud"].map(rule["discount_pct"]).to_numpy(float)
+            derived = offers["on_demand_usd_per_hour"].to_numpy(float) * (1 - pct / 100.0)
+            use = ~np.isfinite(published) & np.isfinite(derived)
+            price = np.where(use, derived, published)
+            src = offers["cloud"].map(rule["source"]).fillna("").to_numpy(str)
+            basis = np.where(use, [f"on-demand less {p:g}% ({s})" for p, s in zip(pct, src)], basis)
+        out[f"price_{tier}"] = price
+        out[f"basis_{tier}"] = basis
+    return out

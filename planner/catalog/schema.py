@@ -1,0 +1,212 @@
+"""Catalog schemas: the columns of every file in ``catalogs/``, with dtype, unit and meaning.
+
+This module is the single definition of the catalog format. ``catalogs/README.md`` (the data
+dictionary) documents the same columns for people; ``planner.catalog.load`` validates every file
+against these definitions and reports all problems at once.
+
+Conventions shared by every file:
+
+* one row per fact, with ``source`` (where the numbers came from: a URL or ``owner/repo:path@commit``)
+  and ``retrieved`` (ISO date the source was read); both are required and never empty;
+* units live in column names (``_gb``, ``_usd_per_hour``, ``_gb_per_s``, ``_tflops``);
+* an unknown number is an **empty cell**, never a guess and never zero;
+* ids are canonical; ``aliases`` holds other spellings separated by ``;`` (matched case-insensitively).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["str", "float", "int", "bool", "date"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool  # True: the cell may not be empty
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    file: str
+    key: tuple[str, ...]  # columns that must be unique together
+    columns: tuple[Column, ...]
+    description: str
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _c(name: str, kind: Kind, required: bool, unit: str, meaning: str) -> Column:
+    return Column(name, kind, required, unit, meaning)
+
+
+_PROVENANCE = (
+    _c("source", "str", True, "", "where the numbers came from (URL or owner/repo:path@commit)"),
+    _c("retrieved", "date", True, "ISO date", "date the source was read"),
+    _c("notes", "str", False, "", "caveats, derivations, conflicts between sources"),
+)
+
+ACCELERATORS = TableSchema(
+    file="accelerators.csv",
+    key=("id",),
+    description="Accelerator (GPU/TPU/NPU) specifications, one row per chip variant. Dense (no 2:4 sparsity) peaks.",
+    columns=(
+        _c("id", "str", True, "", "canonical id, e.g. H100-SXM-80GB"),
+        _c("aliases", "str", False, "", "other names, ';'-separated (e.g. 'H100;H100-80GB;h100 sxm')"),
+        _c("vendor", "str", True, "", "NVIDIA, AMD, Google, AWS, Intel"),
+        _c("family", "str", True, "", "architecture family: volta, turing, ampere, ada, hopper, blackwell, cdna2, cdna3, tpu, neuron, gaudi"),
+        _c("memory_gb", "float", True, "GB (1e9 bytes)", "device memory per chip"),
+        _c("mem_bw_gb_per_s", "float", False, "GB/s", "peak device-memory bandwidth per chip"),
+        _c("fp32_tflops", "float", False, "TFLOP/s", "dense FP32 (non-tensor) peak"),
+        _c("fp16_tflops", "float", False, "TFLOP/s", "dense FP16 tensor peak"),
+        _c("bf16_tflops", "float", False, "TFLOP/s", "dense BF16 tensor peak"),
+        _c("fp8_tflops", "float", False, "TFLOP/s", "dense FP8 tensor peak; empty = no FP8 tensor cores"),
+        _c("fp4_tflops", "float", False, "TFLOP/s", "dense FP4 tensor peak; empty = no FP4 tensor cores"),
+        _c("int8_tops", "float", False, "TOP/s", "dense INT8 tensor peak"),
+        _c("int4_tops", "float", False, "TOP/s", "dense INT4 tensor peak"),
+        _c("interconnect", "str", False, "", "intra-node link: NVLink, PCIe Gen4, Infinity Fabric, ICI, ..."),
+        _c("link_bw_gb_per_s", "float", False, "GB/s", "intra-node bandwidth per chip (unidirectional, as published)"),
+        _c("tdp_w", "float", False, "W", "board power"),
+        *_PROVENANCE,
+    ),
+)
+
+MODELS = TableSchema(
+    file="models.csv",
+    key=("id",),
+    description="Model architectures from the published config.json; parameter counts in billions.",
+    columns=(
+        _c("id", "str", True, "", "canonical lowercase id, e.g. llama-3.1-70b"),
+        _c("aliases", "str", False, "", "other names, ';'-separated (HF repo ids, display names)"),
+        _c("family", "str", True, "", "model family, e.g. llama-3.1, mixtral, qwen2.5"),
+        _c("arch_type", "str", True, "", "decoder | moe | encoder-decoder | multimodal"),
+        _c("params_b", "float", False, "1e9 parameters", "total parameters (stated or derived from the dims; notes say which)"),
+        _c("active_params_b", "float", False, "1e9 parameters", "parameters used per token (MoE); empty for dense = params_b"),
+        _c("num_layers", "int", True, "", "decoder layers (for encoder-decoder: decoder layers)"),
+        _c("encoder_layers", "int", False, "", "encoder layers (encoder-decoder only)"),
+        _c("hidden_size", "int", True, "", "model width d_model"),
+        _c("num_attention_heads", "int", True, "", "query heads"),
+        _c("num_kv_heads", "int", False, "", "key/value heads (GQA); empty = num_attention_heads"),
+        _c("head_dim", "int", False, "", "per-head dim; empty = hidden_size/num_attention_heads"),
+        _c("intermediate_size", "int", False, "", "FFN inner size (dense layers)"),
+        _c("moe_intermediate_size", "int", False, "", "FFN inner size of one expert (MoE)"),
+        _c("vocab_size", "int", False, "", "vocabulary size"),
+        _c("num_experts", "int", False, "", "routed experts per MoE layer; empty = dense"),
+        _c("experts_per_token", "int", False, "", "routed experts active per token"),
+        _c("num_shared_experts", "int", False, "", "always-active shared experts per MoE layer"),
+        _c("first_dense_layers", "int", False, "", "leading layers that are dense in an MoE model"),
+        _c("max_context", "int", False, "tokens", "maximum context length"),
+        _c("attention_type", "str", True, "", "MHA | GQA | MQA | MLA | SWA (sliding window)"),
+        _c("sliding_window", "int", False, "tokens", "window size where attention is windowed"),
+        _c("kv_lora_rank", "int", False, "", "MLA compressed KV dimension"),
+        _c("qk_rope_head_dim", "int", False, "", "MLA decoupled RoPE key dim (cached beside the latent)"),
+        _c("image_tokens", "int", False, "tokens", "tokens added to the prompt per image (multimodal)"),
+        *_PROVENANCE,
+    ),
+)
+
+OFFERS = TableSchema(
+    file="offers.csv",
+    key=("cloud", "region", "instance_type"),
+    description="Cloud instances with accelerators, per region, with hourly prices per instance.",
+    columns=(
+        _c("cloud", "str", True, "", "aws, gcp, azure, lambda, nebius, runpod, ..."),
+        _c("region", "str", True, "", "the cloud's region name, e.g. us-east-1"),
+        _c("instance_type", "str", True, "", "the cloud's instance name"),
+        _c("gpu", "str", True, "", "accelerators.csv id"),
+        _c("gpus_per_instance", "int", True, "", "accelerators in the instance"),
+        _c("vcpus", "float", False, "", "virtual CPUs"),
+        _c("memory_gib", "float", False, "GiB", "host memory"),
+        _c("on_demand_usd_per_hour", "float", False, "USD/instance-hour", "on-demand list price"),
+        _c("spot_usd_per_hour", "float", False, "USD/instance-hour", "spot/preemptible price at the snapshot (empty = no spot)"),
+        _c("reserved_1y_usd_per_hour", "float", False, "USD/instance-hour", "published 1-year commitment rate (empty = use discounts.csv rule)"),
+        _c("reserved_3y_usd_per_hour", "float", False, "USD/instance-hour", "published 3-year commitment rate (empty = use discounts.csv rule)"),
+        *_PROVENANCE,
+    ),
+)
+
+REGIONS = TableSchema(
+    file="regions.csv",
+    key=("cloud", "region"),
+    description="Where each cloud region is: its geography, used to match user regions and residency.",
+    columns=(
+        _c("cloud", "str", True, "", "cloud id as in offers.csv"),
+        _c("region", "str", True, "", "region name as in offers.csv"),
+        _c("geo", "str", True, "", "planner geography: us-east, us-west, us-central, ca, sa, eu-west, eu-central, eu-north, me, af, ap-south, ap-northeast, ap-southeast, oceania"),
+        _c("continent", "str", True, "", "north-america, south-america, europe, asia, oceania, africa, middle-east"),
+        _c("location", "str", False, "", "city/area as published by the cloud"),
+        *_PROVENANCE,
+    ),
+)
+
+DISCOUNTS = TableSchema(
+    file="discounts.csv",
+    key=("cloud", "tier"),
+    description="Commitment discount rules used when an offer has no published reserved rate.",
+    columns=(
+        _c("cloud", "str", True, "", "cloud id"),
+        _c("tier", "str", True, "", "reserved-1y | reserved-3y"),
+        _c("discount_pct", "float", True, "%", "discount off the on-demand rate"),
+        _c("applies_to", "str", False, "", "instance families / commitment product the rule is for"),
+        *_PROVENANCE,
+    ),
+)
+
+API_PRICES = TableSchema(
+    file="api_prices.csv",
+    key=("provider", "api_model"),
+    description="Per-token API prices of hosted models.",
+    columns=(
+        _c("provider", "str", True, "", "API provider"),
+        _c("api_model", "str", True, "", "the provider's model name"),
+        _c("model", "str", False, "", "models.csv id when the API serves a catalog model (empty for proprietary models)"),
+        _c("input_usd_per_mtok", "float", False, "USD per 1e6 input tokens", "input price"),
+        _c("output_usd_per_mtok", "float", False, "USD per 1e6 output tokens", "output price"),
+        _c("cached_input_usd_per_mtok", "float", False, "USD per 1e6 tokens", "cache-hit input price"),
+        _c("price_as_of", "str", False, "", "date the source itself states"),
+        *_PROVENANCE,
+    ),
+)
+
+EGRESS = TableSchema(
+    file="egress.csv",
+    key=("cloud", "transfer_type", "tier_start_tb_per_month"),
+    description="Data-transfer prices per cloud (internet egress tiers, inter-region).",
+    columns=(
+        _c("cloud", "str", True, "", "cloud id"),
+        _c("transfer_type", "str", True, "", "internet_egress | inter_region | inter_zone | internet_ingress"),
+        _c("tier_start_tb_per_month", "float", False, "TB/month", "volume where the tier starts (empty = flat)"),
+        _c("tier_end_tb_per_month", "float", False, "TB/month", "volume where the tier ends (empty = unbounded)"),
+        _c("usd_per_gb", "float", True, "USD/GB", "price used by the planner (the upper end of a published range)"),
+        _c("usd_per_gb_min", "float", False, "USD/GB", "lower end of the published range"),
+        _c("scope", "str", False, "", "regions/destinations the price applies to"),
+        *_PROVENANCE,
+    ),
+)
+
+EFFICIENCY = TableSchema(
+    file="efficiency.csv",
+    key=("engine_family", "gpu_family"),
+    description="Fitted efficiency factors of the performance model per engine family and GPU family ('*' = any).",
+    columns=(
+        _c("engine_family", "str", True, "", "vllm, trtllm, sglang, lmdeploy, nim, ollama, other, or *"),
+        _c("gpu_family", "str", True, "", "accelerators.csv family, or *"),
+        _c("mfu", "float", True, "fraction", "achieved share of peak tensor FLOP/s in prefill/compute-bound steps"),
+        _c("mbu", "float", True, "fraction", "achieved share of peak memory bandwidth in memory-bound decode steps"),
+        _c("step_overhead_ms", "float", True, "ms", "fixed per-iteration scheduling/launch overhead"),
+        _c("mem_utilization", "float", True, "fraction", "share of device memory the engine may use (weights + KV + workspace)"),
+        _c("rows_fitted", "int", True, "", "calibration rows the fit used (0 = prior only)"),
+        _c("fit_version", "str", True, "", "version of the fit that produced the row"),
+        *_PROVENANCE,
+    ),
+)
+
+ALL_TABLES: tuple[TableSchema, ...] = (
+    ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS, EFFICIENCY,
+)

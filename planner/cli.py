@@ -1,0 +1,269 @@
+"""Command-line interface: parse, call the library, format. Exit codes per DESIGN §3.2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from planner.errors import InfeasibleError, InputError, PlannerError
+
+FORMATS = ["table", "json", "markdown", "csv"]
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Write to --output atomically (nothing half-written), else stdout."""
+    if output:
+        path = Path(output)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        click.echo(f"wrote {path}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def handled(fn):
+    """Turn planner errors into one line per problem on stderr and the contract exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        debug = kwargs.pop("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except PlannerError as exc:
+            if debug:
+                traceback.print_exc()
+            label = {3: "error", 4: "infeasible", 5: "solver limit"}.get(exc.exit_code, "error")
+            for line in exc.messages:
+                click.echo(f"{label}: {line}" if not line.startswith(" ") else line, err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last resort: never a bare traceback for users
+            if debug:
+                traceback.print_exc()
+            click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+            sys.exit(1)
+
+    return click.option("--debug", is_flag=True, help="show tracebacks")(wrapper)
+
+
+catalogs_option = click.option("--catalogs", "catalog_dir", type=click.Path(file_okay=False), default=None,
+                               help="catalog directory (default: catalogs/ of this installation, or $PLANNER_CATALOG_DIR)")
+
+
+def _load(problem_path: str, catalog_dir: str | None):
+    from planner.catalog import load_catalogs
+    from planner.problem import load_problem
+
+    loaded = load_problem(problem_path)
+    return loaded, load_catalogs(catalog_dir)
+
+
+@click.group()
+@click.version_option(package_name="llm-inference-planner")
+def main() -> None:
+    """Inference cost planner for LLMs: the cheapest plan that meets demand and SLOs."""
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
+@click.option("--time-limit", type=float, default=None, help="solver time limit (s)")
+@click.option("--gap", type=float, default=None, help="relative MIP gap")
+@click.option("--dump-lp", type=click.Path(dir_okay=False), default=None, help="write the model as an LP file and stop")
+@catalogs_option
+@handled
+def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, catalog_dir):
+    """Plan: what to buy, where, in which tier, in each period."""
+    from planner import pipeline
+    from planner.report import plan_report
+
+    loaded, catalogs = _load(problem, catalog_dir)
+    prep = pipeline.prepare(loaded, catalogs)
+    if dump_lp:
+        pipeline.dump_lp(prep, dump_lp)
+        click.echo(f"wrote {dump_lp}", err=True)
+        return
+    plan = pipeline.solve_prepared(prep, pipeline.solver_options(loaded, solver, time_limit, gap))
+    render = {"json": lambda p: p.to_json() + "\n", "table": plan_report.render_table,
+              "markdown": plan_report.render_markdown, "csv": plan_report.render_csv}[fmt]
+    _emit(render(plan), output)
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
+@click.argument("plan_file", type=click.Path(dir_okay=False))
+@catalogs_option
+@handled
+def verify(problem, plan_file, catalog_dir):
+    """Re-check a saved plan independently: demand, SLOs, spot share, prices and costs."""
+    from pydantic import ValidationError
+
+    from planner.plan import Plan
+    from planner.verify import verify_plan
+
+    loaded, catalogs = _load(problem, catalog_dir)
+    try:
+        plan = Plan.model_validate_json(Path(plan_file).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{plan_file}: file not found") from None
+    except ValidationError as exc:
+        raise InputError([f"{plan_file}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
+    findings = verify_plan(loaded, catalogs, plan)
+    failed = [f for f in findings if not f.ok]
+    for f in findings:
+        if not f.ok:
+            click.echo(f"FAIL {f.check}: {f.message}")
+    click.echo(f"{len(findings) - len(failed)} checks passed, {len(failed)} failed")
+    if failed:
+        raise InfeasibleError([f"plan {plan_file} fails {len(failed)} check(s), first: {failed[0].check}: {failed[0].message}"])
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
+@catalogs_option
+@handled
+def validate(problem, catalog_dir):
+    """Validate a problem file against the schema and the catalogs; report every error."""
+    from planner.scope import resolve_scope
+    from planner.workload import demand_series, length_samples
+
+    loaded, catalogs = _load(problem, catalog_dir)
+    resolve_scope(loaded, catalogs)
+    length_samples(loaded)
+    demand_series(loaded)
+    click.echo(f"{problem}: valid")
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
+@catalogs_option
+@handled
+def candidates(problem, fmt, output, catalog_dir):
+    """The candidate table the MILP sees (after pruning)."""
+    from planner import pipeline
+
+    loaded, catalogs = _load(problem, catalog_dir)
+    prep = pipeline.prepare(loaded, catalogs)
+    table = prep.candidates.table
+    cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp", "precision",
+            "kv_precision", "max_batch", "replicas_per_instance", "capacity_rps_per_replica", "capacity_rps",
+            "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit",
+            "price_on-demand", "price_spot", "price_reserved-1y", "price_reserved-3y"]
+    frame = table[[c for c in cols if c in table.columns]]
+    click.echo(f"{prep.candidates.evaluated} configurations evaluated; kept {len(frame)}; pruned: "
+               + ", ".join(f"{v} {k}" for k, v in prep.candidates.pruned.items()), err=True)
+    _emit(_format_frame(frame, fmt), output)
+
+
+def _format_frame(frame: pd.DataFrame, fmt: str) -> str:
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "json":
+        return json.dumps(json.loads(frame.to_json(orient="records")), indent=1) + "\n"
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 250):
+        return frame.to_string(index=False) + "\n"
+
+
+@main.command()
+@click.option("--batch", "batch_file", type=click.Path(dir_okay=False), default=None, help="CSV of configurations (DESIGN §3.3)")
+@click.option("--model", default=None)
+@click.option("--gpu", default=None)
+@click.option("--num-gpus", type=int, default=None)
+@click.option("--tp", type=int, default=None)
+@click.option("--pp", type=int, default=None)
+@click.option("--precision", default=None)
+@click.option("--kv-precision", default=None)
+@click.option("--engine", "engine_family", default=None)
+@click.option("--scenario", default=None, help="fixed_batch | offline | server | interactive")
+@click.option("--input-len", type=int, default=None)
+@click.option("--output-len", type=int, default=None)
+@click.option("--concurrency", type=int, default=None)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default=None,
+              help="default: csv for --batch, table otherwise")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
+@catalogs_option
+@handled
+def estimate(batch_file, model, gpu, num_gpus, tp, pp, precision, kv_precision, engine_family, scenario,
+             input_len, output_len, concurrency, fmt, output, catalog_dir):
+    """Performance of one configuration, or of every row of --batch FILE.csv."""
+    from planner.catalog import load_catalogs
+    from planner.estimate import estimate_rows, read_batch
+
+    if batch_file:
+        frame = read_batch(batch_file)
+        fmt = fmt or "csv"
+    else:
+        if not model or not gpu:
+            raise click.UsageError("give --model and --gpu, or --batch FILE.csv")
+        values = {"model": model, "gpu": gpu, "num_gpus": num_gpus, "tp": tp, "pp": pp, "precision": precision,
+                  "kv_precision": kv_precision, "engine_family": engine_family, "scenario": scenario,
+                  "input_len": input_len, "output_len": output_len, "concurrency": concurrency}
+        frame = pd.DataFrame([{k: ("" if v is None else str(v)) for k, v in values.items()}])
+        fmt = fmt or "table"
+    result = estimate_rows(frame, load_catalogs(catalog_dir))
+    if fmt == "table" and len(result) == 1:
+        _emit("\n".join(f"{k:>22}  {v}" for k, v in result.iloc[0].items()) + "\n", output)
+    else:
+        _emit(_format_frame(result, fmt), output)
+    if not batch_file and result["error"].iloc[0]:
+        raise InputError(str(result["error"].iloc[0]))
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["gpus", "models", "offers", "apis", "regions"]))
+@click.option("--cloud", default=None, help="filter offers/regions by cloud")
+@click.option("--region", default=None, help="filter offers by region (substring)")
+@click.option("--gpu", default=None, help="filter offers by accelerator id or alias")
+@click.option("--model", default=None, help="filter api prices by model id")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table", show_default=True)
+@catalogs_option
+@handled
+def catalog(what, cloud, region, gpu, model, fmt, catalog_dir):
+    """Browse the catalogs (every row shows its source and retrieval date)."""
+    from planner.catalog import load_catalogs
+
+    cats = load_catalogs(catalog_dir)
+    frame = {"gpus": cats.accelerators, "models": cats.models, "offers": cats.offers,
+             "apis": cats.api_prices, "regions": cats.regions}[what]
+    if cloud and "cloud" in frame:
+        frame = frame[frame["cloud"].str.lower() == cloud.lower()]
+    if region and "region" in frame:
+        frame = frame[frame["region"].str.contains(region, case=False, regex=False)]
+    if gpu:
+        gid = cats.gpu_ids.resolve(gpu)
+        if gid is None:
+            raise InputError(f"--gpu: {cats.gpu_ids.unknown_message(gpu)}")
+        col = "gpu" if "gpu" in frame else "id"
+        frame = frame[frame[col] == gid]
+    if model and "model" in frame:
+        mid = cats.model_ids.resolve(model)
+        if mid is None:
+            raise InputError(f"--model: {cats.model_ids.unknown_message(model)}")
+        frame = frame[frame["model"] == mid]
+    if fmt == "table":
+        frame = frame.drop(columns=[c for c in ("notes", "aliases") if c in frame])
+    _emit(_format_frame(frame, fmt), None)
+
+
+@main.command()
+def schema():
+    """JSON Schema of the problem file."""
+    from planner.problem import Problem
+
+    click.echo(json.dumps(Problem.model_json_schema(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

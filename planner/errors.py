@@ -1,0 +1,44 @@
+"""Error hierarchy. Each error carries the process exit code of DESIGN §3.2 and one or more
+human-readable lines (``file:line: path.to.field: message``) that the CLI prints without a traceback."""
+
+from __future__ import annotations
+
+
+class PlannerError(Exception):
+    exit_code = 1
+
+    def __init__(self, messages: str | list[str]):
+        self.messages = [messages] if isinstance(messages, str) else list(messages)
+        super().__init__("\n".join(self.messages))
+
+
+class InputError(PlannerError):
+    """Malformed or inconsistent input (problem file, catalog, CSV)."""
+
+    exit_code = 3
+
+
+class ProblemError(InputError):
+    pass
+
+
+class CatalogError(InputError):
+    pass
+
+
+class InfeasibleError(PlannerError):
+    """No plan meets the constraints; messages say which constraint and by how much."""
+
+    exit_code = 4
+
+
+class SolverLimitError(PlannerError):
+    """The solver stopped at a time/iteration limit without a feasible plan."""
+
+    exit_code = 5
+
+
+class SolverError(PlannerError):
+    """The solver failed in a way that is not the input's fault."""
+
+    exit_code = 1

@@ -1,0 +1,99 @@
+"""Typed hand-off into and out of the MILP.
+
+Index sets (all in a fixed, sorted order chosen by the caller, so that the model is deterministic):
+
+* ``k`` candidates (rows of the candidate table), ``K = len(candidate_ids)``
+* ``u`` user regions, ``U = len(user_regions)``
+* ``t`` periods, ``T = len(period_hours)``
+* ``τ`` tiers, from :data:`TIERS`; a tier is offered by candidate ``k`` when its price is finite.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RESERVED_TIERS: tuple[str, ...] = ("reserved-1y", "reserved-3y")
+PER_PERIOD_TIERS: tuple[str, ...] = ("on-demand", "spot")
+TIERS: tuple[str, ...] = RESERVED_TIERS + PER_PERIOD_TIERS
+
+
+@dataclass(frozen=True)
+class MilpInput:
+    """Everything the MILP needs, as arrays. Built by ``planner.candidates``/``planner.pipeline``.
+
+    Attributes
+    ----------
+    candidate_ids: (K,) unique strings, sorted.
+    capacity_rps: (K,) requests/s one replica of k sustains at the SLO (> 0).
+    price_usd_per_hour: dict tier -> (K,) float array, USD per replica-hour; ``nan`` = tier not offered.
+    user_regions: (U,) names.
+    period_hours: (T,) hours each period represents in the horizon (> 0).
+    demand_rps: (U, T) requests/s to serve in each user region and period (>= 0).
+    can_serve: (U, K) bool: k may serve users of u (latency / residency / geography).
+    headroom: capacity must cover demand × (1 + headroom).
+    max_spot_share: spot capacity ≤ this share of total capacity in every period (0..1).
+    min_replicas: at least this many replicas in service in every period (0 = no rule).
+    tiers: tiers allowed by the problem (subset of TIERS).
+    gpus_per_replica: (K,) GPUs in one replica (reported, and used by quota rules later).
+    """
+
+    candidate_ids: tuple[str, ...]
+    capacity_rps: np.ndarray
+    price_usd_per_hour: dict[str, np.ndarray]
+    user_regions: tuple[str, ...]
+    period_hours: np.ndarray
+    demand_rps: np.ndarray
+    can_serve: np.ndarray
+    headroom: float = 0.0
+    max_spot_share: float = 1.0
+    min_replicas: int = 0
+    tiers: tuple[str, ...] = TIERS
+    gpus_per_replica: np.ndarray | None = None
+
+
+class SolveStatus(str, enum.Enum):
+    OPTIMAL = "optimal"  # proven optimal within the requested gap
+    FEASIBLE = "feasible"  # integer-feasible solution, stopped at a limit (gap reported)
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    LIMIT_NO_SOLUTION = "limit_no_solution"  # time limit reached with no feasible solution
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    solver: str = "highs"  # highs | cbc
+    time_limit_s: float = 60.0
+    gap: float = 1e-4  # relative MIP gap
+    threads: int = 1
+    seed: int = 0
+    msg: bool = False
+
+
+@dataclass
+class SolveResult:
+    """Never ``None``: a failed solve has a status and a message.
+
+    reserved: dict tier -> (K,) int replicas held in every period (reserved tiers only).
+    per_period: dict tier -> (K, T) int replicas in each period (on-demand, spot).
+    load_rps: (U, K, T) requests/s of user region u served by k in period t (incl. headroom).
+    """
+
+    status: SolveStatus
+    solver: str
+    objective_usd: float | None = None
+    best_bound_usd: float | None = None
+    gap: float | None = None
+    time_s: float = 0.0
+    message: str = ""
+    options: dict = field(default_factory=dict)
+    reserved: dict[str, np.ndarray] = field(default_factory=dict)
+    per_period: dict[str, np.ndarray] = field(default_factory=dict)
+    load_rps: np.ndarray | None = None
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)

@@ -1,0 +1,170 @@
+"""problem → catalogs → candidates → MILP → plan: the main job, as one library call."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from planner import perf
+from planner.candidates import CandidateSet, build_candidates
+from planner.catalog import Catalogs
+from planner.errors import InfeasibleError, SolverError, SolverLimitError
+from planner.milp import diagnose
+from planner.milp.build import write_lp
+from planner.milp.data import TIERS, MilpInput, SolverOptions, SolveStatus
+from planner.milp.solve import solve
+from planner.plan import Plan, build_plan
+from planner.problem import LoadedProblem
+from planner.scope import Scope, can_serve_matrix, resolve_scope
+from planner.units import HOURS_PER_MONTH
+from planner.workload import DemandSeries, demand_series, length_samples
+
+
+@dataclass
+class Prepared:
+    """Everything up to (not including) the solve."""
+
+    loaded: LoadedProblem
+    catalogs: Catalogs
+    scope: Scope
+    lengths: perf.LengthSamples
+    slo: perf.SloTargets
+    demand: DemandSeries
+    candidates: CandidateSet
+    milp_input: MilpInput | None
+
+
+def slo_targets(loaded: LoadedProblem) -> perf.SloTargets:
+    s = loaded.problem.slo
+    return perf.SloTargets(ttft_p99_ms=s.ttft_p99_ms, tpot_p99_ms=s.tpot_p99_ms, e2e_p99_ms=s.e2e_p99_ms)
+
+
+def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
+    scope = resolve_scope(loaded, catalogs)
+    inputs, outputs = length_samples(loaded)
+    lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
+    slo = slo_targets(loaded)
+    demand = demand_series(loaded)
+    cands = build_candidates(loaded, scope, catalogs, lengths, slo)
+    milp_input = None
+    if len(cands.table):
+        milp_input = milp_input_for(loaded, scope, cands, demand)
+    return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input)
+
+
+def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, demand: DemandSeries) -> MilpInput:
+    opts = loaded.problem.options
+    table = cands.table
+    return MilpInput(
+        candidate_ids=tuple(table["candidate_id"]),
+        capacity_rps=table["capacity_rps"].to_numpy(float),
+        price_usd_per_hour={t: table[f"price_{t}"].to_numpy(float) for t in TIERS},
+        user_regions=demand.user_regions,
+        period_hours=demand.period_hours,
+        demand_rps=demand.demand_rps,
+        can_serve=can_serve_matrix(demand.user_regions, table["geo"], opts.placement, scope.geo_continent),
+        headroom=opts.headroom,
+        max_spot_share=opts.max_spot_share,
+        min_replicas=opts.min_replicas,
+        tiers=tuple(t for t in TIERS if t in opts.tiers),
+        gpus_per_replica=table["gpus_per_instance"].to_numpy(int),
+    )
+
+
+def explain_no_candidates(prep: Prepared) -> list[str]:
+    """Why no configuration survived: memory, or the fastest latency reached versus the SLO."""
+    p = prep.loaded.problem
+    lines = [f"{prep.loaded.where('slo')}: no configuration of {prep.scope.model_id} on the allowed GPUs can serve at the SLO"]
+    rejected = prep.candidates.best_rejected
+    if rejected is None or rejected.empty:
+        lines.append(f"{prep.loaded.where('options')}: no cloud offer matches the allowed clouds, GPUs, tiers and user regions")
+        return lines
+    for row in rejected.itertuples(index=False):
+        if isinstance(row.error, str) and row.error:
+            lines.append(f"  {row.gpu}: {row.error}")
+        elif not row.fits:
+            lines.append(f"  {row.gpu}: the model ({row.weights_gb:.1f} GB of weights at {row.precision}) does not fit in {row.tp} GPU(s)")
+        else:
+            reached = []
+            for field, target in (("ttft", p.slo.ttft_p99_ms), ("tpot", p.slo.tpot_p99_ms), ("e2e", p.slo.e2e_p99_ms)):
+                value = getattr(row, f"{field}_p99_ms")
+                if target is not None and np.isfinite(value) and value > target:
+                    reached.append(f"P99 {field.upper()} {value:.0f} ms > SLO {target:.0f} ms (by {value - target:.0f} ms)")
+            detail = "; ".join(reached) or f"binding limit: {row.limit}"
+            lines.append(f"  {row.gpu} (tp={row.tp}, {row.precision}, batch {row.concurrency}): {detail}")
+    return lines
+
+
+def solver_options(loaded: LoadedProblem, solver: str | None, time_limit_s: float | None, gap: float | None) -> SolverOptions:
+    s = loaded.problem.solver
+    return SolverOptions(
+        solver=solver or s.name,
+        time_limit_s=time_limit_s if time_limit_s is not None else s.time_limit_s,
+        gap=gap if gap is not None else s.gap,
+    )
+
+
+def assumptions_for(prep: Prepared) -> list[str]:
+    table = prep.candidates.table
+    out = [
+        f"{HOURS_PER_MONTH:g} hours per month; the {prep.demand.horizon_hours:g}-hour horizon repeats over the month",
+        "reserved instances are paid for every hour of the horizon whether used or not",
+        "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed",
+        f"capacity covers demand × (1 + {prep.loaded.problem.options.headroom:g}) in every period",
+        f"user regions may be served from cloud regions: {prep.loaded.problem.options.placement}",
+        "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
+        "egress, platform fees, storage and API overflow are not priced by this version (0 in cost_breakdown)",
+    ]
+    for tier in ("reserved-1y", "reserved-3y"):
+        col = f"basis_{tier}"
+        if col in table:
+            rules = sorted({b for b in table[col] if isinstance(b, str) and b.startswith("on-demand less")})
+            out += [f"{tier} price = {r}" for r in rules]
+    return out
+
+
+def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
+    if prep.milp_input is None:
+        raise InfeasibleError(explain_no_candidates(prep))
+    inp = prep.milp_input
+    result = solve(inp, options)
+    if result.status == SolveStatus.INFEASIBLE:
+        raise InfeasibleError(["no plan meets every constraint:"] + ["  " + m for m in diagnose.explain_infeasibility(inp)])
+    if result.status == SolveStatus.LIMIT_NO_SOLUTION:
+        raise SolverLimitError(f"{result.solver} stopped after {result.time_s:.1f} s without a feasible plan ({result.message}); raise --time-limit")
+    if not result.has_solution:
+        raise SolverError(f"{result.solver}: {result.status.value}: {result.message}")
+    p = prep.loaded.problem
+    plan = build_plan(
+        name=p.name,
+        model=prep.scope.model_id,
+        engine=p.engine,
+        table=prep.candidates.table,
+        inp=inp,
+        result=result,
+        catalog_fingerprint=prep.catalogs.fingerprint,
+        slo=p.slo.model_dump(),
+        mean_output_tokens=float(np.mean(prep.lengths.output_tokens)),
+        candidates_summary={"evaluated": prep.candidates.evaluated, "kept": len(prep.candidates.table), "pruned": prep.candidates.pruned},
+        assumptions=assumptions_for(prep),
+    )
+    # the plan re-costs the integer solution from unit prices; it must agree with the solver
+    if result.objective_usd is not None and not math.isclose(plan.objective_usd, result.objective_usd, rel_tol=1e-6, abs_tol=1e-6):
+        raise SolverError(f"re-costed plan {plan.objective_usd:.6f} USD differs from the solver objective {result.objective_usd:.6f} USD")
+    return plan
+
+
+def solve_problem(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions | None = None) -> Plan:
+    prep = prepare(loaded, catalogs)
+    return solve_prepared(prep, options or solver_options(loaded, None, None, None))
+
+
+def dump_lp(prep: Prepared, path: str) -> None:
+    if prep.milp_input is None:
+        raise InfeasibleError(explain_no_candidates(prep))
+    write_lp(prep.milp_input, path)
+
+
+__all__ = ["Prepared", "prepare", "solve_prepared", "solve_problem", "solver_options", "dump_lp", "replace"]

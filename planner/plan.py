@@ -1,0 +1,210 @@
+"""The plan: what to buy, where, in which tier, how many in each period, and what it costs.
+
+JSON keys follow DESIGN §3.5 (contract); extra keys extend it. ``Plan.model_validate_json`` reads a
+saved plan back, so ``planner verify`` can re-check it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.milp.data import RESERVED_TIERS, MilpInput, SolveResult
+from planner.units import HOURS_PER_MONTH, MTOK, SECONDS_PER_HOUR
+
+SCHEMA_VERSION = "1.0"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SolverInfo(_Model):
+    name: str
+    gap: float | None
+    time_s: float
+    status_detail: str = ""
+    options: dict = Field(default_factory=dict)
+
+
+class Assignment(_Model):
+    candidate_id: str
+    cloud: str
+    region: str
+    geo: str
+    instance_type: str
+    gpu: str
+    gpus_per_instance: int
+    gpus_per_replica: int
+    replicas_per_instance: int
+    model: str
+    precision: str
+    kv_precision: str
+    tp: int
+    pp: int
+    max_batch: int
+    tier: str
+    instances_by_period: list[int]
+    replicas_by_period: list[int]
+    capacity_rps_per_replica: float
+    price_usd_per_instance_hour: float
+    price_usd_per_replica_hour: float
+    price_basis: str  # "catalog" or the discount rule used
+    price_source: str
+    price_retrieved: str
+    cost_usd: float
+    ttft_p99_ms: float
+    tpot_p99_ms: float
+    e2e_p99_ms: float
+    serves_user_regions: list[str]
+
+
+class Period(_Model):
+    index: int
+    hours: float
+    demand_rps: dict[str, float]
+    capacity_rps: float
+    required_rps: float  # demand × (1 + headroom)
+
+
+class Plan(_Model):
+    schema_version: str = SCHEMA_VERSION
+    name: str
+    model: str
+    engine: str
+    status: str  # optimal | feasible
+    objective_usd: float
+    horizon_hours: float
+    monthly_cost_usd: float
+    cost_per_1k_requests_usd: float
+    cost_per_mtok_output_usd: float
+    mean_output_tokens: float
+    requests_in_horizon: float
+    solver: SolverInfo
+    catalog_fingerprint: str
+    slo: dict[str, float | None]
+    headroom: float
+    max_spot_share: float
+    assignments: list[Assignment]
+    periods: list[Period]
+    cost_breakdown: dict[str, float]
+    cost_by_tier: dict[str, float]
+    candidates: dict[str, int | dict[str, int]]
+    assumptions: list[str]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+
+def build_plan(
+    *,
+    name: str,
+    model: str,
+    engine: str,
+    table: pd.DataFrame,
+    inp: MilpInput,
+    result: SolveResult,
+    catalog_fingerprint: str,
+    slo: dict[str, float | None],
+    mean_output_tokens: float,
+    candidates_summary: dict,
+    assumptions: list[str],
+) -> Plan:
+    """Assemble a plan from the solver's integer solution; costs are recomputed here from the
+    candidate table's unit prices (not read from the solver's objective)."""
+    hours = inp.period_hours
+    horizon = float(hours.sum())
+    T = len(hours)
+    assignments: list[Assignment] = []
+    by_tier: dict[str, float] = {}
+    capacity = np.zeros(T)
+    for k, row in enumerate(table.itertuples(index=False)):
+        counts: dict[str, np.ndarray] = {}
+        for tier, arr in result.reserved.items():
+            if arr[k] > 0:
+                counts[tier] = np.full(T, int(arr[k]))
+        for tier, arr in result.per_period.items():
+            if arr[k].sum() > 0:
+                counts[tier] = arr[k].astype(int)
+        for tier in sorted(counts):
+            n = counts[tier]
+            price = float(getattr(row, f"price_{tier.replace('-', '_')}"))
+            cost = price * horizon * int(n[0]) if tier in RESERVED_TIERS else float(np.dot(n, hours) * price)
+            by_tier[tier] = by_tier.get(tier, 0.0) + cost
+            capacity += n * row.capacity_rps
+            assignments.append(
+                Assignment(
+                    candidate_id=row.candidate_id,
+                    cloud=row.cloud,
+                    region=row.region,
+                    geo=row.geo,
+                    instance_type=row.instance_type,
+                    gpu=row.gpu,
+                    gpus_per_instance=int(row.gpus_per_instance),
+                    gpus_per_replica=int(row.gpus_per_replica),
+                    replicas_per_instance=int(row.replicas_per_instance),
+                    model=model,
+                    precision=row.precision,
+                    kv_precision=row.kv_precision,
+                    tp=int(row.tp),
+                    pp=int(row.pp),
+                    max_batch=int(row.max_batch),
+                    tier=tier,
+                    instances_by_period=[int(v) for v in n],
+                    replicas_by_period=[int(v) * int(row.replicas_per_instance) for v in n],
+                    capacity_rps_per_replica=float(row.capacity_rps_per_replica),
+                    price_usd_per_instance_hour=price,
+                    price_usd_per_replica_hour=price / int(row.replicas_per_instance),
+                    price_basis=str(getattr(row, f"basis_{tier.replace('-', '_')}")),
+                    price_source=str(row.source),
+                    price_retrieved=str(row.retrieved),
+                    cost_usd=cost,
+                    ttft_p99_ms=float(row.ttft_p99_ms),
+                    tpot_p99_ms=float(row.tpot_p99_ms),
+                    e2e_p99_ms=float(row.e2e_p99_ms),
+                    serves_user_regions=[u for i, u in enumerate(inp.user_regions) if inp.can_serve[i, k]],
+                )
+            )
+    compute = float(sum(a.cost_usd for a in assignments))
+    requests = float((inp.demand_rps.sum(axis=0) * hours).sum() * SECONDS_PER_HOUR)
+    periods = [
+        Period(
+            index=t,
+            hours=float(hours[t]),
+            demand_rps={u: float(inp.demand_rps[i, t]) for i, u in enumerate(inp.user_regions)},
+            capacity_rps=float(capacity[t]),
+            required_rps=float(inp.demand_rps[:, t].sum() * (1 + inp.headroom)),
+        )
+        for t in range(T)
+    ]
+    return Plan(
+        name=name,
+        model=model,
+        engine=engine,
+        status=result.status.value,
+        objective_usd=compute,
+        horizon_hours=horizon,
+        monthly_cost_usd=compute * HOURS_PER_MONTH / horizon,
+        cost_per_1k_requests_usd=compute / requests * 1000 if requests else 0.0,
+        cost_per_mtok_output_usd=compute / (requests * mean_output_tokens) * MTOK if requests else 0.0,
+        mean_output_tokens=mean_output_tokens,
+        requests_in_horizon=requests,
+        solver=SolverInfo(
+            name=result.solver,
+            gap=result.gap,
+            time_s=result.time_s,
+            status_detail=result.message,
+            options=result.options,
+        ),
+        catalog_fingerprint=catalog_fingerprint,
+        slo=slo,
+        headroom=inp.headroom,
+        max_spot_share=inp.max_spot_share,
+        assignments=assignments,
+        periods=periods,
+        cost_breakdown={"compute": compute, "egress": 0.0, "platform": 0.0, "storage": 0.0, "api": 0.0},
+        cost_by_tier=dict(sorted(by_tier.items())),
+        candidates=candidates_summary,
+        assumptions=assumptions,
+    )

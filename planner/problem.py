@@ -1,0 +1,289 @@
+"""The problem file: what to serve, to whom, how fast, and which options the planner may use.
+
+Loaded with ruamel.yaml (YAML 1.2: ``1e3`` is a number, ``NO`` is a string), validated by frozen
+pydantic models that forbid unknown fields. Errors are reported all at once, one line each, as
+``file:line: path.to.field: message``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from planner.errors import ProblemError
+from planner.units import ENGINE_FAMILIES, PRECISIONS
+
+Precision = Literal["fp32", "fp16", "bf16", "fp8", "fp4", "int8", "int4"]
+Tier = Literal["reserved-1y", "reserved-3y", "on-demand", "spot"]
+EngineFamily = Literal["vllm", "trtllm", "sglang", "lmdeploy", "nim", "ollama", "other"]
+assert set(PRECISIONS) == set(Precision.__args__) and set(ENGINE_FAMILIES) == set(EngineFamily.__args__)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LengthStats(_Frozen):
+    """Token lengths given as summary statistics (tokens). At least ``mean`` or ``p50``."""
+
+    mean: float | None = Field(None, gt=0, description="mean length (tokens)")
+    p50: float | None = Field(None, gt=0, description="median length (tokens)")
+    p90: float | None = Field(None, gt=0, description="90th percentile (tokens)")
+    p99: float | None = Field(None, gt=0, description="99th percentile (tokens)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LengthStats":
+        if self.mean is None and self.p50 is None:
+            raise ValueError("give at least mean or p50")
+        qs = [q for q in (self.p50, self.p90, self.p99) if q is not None]
+        if qs != sorted(qs):
+            raise ValueError("percentiles must not decrease (p50 <= p90 <= p99)")
+        return self
+
+
+class Demand(_Frozen):
+    """Request arrivals over time, per period of ``period_hours``, over ``horizon_hours``.
+
+    profiles: ``constant`` (``rps``), ``diurnal`` (``peak_rps``, ``trough_rps``, ``peak_hour``,
+    ``weekend_factor``), ``file`` (a rates file aggregated to periods, keeping each period's
+    ``percentile`` of the per-step rate).
+    """
+
+    profile: Literal["constant", "diurnal", "file"] = Field(description="shape of demand over time")
+    rps: float | None = Field(None, gt=0, description="constant profile: requests/s")
+    peak_rps: float | None = Field(None, gt=0, description="diurnal: requests/s at the daily peak")
+    trough_rps: float | None = Field(None, gt=0, description="diurnal: requests/s at the daily trough")
+    peak_hour: float = Field(14.0, ge=0, lt=24, description="diurnal: hour of day (UTC) of the peak")
+    weekend_factor: float = Field(1.0, gt=0, le=10, description="diurnal: multiplier on Saturday/Sunday")
+    file: str | None = Field(None, description="file profile: CSV of rates, path relative to the problem file")
+    value_column: str = Field("requests", description="file: column with the count per step")
+    step_seconds: float = Field(60.0, gt=0, description="file: seconds per row of the rates file")
+    scale: float = Field(1.0, gt=0, description="file: multiply the trace's rate by this")
+    percentile: float = Field(100.0, gt=0, le=100, description="file: percentile of step rates kept per period")
+    period_hours: float = Field(1.0, gt=0, le=744, description="length of one planning period (hours)")
+    horizon_hours: float | None = Field(None, gt=0, le=8784, description="planning horizon (hours); default 168 (file: the trace length)")
+
+    @model_validator(mode="after")
+    def _profile_fields(self) -> "Demand":
+        needed = {"constant": ["rps"], "diurnal": ["peak_rps", "trough_rps"], "file": ["file"]}[self.profile]
+        missing = [n for n in needed if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"profile '{self.profile}' needs " + ", ".join(missing))
+        if self.profile == "diurnal" and self.trough_rps > self.peak_rps:
+            raise ValueError(f"trough_rps ({self.trough_rps}) is above peak_rps ({self.peak_rps})")
+        return self
+
+
+class Workload(_Frozen):
+    """Request lengths and arrival rates. Lengths come from statistics or from a CSV of samples
+    (columns ``input_tokens,output_tokens``, e.g. the traces in shared/reference/traces)."""
+
+    input_tokens: LengthStats | None = Field(None, description="prompt length statistics")
+    output_tokens: LengthStats | None = Field(None, description="generated length statistics")
+    lengths_file: str | None = Field(None, description="CSV with input_tokens,output_tokens per request (relative path)")
+    demand: Demand
+    user_regions: dict[str, float] = Field(
+        default_factory=lambda: {"us-east": 1.0},
+        description="share of demand per user geography (regions.csv geo names); shares sum to 1",
+    )
+
+    @model_validator(mode="after")
+    def _lengths(self) -> "Workload":
+        if self.lengths_file is None and (self.input_tokens is None or self.output_tokens is None):
+            raise ValueError("give input_tokens and output_tokens statistics, or lengths_file")
+        if self.lengths_file is not None and (self.input_tokens or self.output_tokens):
+            raise ValueError("give either lengths_file or input_tokens/output_tokens, not both")
+        if not self.user_regions:
+            raise ValueError("user_regions is empty")
+        if any(v <= 0 for v in self.user_regions.values()):
+            raise ValueError("user_regions shares must be > 0")
+        total = sum(self.user_regions.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"user_regions shares sum to {total:g}, not 1")
+        return self
+
+
+class Slo(_Frozen):
+    """Latency targets at the 99th percentile (milliseconds). At least one must be given."""
+
+    ttft_p99_ms: float | None = Field(None, gt=0, description="P99 time to first token (ms)")
+    tpot_p99_ms: float | None = Field(None, gt=0, description="P99 time per output token (ms)")
+    e2e_p99_ms: float | None = Field(None, gt=0, description="P99 end-to-end latency (ms)")
+
+    @model_validator(mode="after")
+    def _any(self) -> "Slo":
+        if self.ttft_p99_ms is None and self.tpot_p99_ms is None and self.e2e_p99_ms is None:
+            raise ValueError("give at least one of ttft_p99_ms, tpot_p99_ms, e2e_p99_ms")
+        return self
+
+
+class Options(_Frozen):
+    """What the planner may buy."""
+
+    clouds: list[str] | Literal["any"] = Field("any", description="clouds to consider (offers.csv cloud ids)")
+    gpus: list[str] | Literal["any"] = Field("any", description="accelerator ids or aliases to consider")
+    precisions: list[Precision] = Field(default_factory=lambda: ["bf16"], description="weight/compute precisions acceptable for quality")
+    kv_precision: Precision | Literal["same"] = Field("same", description="KV-cache precision; 'same' = the weight precision (fp16 for int4/int8 weights)")
+    tiers: list[Tier] = Field(default_factory=lambda: ["reserved-1y", "on-demand", "spot"], description="pricing tiers allowed")
+    max_spot_share: float = Field(0.3, ge=0, le=1, description="spot capacity ≤ this share of capacity in every period")
+    min_replicas: int = Field(1, ge=0, le=10_000, description="replicas in service in every period, at least")
+    headroom: float = Field(0.15, ge=0, le=5, description="capacity ≥ demand × (1 + headroom)")
+    placement: Literal["same-geo", "same-continent", "any"] = Field(
+        "same-continent", description="which cloud regions may serve a user geography"
+    )
+    max_batch: list[int] = Field(default_factory=lambda: [8, 16, 32, 64, 128, 256], description="max-batch settings to consider")
+    max_gpus_per_replica: int = Field(8, ge=1, le=64, description="largest replica (GPUs)")
+
+    @model_validator(mode="after")
+    def _non_empty(self) -> "Options":
+        for name in ("precisions", "tiers", "max_batch"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} is empty")
+        if any(b < 1 for b in self.max_batch):
+            raise ValueError("max_batch values must be ≥ 1")
+        return self
+
+
+class SolverSettings(_Frozen):
+    """Solver choice and limits; recorded in the plan."""
+
+    name: Literal["highs", "cbc"] = Field("highs", description="MILP solver")
+    time_limit_s: float = Field(60.0, gt=0, description="wall-clock limit (s)")
+    gap: float = Field(1e-4, ge=0, lt=1, description="relative MIP gap at which to stop")
+
+
+class Problem(_Frozen):
+    """A serving problem: one model, its workload and SLOs, and what may be bought."""
+
+    name: str = Field(description="a name for the plan")
+    model: str = Field(description="models.csv id or alias")
+    engine: EngineFamily = Field("vllm", description="serving engine family (selects calibrated efficiencies)")
+    workload: Workload
+    slo: Slo
+    options: Options = Field(default_factory=Options)
+    solver: SolverSettings = Field(default_factory=SolverSettings)
+
+
+# ---------------------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class LoadedProblem:
+    """A validated problem with where it came from, for error messages that point at lines."""
+
+    problem: Problem
+    path: Path
+    lines: dict[tuple, int] = field(default_factory=dict)
+
+    def where(self, *loc: str | int) -> str:
+        """``file:line: a.b.c`` for a field path (line of the nearest enclosing key found)."""
+        for n in range(len(loc), 0, -1):
+            line = self.lines.get(tuple(loc[:n]))
+            if line is not None:
+                return f"{self.path}:{line}: {_dotted(loc)}"
+        return f"{self.path}: {_dotted(loc)}"
+
+    def resolve_path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else (self.path.parent / p)
+
+
+def _dotted(loc: tuple | list) -> str:
+    return ".".join(str(p) for p in loc) if loc else "(top level)"
+
+
+def _plain(node: Any, loc: tuple, lines: dict[tuple, int]) -> Any:
+    """ruamel round-trip nodes → plain Python, recording the 1-based line of every key."""
+    if isinstance(node, CommentedMap):
+        out = {}
+        for key, value in node.items():
+            try:
+                lines[loc + (key,)] = node.lc.key(key)[0] + 1
+            except (KeyError, TypeError, AttributeError):
+                pass
+            out[key] = _plain(value, loc + (key,), lines)
+        return out
+    if isinstance(node, CommentedSeq):
+        out_list = []
+        for i, value in enumerate(node):
+            try:
+                lines[loc + (i,)] = node.lc.item(i)[0] + 1
+            except (KeyError, TypeError, AttributeError, IndexError):
+                pass
+            out_list.append(_plain(value, loc + (i,), lines))
+        return out_list
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def parse_problem(text: str, path: str | Path = "<problem>") -> LoadedProblem:
+    path = Path(path)
+    yaml = YAML(typ="rt")
+    try:
+        doc = yaml.load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}:" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ProblemError(f"{path}:{line} malformed YAML: {problem}") from None
+    if not isinstance(doc, CommentedMap):
+        raise ProblemError(f"{path}: the problem file must be a YAML mapping (key: value), got {type(doc).__name__}")
+    lines: dict[tuple, int] = {}
+    data = _plain(doc, (), lines)
+    try:
+        problem = Problem.model_validate(data)
+    except ValidationError as exc:
+        loaded = LoadedProblem(Problem.model_construct(), path, lines)
+        messages = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field" + _suggest_field(loc)
+            messages.append(f"{loaded.where(*loc)}: {msg}")
+        raise ProblemError(messages) from None
+    return LoadedProblem(problem, path, lines)
+
+
+def _suggest_field(loc: tuple) -> str:
+    """Did-you-mean for a misspelt key, from the fields of the model that holds it."""
+    from planner.catalog.ids import did_you_mean
+
+    model: Any = Problem
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            return ""
+        annotation = info.annotation
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            return ""
+        model = candidates[0]
+    fields = list(getattr(model, "model_fields", {}))
+    return did_you_mean(str(loc[-1]), fields) if fields else ""
+
+
+def load_problem(path: str | Path) -> LoadedProblem:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProblemError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProblemError(f"{path}: cannot read: {exc}") from None
+    return parse_problem(text, path)

@@ -1,0 +1,116 @@
+"""Render a plan for people (table, markdown) and for spreadsheets (csv). JSON is ``Plan.to_json``."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from planner.plan import Plan
+
+
+def _usd(x: float) -> str:
+    return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
+
+
+def _band(values: list[int]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo}" if lo == hi else f"{lo}–{hi}"
+
+
+def assignments_frame(plan: Plan) -> pd.DataFrame:
+    rows = []
+    for a in plan.assignments:
+        rows.append(
+            {
+                "cloud": a.cloud,
+                "region": a.region,
+                "instance_type": a.instance_type,
+                "gpu": f"{a.gpus_per_instance}x {a.gpu}",
+                "config": f"{a.precision} tp{a.tp} b{a.max_batch} ×{a.replicas_per_instance}/inst",
+                "tier": a.tier,
+                "instances": _band(a.instances_by_period),
+                "usd_per_instance_hour": a.price_usd_per_instance_hour,
+                "monthly_usd": a.cost_usd * 730.0 / plan.horizon_hours,
+                "req_s_per_replica": a.capacity_rps_per_replica,
+                "ttft_p99_ms": a.ttft_p99_ms,
+                "tpot_p99_ms": a.tpot_p99_ms,
+                "e2e_p99_ms": a.e2e_p99_ms,
+                "serves": ",".join(a.serves_user_regions),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def headline(plan: Plan) -> list[tuple[str, str]]:
+    gap = "n/a" if plan.solver.gap is None else f"{plan.solver.gap:.2%}"
+    slo = ", ".join(f"{k.replace('_p99_ms', '').upper()} P99 ≤ {v:g} ms" for k, v in plan.slo.items() if v is not None)
+    return [
+        ("plan", f"{plan.name}: {plan.model} on {plan.engine}"),
+        ("status", f"{plan.status} ({plan.solver.name}, gap {gap}, {plan.solver.time_s:.2f} s)"),
+        ("cost per month", _usd(plan.monthly_cost_usd)),
+        ("cost per 1k requests", f"${plan.cost_per_1k_requests_usd:.4f}"),
+        ("cost per 1M output tokens", f"${plan.cost_per_mtok_output_usd:.3f}"),
+        ("horizon", f"{plan.horizon_hours:g} h in {len(plan.periods)} periods; {plan.requests_in_horizon:,.0f} requests"),
+        ("SLO", slo),
+        ("candidates", f"{plan.candidates['evaluated']} evaluated, {plan.candidates['kept']} kept after pruning"),
+    ]
+
+
+def render_table(plan: Plan) -> str:
+    console = Console(file=io.StringIO(), width=160, record=True, color_system=None)
+    head = Table.grid(padding=(0, 2))
+    for k, v in headline(plan):
+        head.add_row(f"[bold]{k}[/bold]", v)
+    console.print(head)
+    table = Table(title="What to buy", title_justify="left")
+    frame = assignments_frame(plan)
+    cols = ["cloud", "region", "instance_type", "gpu", "config", "tier", "instances", "usd_per_instance_hour",
+            "monthly_usd", "req_s_per_replica", "ttft_p99_ms", "tpot_p99_ms", "serves"]
+    for c in cols:
+        table.add_column(c.replace("_", " "), justify="right" if frame[c].dtype.kind == "f" else "left")
+    for row in frame[cols].itertuples(index=False):
+        table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    console.print("[bold]instances by period[/bold] " + _periods_summary(plan))
+    console.print("[bold]cost by tier[/bold] " + ", ".join(f"{t}: {_usd(c * 730 / plan.horizon_hours)}/month" for t, c in plan.cost_by_tier.items()))
+    return console.export_text()
+
+
+def _periods_summary(plan: Plan) -> str:
+    total = [0] * len(plan.periods)
+    for a in plan.assignments:
+        total = [x + y for x, y in zip(total, a.instances_by_period)]
+    if len(total) <= 24:
+        return " ".join(str(x) for x in total)
+    return f"min {min(total)}, max {max(total)} over {len(total)} periods"
+
+
+def render_markdown(plan: Plan) -> str:
+    lines = [f"# Plan: {plan.name}", ""]
+    lines += [f"- **{k}**: {v}" for k, v in headline(plan)]
+    lines += ["", "## What to buy", ""]
+    frame = assignments_frame(plan)
+    lines.append("| " + " | ".join(frame.columns) + " |")
+    lines.append("|" + "---|" * len(frame.columns))
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    lines += ["", "## Prices used", ""]
+    for a in plan.assignments:
+        lines.append(f"- {a.cloud} {a.region} {a.instance_type} {a.tier}: ${a.price_usd_per_instance_hour:.4f}/h "
+                     f"({a.price_basis}; source {a.price_source}, retrieved {a.price_retrieved})")
+    lines += ["", "## Assumptions", ""] + [f"- {x}" for x in plan.assumptions]
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(plan: Plan) -> str:
+    rows = []
+    for a in plan.assignments:
+        for t, n in enumerate(a.instances_by_period):
+            rows.append({"period": t, "hours": plan.periods[t].hours, "candidate_id": a.candidate_id, "cloud": a.cloud,
+                         "region": a.region, "instance_type": a.instance_type, "gpu": a.gpu, "tier": a.tier,
+                         "instances": n, "replicas": a.replicas_by_period[t], "usd_per_instance_hour": a.price_usd_per_instance_hour,
+                         "cost_usd": n * a.price_usd_per_instance_hour * plan.periods[t].hours})
+    return pd.DataFrame(rows).to_csv(index=False)

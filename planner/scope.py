@@ -1,0 +1,85 @@
+"""Check a problem against the catalogs and fix what it may use: model, GPUs, clouds, user regions.
+
+Every unknown id is reported at once, with the problem file's line and a "did you mean".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.catalog import Catalogs
+from planner.catalog.ids import did_you_mean
+from planner.errors import ProblemError
+from planner.problem import LoadedProblem
+
+
+@dataclass(frozen=True)
+class Scope:
+    model_id: str
+    gpu_ids: tuple[str, ...]  # allowed accelerators (sorted)
+    clouds: tuple[str, ...]  # allowed clouds (sorted)
+    user_regions: tuple[str, ...]  # sorted user geographies
+    geo_continent: dict[str, str]  # geo -> continent, from regions.csv
+
+
+def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
+    problem = loaded.problem
+    errors: list[str] = []
+
+    model_id = catalogs.model_ids.resolve(problem.model)
+    if model_id is None:
+        errors.append(f"{loaded.where('model')}: {catalogs.model_ids.unknown_message(problem.model)}")
+
+    offered_gpus = set(catalogs.offers["gpu"])
+    if problem.options.gpus == "any":
+        gpu_ids = sorted(offered_gpus)
+    else:
+        gpu_ids = []
+        for i, name in enumerate(problem.options.gpus):
+            gid = catalogs.gpu_ids.resolve(name)
+            if gid is None:
+                errors.append(f"{loaded.where('options', 'gpus', i)}: {catalogs.gpu_ids.unknown_message(name)}")
+            elif gid not in offered_gpus:
+                errors.append(f"{loaded.where('options', 'gpus', i)}: no cloud offer in the catalog has '{gid}'")
+            else:
+                gpu_ids.append(gid)
+        gpu_ids = sorted(set(gpu_ids))
+
+    known_clouds = sorted(set(catalogs.offers["cloud"]))
+    if problem.options.clouds == "any":
+        clouds = known_clouds
+    else:
+        clouds = []
+        for i, name in enumerate(problem.options.clouds):
+            key = str(name).strip().lower()
+            if key not in known_clouds:
+                errors.append(f"{loaded.where('options', 'clouds', i)}: unknown cloud '{name}'{did_you_mean(key, known_clouds)}")
+            else:
+                clouds.append(key)
+        clouds = sorted(set(clouds))
+
+    regions = catalogs.regions
+    geo_continent = dict(zip(regions["geo"], regions["continent"]))
+    known_geos = sorted(geo_continent)
+    for geo in sorted(problem.workload.user_regions):
+        if geo not in geo_continent:
+            errors.append(
+                f"{loaded.where('workload', 'user_regions', geo)}: unknown user region '{geo}'{did_you_mean(geo, known_geos)}"
+            )
+    if errors:
+        raise ProblemError(errors)
+    return Scope(model_id, tuple(gpu_ids), tuple(clouds), tuple(sorted(problem.workload.user_regions)), geo_continent)
+
+
+def can_serve_matrix(user_regions: tuple[str, ...], cand_geo: pd.Series, placement: str, geo_continent: dict[str, str]) -> np.ndarray:
+    """(U, K) bool: may a candidate in geography ``cand_geo[k]`` serve users of ``user_regions[u]``?"""
+    geos = cand_geo.to_numpy(dtype=str)
+    if placement == "any":
+        return np.ones((len(user_regions), len(geos)), dtype=bool)
+    if placement == "same-geo":
+        return np.array([[g == u for g in geos] for u in user_regions], dtype=bool).reshape(len(user_regions), len(geos))
+    continents = np.array([geo_continent[g] for g in geos])
+    return np.array([continents == geo_continent[u] for u in user_regions], dtype=bool).reshape(len(user_regions), len(geos))

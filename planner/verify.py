@@ -1,0 +1,150 @@
+"""Re-check a saved plan from the problem and the catalogs alone, independently of the solver.
+
+Checks: every assignment is a real catalog offer in an allowed cloud, GPU and tier; its unit price
+re-derived from the catalog; reserved counts constant over periods; every cost re-computed and summed
+to the objective (1e-6 relative); each configuration re-evaluated by the performance model (capacity
+per replica and P99 latencies within the SLO); demand × (1 + headroom) covered in every period for
+every set of user regions by the instances allowed to serve them (Hall's condition on the
+user-region/instance bipartite graph, exact for U ≤ 12); the spot share and minimum instances.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner import perf
+from planner.candidates import evaluate_configurations
+from planner.catalog import Catalogs
+from planner.catalog.prices import tier_prices
+from planner.milp.data import RESERVED_TIERS
+from planner.pipeline import slo_targets
+from planner.plan import Plan
+from planner.problem import LoadedProblem
+from planner.scope import can_serve_matrix, resolve_scope
+from planner.units import HOURS_PER_MONTH
+from planner.workload import demand_series, length_samples
+
+REL_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    check: str
+    message: str
+
+
+def _close(a: float, b: float, rel: float = REL_TOL) -> bool:
+    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-6)
+
+
+def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[Finding]:
+    out: list[Finding] = []
+
+    def check(ok: bool, name: str, message: str) -> None:
+        out.append(Finding(bool(ok), name, message))
+
+    problem = loaded.problem
+    scope = resolve_scope(loaded, catalogs)
+    demand = demand_series(loaded)
+    hours = demand.period_hours
+    T = len(hours)
+    check(plan.catalog_fingerprint == catalogs.fingerprint, "catalog",
+          f"plan made with catalogs {plan.catalog_fingerprint}, verifying against {catalogs.fingerprint}")
+    check(len(plan.periods) == T and all(_close(p.hours, h) for p, h in zip(plan.periods, hours)), "periods",
+          f"plan has {len(plan.periods)} periods; the problem gives {T}")
+    if len(plan.periods) != T:
+        return out
+
+    offers = catalogs.offers.set_index(["cloud", "region", "instance_type"], drop=False)
+    prices = tier_prices(offers, catalogs.discounts)
+    regions = catalogs.regions.set_index(["cloud", "region"])
+    total = 0.0
+    rows = []
+    for a in plan.assignments:
+        key = (a.cloud, a.region, a.instance_type)
+        label = f"{a.candidate_id} [{a.tier}]"
+        if key not in offers.index:
+            check(False, "offer", f"{label}: no such offer in the catalog")
+            continue
+        offer = offers.loc[key]
+        check(offer["gpu"] == a.gpu and int(offer["gpus_per_instance"]) == a.gpus_per_instance, "offer",
+              f"{label}: catalog says {offer['gpus_per_instance']:.0f}× {offer['gpu']}")
+        check(a.gpu in scope.gpu_ids and a.cloud in scope.clouds, "scope", f"{label}: GPU {a.gpu} in {a.cloud} allowed by the problem")
+        check(a.tier in problem.options.tiers, "tier", f"{label}: tier {a.tier} allowed by the problem")
+        price = float(prices.loc[key, f"price_{a.tier}"])
+        check(_close(price, a.price_usd_per_instance_hour), "price",
+              f"{label}: catalog price {price:.6f} USD/h, plan {a.price_usd_per_instance_hour:.6f} USD/h")
+        n = np.array(a.instances_by_period, dtype=float)
+        check(len(n) == T and np.all(n >= 0) and np.all(n == np.round(n)), "counts", f"{label}: {len(n)} non-negative integer counts")
+        if len(n) != T:
+            continue
+        if a.tier in RESERVED_TIERS:
+            check(np.all(n == n[0]), "reserved", f"{label}: reserved count constant over periods ({n.min():.0f}..{n.max():.0f})")
+            cost = price * float(hours.sum()) * n[0]
+        else:
+            cost = price * float(np.dot(n, hours))
+        check(_close(cost, a.cost_usd), "cost", f"{label}: re-costed {cost:.4f} USD, plan {a.cost_usd:.4f} USD")
+        total += cost
+        rows.append((a, n, regions.loc[(a.cloud, a.region), "geo"]))
+    check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
+    monthly = total * HOURS_PER_MONTH / float(hours.sum())
+    check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
+    if not rows:
+        check(False, "demand", "the plan buys nothing")
+        return out
+
+    # re-evaluate each distinct configuration with the performance model
+    inputs, outputs = length_samples(loaded)
+    lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
+    slo = slo_targets(loaded)
+    configs = pd.DataFrame(
+        sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch) for a, _, _ in rows}),
+        columns=["gpu", "tp", "precision", "kv_precision", "concurrency"],
+    )
+    evaluated = evaluate_configurations(configs, loaded, scope, catalogs, lengths, slo).set_index(
+        ["gpu", "tp", "precision", "kv_precision", "concurrency"])
+    capacity = []
+    for a, n, _ in rows:
+        e = evaluated.loc[(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch)]
+        cap = float(e["capacity_rps"])
+        check(_close(cap, a.capacity_rps_per_replica, 1e-4), "capacity",
+              f"{a.candidate_id}: re-evaluated {cap:.4f} req/s per replica, plan {a.capacity_rps_per_replica:.4f}")
+        for field, target in (("ttft", slo.ttft_p99_ms), ("tpot", slo.tpot_p99_ms), ("e2e", slo.e2e_p99_ms)):
+            value = float(e[f"{field}_p99_ms"])
+            if target is not None:
+                check(value <= target * (1 + 1e-6), "slo", f"{a.candidate_id}: P99 {field.upper()} {value:.1f} ms ≤ {target:.0f} ms")
+        capacity.append(cap * a.replicas_per_instance * n)
+    capacity = np.array(capacity)  # (A, T)
+
+    geos = pd.Series([g for _, _, g in rows])
+    serve = can_serve_matrix(demand.user_regions, geos, problem.options.placement, scope.geo_continent)  # (U, A)
+    need = demand.demand_rps * (1 + problem.options.headroom)
+    U = len(demand.user_regions)
+    worst = None
+    for t in range(T):
+        for size in range(1, U + 1):
+            for subset in itertools.combinations(range(U), size):
+                required = need[list(subset), t].sum()
+                available = capacity[serve[list(subset)].any(axis=0), t].sum()
+                if required > available * (1 + 1e-9) + 1e-9:
+                    short = required - available
+                    if worst is None or short > worst[0]:
+                        worst = (short, t, [demand.user_regions[i] for i in subset])
+    check(worst is None, "demand",
+          "demand × (1 + headroom) covered in every period and user region" if worst is None else
+          f"short {worst[0]:.2f} req/s for user region(s) {', '.join(worst[2])} in period {worst[1]}")
+
+    spot = np.array([a.tier == "spot" for a, _, _ in rows])
+    share = problem.options.max_spot_share
+    spot_ok = np.all(capacity[spot].sum(axis=0) <= share * capacity.sum(axis=0) * (1 + 1e-9) + 1e-9)
+    check(spot_ok, "spot", f"spot capacity ≤ {share:.0%} of capacity in every period")
+    instances = np.array([n for _, n, _ in rows]).sum(axis=0)
+    check(np.all(instances >= problem.options.min_replicas), "min_replicas",
+          f"at least {problem.options.min_replicas} instance(s) in every period (fewest: {instances.min():.0f})")
+    return out

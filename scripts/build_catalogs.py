@@ -1,0 +1,971 @@
+#!/usr/bin/env python3
+"""Build the catalogs in ``catalogs/`` (and the frozen test fixture) from ``../shared/reference``.
+
+Usage (from the repository root)::
+
+    python scripts/build_catalogs.py                 # writes catalogs/*.csv (not efficiency.csv)
+    python scripts/build_catalogs.py --fixture       # also writes tests/data/catalogs/*.csv
+    python scripts/build_catalogs.py --reference DIR # another copy of the reference folder
+
+What is derived mechanically from the reference files (``gpu_instances.csv``, ``api_prices.csv``,
+``egress.csv``, ``accelerators.csv``, ``models.csv``) is derived here, so the derivation can be re-run and
+reviewed. Facts that do not come from the reference (region locations, extra models and accelerators,
+commitment discounts, per-instance GPU variants) are written down below as data, each with its
+``source``. Nothing here estimates a number: an unknown is an empty cell. Every derived number says so in
+``notes``. See ``catalogs/README.md`` for the data dictionary and the list of known gaps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from planner.catalog.schema import (  # noqa: E402
+    ACCELERATORS,
+    API_PRICES,
+    DISCOUNTS,
+    EGRESS,
+    MODELS,
+    OFFERS,
+    REGIONS,
+    TableSchema,
+)
+
+REF_RETRIEVED = "2026-11-30"  # ../shared/reference was retrieved on this date (its README)
+LOOKUP_RETRIEVED = "2026-11-30"  # date the extra sources below were read for this build
+VIA_REF = "via ../shared/reference/{f}"
+
+# ---------------------------------------------------------------------------------------------
+# Sources used beyond ../shared/reference (cited per row)
+# ---------------------------------------------------------------------------------------------
+SRC_MLENG = (
+    "stas00/ml-engineering:compute/accelerator/README.md@b9e29720eebd4aa946fa9678975385efbc90a777"
+)
+SRC_AZ_NCA100 = (
+    "MicrosoftDocs/azure-docs:articles/virtual-machines/sizes/gpu-accelerated/includes/"
+    "nc-a100-v4-series-summary.md@7d8682a53ed0bf43fb26b5f445de396d78e7fb69"
+)
+SRC_AZ_NCH100 = (
+    "MicrosoftDocs/azure-docs:articles/virtual-machines/sizes/gpu-accelerated/includes/"
+    "ncads-h100-v5-series-summary.md@cafa49ad25191a090a5481c28ced9d3fe10801fb"
+)
+SRC_AZ_NDH100 = (
+    "MicrosoftDocs/azure-docs:articles/virtual-machines/sizes/gpu-accelerated/includes/"
+    "nd-h100-v5-series-summary.md@88ce98167947f21a905fb629416d7b148f7518e6; "
+    "https://aspire.dev/reference/api/csharp/aspire.hosting.azure.kubernetes/standardndsh100v5.md "
+    "(Standard_ND96isr_H100_v5 -- 96 vCPUs -- 1900 GB RAM -- 8 GPU(s))"
+)
+SRC_AZ_NDA100 = (
+    "MicrosoftDocs/azure-docs:articles/virtual-machines/sizes/gpu-accelerated/includes/"
+    "nd-a100-v4-series-summary.md@0c9c6184a0f088340d803b634146ad3d5434e407"
+)
+SRC_AZ_NDMA100 = (
+    "MicrosoftDocs/azure-docs:articles/virtual-machines/sizes/gpu-accelerated/includes/"
+    "ndm-a100-v4-series-summary.md@1e4c74090567545e5a102821af86e8caf0197ffe"
+)
+SRC_AZ_NDV2 = (
+    "MicrosoftDocs/azure-docs:articles/virtual-machines/sizes/gpu-accelerated/includes/"
+    "ndv2-series-summary.md@60e1879f6265547798fb6bef4dcd1fd2b795fb1b"
+)
+SRC_AZ_NVA10 = "https://github.com/MicrosoftDocs/azure-docs/blob/main/articles/virtual-machines/nva10v5-series.md"
+SRC_LAMBDA_TYPES = "nateraw/lambdacloud:README.md@21f2fce56a2d9eb6f6350925417c01c71428ed17 (Lambda API instance-type descriptions)"
+SRC_HYPERSCALERS = "https://raw.githubusercontent.com/datareceipts/data-receipts/main/109-gpu-pricing/hyperscalers.json"
+
+# ---------------------------------------------------------------------------------------------
+# Accelerators
+# ---------------------------------------------------------------------------------------------
+# reference name -> (id, family, aliases)
+ACC_FROM_REF = {
+    "H100 SXM": ("H100-SXM-80GB", "hopper",
+                 "H100;H100 SXM;H100-SXM;h100-80gb;h100-sxm5;H100 80GB HBM3;H100-80GB-SXM"),
+    "H100 PCIe": ("H100-PCIe-80GB", "hopper", "H100 PCIe;h100-pcie"),
+    "H200 SXM": ("H200-SXM-141GB", "hopper", "H200;H200 SXM;h200-141gb;h200-sxm"),
+    "B200 SXM": ("B200-SXM-192GB", "blackwell", "B200;B200 SXM;b200-sxm;b200-sxm6"),
+    "GH200 (96GB HBM3)": ("GH200-96GB", "hopper", "GH200;GH200 (96GB HBM3);GH200 96GB HBM3;GH200 96GB HBM3 CG1"),
+    "GH200 (141GB HBM3e)": ("GH200-144GB", "hopper", "GH200 (141GB HBM3e);GH200-141GB;GH200 144GB HBM3e"),
+    "A100 SXM 40GB": ("A100-SXM-40GB", "ampere", "A100;A100 SXM 40GB;A100-40GB;a100-sxm4-40gb;A100 SXM4 40GB"),
+    "A100 SXM 80GB": ("A100-SXM-80GB", "ampere",
+                      "A100-80GB;A100 SXM 80GB;a100-80gb;A100-SXM4-80GB;A100-80GB-SXM;A100-80G;A100 SXM4 80GB"),
+    "A100 PCIe 40GB": ("A100-PCIe-40GB", "ampere", "A100 PCIe 40GB"),
+    "A100 PCIe 80GB": ("A100-PCIe-80GB", "ampere", "A100 PCIe 80GB;A100 80GB PCIe"),
+    "A10G": ("A10G-24GB", "ampere", "A10G"),
+    "A10": ("A10-24GB", "ampere", "A10"),
+    "L4": ("L4-24GB", "ada", "L4"),
+    "L40S": ("L40S-48GB", "ada", "L40S"),
+    "T4": ("T4-16GB", "turing", "T4;Tesla T4"),
+    "V100 SXM2": ("V100-SXM2-16GB", "volta", "V100;V100 SXM2;V100-16GB;Tesla V100"),
+    "V100 PCIe": ("V100-PCIe-16GB", "volta", "V100 PCIe"),
+    "MI300X": ("MI300X-192GB", "cdna3", "MI300X;AMD MI300X"),
+    "MI325X": ("MI325X-256GB", "cdna3", "MI325X;AMD MI325X"),
+    "Gaudi2": ("Gaudi2-96GB", "gaudi", "Gaudi2;Gaudi 2"),
+    "Gaudi3": ("Gaudi3-128GB", "gaudi", "Gaudi3;Gaudi 3"),
+    "TPU v5e": ("TPU-v5e-16GB", "tpu", "TPU-v5e;TPU v5e;v5litepod;tpu-v5-lite"),
+    "TPU v5p": ("TPU-v5p-95GB", "tpu", "TPU-v5p;TPU v5p"),
+    "TPU v6e (Trillium)": ("TPU-v6e-32GB", "tpu", "TPU-v6e;TPU v6e;TPU v6e (Trillium);Trillium"),
+    "Inferentia2": ("Inferentia2-32GB", "neuron", "Inferentia2;inf2"),
+    "Trainium (Trn1)": ("Trainium1", "neuron", "Trainium;Trainium (Trn1);trn1"),
+    "Trainium2": ("Trainium2", "neuron", "trn2"),
+}
+
+
+def _acc_row(**kw) -> dict:
+    row = {c: None for c in ACCELERATORS.names}
+    row.update(kw)
+    return row
+
+
+def build_accelerators(ref: Path) -> pd.DataFrame:
+    src = pd.read_csv(ref / "accelerators.csv")
+    rows = []
+    for _, r in src.iterrows():
+        if r["name"] not in ACC_FROM_REF:
+            raise SystemExit(f"unmapped reference accelerator {r['name']!r}")
+        acc_id, family, aliases = ACC_FROM_REF[r["name"]]
+        notes = [] if pd.isna(r["notes"]) else [str(r["notes"])]
+        row = _acc_row(
+            id=acc_id, aliases=aliases, vendor=r["vendor"], family=family,
+            memory_gb=r["memory_gb"], mem_bw_gb_per_s=r["mem_bw_gbs"], fp32_tflops=r["fp32_tflops"],
+            fp16_tflops=r["fp16_tflops_dense"], bf16_tflops=r["bf16_tflops_dense"],
+            fp8_tflops=r["fp8_tflops_dense"], int8_tops=r["int8_tops_dense"], int4_tops=r["int4_tops_dense"],
+            interconnect=r["interconnect"], link_bw_gb_per_s=r["intra_node_bw_gbs_per_gpu"], tdp_w=r["tdp_w"],
+            source=f"{r['source']} ({VIA_REF.format(f='accelerators.csv')})", retrieved=REF_RETRIEVED,
+        )
+        if acc_id == "B200-SXM-192GB":
+            row["fp4_tflops"] = 9000.0
+            notes.append("fp4_tflops 9000 dense from the same ml-engineering TFLOPS table (reference notes)")
+        if acc_id == "GH200-144GB":
+            row["memory_gb"] = 144.0
+            notes.append(
+                "id and memory_gb per ml-engineering 'Cloud accelerators' text (GH200: H100 w/ 96GB HBM3 or 144GB HBM3e); "
+                "the ml-engineering memory table and the reference list 141 GB / 4.8 TB/s for this variant"
+            )
+        if acc_id == "V100-SXM2-16GB":
+            notes.append("memory_gb = the 16 GB variant; the 32 GB variant is the row V100-SXM2-32GB")
+        if acc_id == "V100-PCIe-16GB":
+            notes.append("memory_gb = the 16 GB variant (a 32 GB variant exists; not in this catalog)")
+        if acc_id in ("TPU-v5e-16GB", "TPU-v6e-32GB"):
+            notes.append("link_bw_gb_per_s is the bidirectional ICI figure as published (not unidirectional)")
+        row["notes"] = "; ".join(notes) or None
+        rows.append(row)
+        if acc_id == "V100-SXM2-16GB":
+            r32 = dict(row)
+            r32.update(
+                id="V100-SXM2-32GB", aliases="V100-32GB;V100 SXM2 32GB;Tesla V100 32GB", memory_gb=32.0,
+                notes="same SXM2 part with 32 GB (reference notes: 16 or 32 GB variants; AWS p3dn / Azure ND40rs_v2 use 32 GB); "
+                      "all other cells copied from the reference V100 SXM2 row (one row for both variants there)",
+            )
+            rows.append(r32)
+
+    mleng_tflops = "ml-engineering TFLOPS comparison table (dense, per package); memory table; power table"
+    rows += [
+        _acc_row(id="MI250X", aliases="AMD MI250X;MI250X-128GB", vendor="AMD", family="cdna2", memory_gb=128.0,
+                 mem_bw_gb_per_s=3280.0, fp32_tflops=47.9, fp16_tflops=383.0, bf16_tflops=383.0, int8_tops=383.0,
+                 tdp_w=560.0, source=SRC_MLENG, retrieved=LOOKUP_RETRIEVED,
+                 notes=f"{mleng_tflops}; one package = 2 GCDs (a single matmul uses one GCD: halve the TFLOPS per GCD); "
+                       "no FP8; 3.28 TB/s converted to 3280 GB/s"),
+        _acc_row(id="MI250", aliases="AMD MI250;MI250-128GB", vendor="AMD", family="cdna2", memory_gb=128.0,
+                 mem_bw_gb_per_s=3280.0, fp32_tflops=45.3, fp16_tflops=362.0, bf16_tflops=362.0, int8_tops=362.0,
+                 source=SRC_MLENG, retrieved=LOOKUP_RETRIEVED,
+                 notes=f"{mleng_tflops}; one package = 2 GCDs; no FP8; TDP not in the source; 3.28 TB/s converted to 3280 GB/s"),
+        _acc_row(id="H100-NVL-94GB", aliases="H100 NVL;h100-nvl", vendor="NVIDIA", family="hopper", memory_gb=94.0,
+                 mem_bw_gb_per_s=3900.0, tdp_w=400.0,
+                 source=f"{SRC_AZ_NCH100}; {SRC_MLENG}", retrieved=LOOKUP_RETRIEVED,
+                 notes="94 GB per GPU (Azure NCads H100 v5 doc; ml-engineering); 3.9 TB/s memory (ml-engineering note) "
+                       "converted to 3900 GB/s; TDP 400 W (ml-engineering power table). Per-GPU dense TFLOPS not found in "
+                       "a retrievable source: the TFLOPS cells are EMPTY = UNKNOWN here (the part does have FP8 tensor cores)"),
+        _acc_row(id="RTX-A6000-48GB", aliases="A6000;RTX A6000;rtx-a6000", vendor="NVIDIA", family="ampere",
+                 memory_gb=48.0, mem_bw_gb_per_s=768.0,
+                 source="public code GPU tables (find_string hits id 31190821273 and 30862149169: 'RTX A6000': vram_gb 48, bandwidth_gb_s 768)",
+                 retrieved=LOOKUP_RETRIEVED,
+                 notes="low-confidence provenance (repositories not exposed by the index); the two tables disagree on "
+                       "fp16 (154.8 vs 38.7), so the TFLOPS cells are empty = unknown; no FP8"),
+    ]
+    df = pd.DataFrame(rows, columns=ACCELERATORS.names)
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+MODEL_IDS = {  # reference name -> (id, family, aliases)
+    "Llama-3.1-8B": ("llama-3.1-8b", "llama-3.1",
+                     "meta-llama/Llama-3.1-8B;meta-llama/Llama-3.1-8B-Instruct;meta-llama/Meta-Llama-3.1-8B;"
+                     "meta-llama/Meta-Llama-3.1-8B-Instruct;Llama-3.1-8B;LLaMA v3.1 8B"),
+    "Llama-3.1-70B": ("llama-3.1-70b", "llama-3.1",
+                      "meta-llama/Llama-3.1-70B;meta-llama/Llama-3.1-70B-Instruct;meta-llama/Meta-Llama-3.1-70B;"
+                      "meta-llama/Meta-Llama-3.1-70B-Instruct;Llama-3.1-70B;LLaMA v3.1 70B"),
+    "Llama-3.1-405B": ("llama-3.1-405b", "llama-3.1",
+                       "meta-llama/Llama-3.1-405B;meta-llama/Llama-3.1-405B-Instruct;meta-llama/Meta-Llama-3.1-405B;"
+                       "meta-llama/Meta-Llama-3.1-405B-Instruct;Llama-3.1-405B"),
+    "Llama-3.2-1B": ("llama-3.2-1b", "llama-3.2", "meta-llama/Llama-3.2-1B;meta-llama/Llama-3.2-1B-Instruct;Llama-3.2-1B"),
+    "Llama-3.2-3B": ("llama-3.2-3b", "llama-3.2", "meta-llama/Llama-3.2-3B;meta-llama/Llama-3.2-3B-Instruct;Llama-3.2-3B"),
+    "Llama-2-7B": ("llama-2-7b", "llama-2", "meta-llama/Llama-2-7b-hf;meta-llama/Llama-2-7b-chat-hf;Llama-2-7B"),
+    "Llama-2-13B": ("llama-2-13b", "llama-2", "meta-llama/Llama-2-13b-hf;meta-llama/Llama-2-13b-chat-hf;Llama-2-13B"),
+    "Llama-2-70B": ("llama-2-70b", "llama-2", "meta-llama/Llama-2-70b-hf;meta-llama/Llama-2-70b-chat-hf;Llama-2-70B"),
+    "Mistral-7B-v0.1": ("mistral-7b", "mistral", "mistralai/Mistral-7B-v0.1;mistralai/Mistral-7B-Instruct-v0.1;Mistral-7B-v0.1;Mistral 7B"),
+    "Mixtral-8x7B-v0.1": ("mixtral-8x7b", "mixtral",
+                          "mistralai/Mixtral-8x7B-v0.1;mistralai/Mixtral-8x7B-Instruct-v0.1;Mixtral-8x7B-v0.1;Mixtral 8x7B"),
+    "Mixtral-8x22B-v0.1": ("mixtral-8x22b", "mixtral",
+                           "mistralai/Mixtral-8x22B-v0.1;mistralai/Mixtral-8x22B-Instruct-v0.1;Mixtral-8x22B-v0.1;Mixtral 8x22B"),
+    "Qwen2.5-7B": ("qwen2.5-7b", "qwen2.5", "Qwen/Qwen2.5-7B;Qwen/Qwen2.5-7B-Instruct;Qwen2.5-7B"),
+    "Qwen2.5-14B": ("qwen2.5-14b", "qwen2.5", "Qwen/Qwen2.5-14B;Qwen/Qwen2.5-14B-Instruct;Qwen2.5-14B"),
+    "Qwen2.5-32B": ("qwen2.5-32b", "qwen2.5", "Qwen/Qwen2.5-32B;Qwen/Qwen2.5-32B-Instruct;Qwen2.5-32B"),
+    "Qwen2.5-72B": ("qwen2.5-72b", "qwen2.5", "Qwen/Qwen2.5-72B;Qwen/Qwen2.5-72B-Instruct;Qwen2.5-72B"),
+    "Qwen3-30B-A3B": ("qwen3-30b-a3b", "qwen3", "Qwen/Qwen3-30B-A3B;Qwen3-30B-A3B"),
+    "Qwen3-235B-A22B": ("qwen3-235b-a22b", "qwen3", "Qwen/Qwen3-235B-A22B;Qwen3-235B-A22B"),
+    "DeepSeek-V3": ("deepseek-v3", "deepseek-v3", "deepseek-ai/DeepSeek-V3;DeepSeek-V3"),
+    "Gemma-2-9B": ("gemma-2-9b", "gemma-2", "google/gemma-2-9b;google/gemma-2-9b-it;Gemma-2-9B"),
+    "Gemma-2-27B": ("gemma-2-27b", "gemma-2", "google/gemma-2-27b;google/gemma-2-27b-it;Gemma-2-27B"),
+    "Phi-3-mini-4k-instruct": ("phi-3-mini-4k", "phi-3", "microsoft/Phi-3-mini-4k-instruct;Phi-3-mini-4k-instruct"),
+    "Flan-T5-XL": ("flan-t5-xl", "flan-t5", "google/flan-t5-xl;Flan-T5-XL"),
+    "LLaVA-1.5-7B": ("llava-1.5-7b", "llava-1.5", "llava-hf/llava-1.5-7b-hf;liuhaotian/llava-v1.5-7b;LLaVA-1.5-7B"),
+}
+
+
+def dense_decoder_params(h, layers, heads, kv, hd, inter, vocab, tied: bool, qkv_bias: bool = False) -> float:
+    """Parameters of a Llama-style decoder (gated MLP, RMSNorm, no biases except optional qkv bias), in 1e9.
+
+    embeddings V*h (+ V*h lm_head unless tied) + layers * (h*H*hd [q] + 2*h*kv*hd [k,v] + H*hd*h [o]
+    + 3*h*inter [gate,up,down] + 2*h [norms] (+ H*hd + 2*kv*hd qkv bias)) + h [final norm].
+    """
+    per_layer = h * heads * hd + 2 * h * kv * hd + heads * hd * h + 3 * h * inter + 2 * h
+    if qkv_bias:
+        per_layer += heads * hd + 2 * kv * hd
+    emb = vocab * h * (1 if tied else 2)
+    return (emb + layers * per_layer + h) / 1e9
+
+
+FORMULA = ("params_b DERIVED from the dims: V*h*(2 if untied else 1) + L*(2*h*H*hd + 2*h*KV*hd + 3*h*I + 2*h) + h "
+           "(Llama-style gated MLP, no biases), = {v:.3f}B")
+
+
+def _model_row(**kw) -> dict:
+    row = {c: None for c in MODELS.names}
+    row.update(kw)
+    return row
+
+
+def build_models(ref: Path) -> pd.DataFrame:
+    src = pd.read_csv(ref / "models.csv")
+    rows = []
+    for _, r in src.iterrows():
+        mid, family, aliases = MODEL_IDS[r["name"]]
+        notes = [] if pd.isna(r["notes"]) else [str(r["notes"])]
+        attn = r["attention_type"]
+        row = _model_row(
+            id=mid, aliases=aliases, family=family, arch_type=r["arch_type"], params_b=r["params_b"],
+            active_params_b=r["active_params_b"], num_layers=r["num_layers"], hidden_size=r["hidden_size"],
+            num_attention_heads=r["num_attention_heads"], num_kv_heads=r["num_kv_heads"], head_dim=r["head_dim"],
+            intermediate_size=r["intermediate_size"], vocab_size=r["vocab_size"], num_experts=r["num_experts"],
+            experts_per_token=r["experts_per_token"], max_context=r["max_context"], attention_type=attn,
+            source=f"{r['source']} ({VIA_REF.format(f='models.csv')})", retrieved=REF_RETRIEVED,
+        )
+        # MoE: the reference puts the per-expert size in intermediate_size
+        if mid in ("mixtral-8x7b", "mixtral-8x22b"):
+            row["moe_intermediate_size"] = row["intermediate_size"]
+            row["intermediate_size"] = None
+            row["first_dense_layers"] = 0
+            notes.append("moe_intermediate_size = the reference intermediate_size (per expert); every layer is MoE")
+        if mid == "mixtral-8x7b":
+            row["active_params_b"] = 12.9
+            row["source"] += "; active params: https://compareaimodels.com/mixtral-8x7b (46.7B total, 12.9B used per token, as announced by Mistral AI)"
+        if mid == "mixtral-8x22b":
+            row["active_params_b"] = 39.0
+            row["source"] += ("; active params: ZHUI/paddlenlp_model_readme:Qwen/Qwen2-72B/index.md@ffc26950e6a9f69fb01d7c9b64607770d729e56b "
+                              "(HF Qwen2-72B card table: Mixtral-8x22B #Activated Params 39B, #Params 140B)")
+            notes.append("Qwen2 card lists 140B total (reference: 141B nominal from Cerebras)")
+        if mid == "qwen3-30b-a3b":
+            row["moe_intermediate_size"] = row["intermediate_size"]
+            row["intermediate_size"] = None
+            row["first_dense_layers"] = 0
+            notes.append("moe_intermediate_size = reference intermediate_size column; first_dense_layers 0 (mlp_only_layers empty)")
+        if mid == "qwen3-235b-a22b":
+            row["moe_intermediate_size"] = row["intermediate_size"]
+            row["intermediate_size"] = None
+            row["first_dense_layers"] = 0
+            notes.append("moe_intermediate_size = reference intermediate_size column; first_dense_layers 0 (all 94 layers MoE)")
+        if mid == "deepseek-v3":
+            row.update(moe_intermediate_size=2048, intermediate_size=18432, num_shared_experts=1,
+                       first_dense_layers=3, kv_lora_rank=512, qk_rope_head_dim=64)
+            notes.append("from the reference notes: dense FFN 18432 in the first 3 layers, moe_intermediate 2048, 1 shared "
+                         "expert, kv_lora_rank 512, qk_rope_head_dim 64; head_dim 192 = qk head dim (nope 128 + rope 64), v_head_dim 128")
+        if mid == "mistral-7b":
+            row["sliding_window"] = 4096
+            notes.append("sliding_window 4096 (v0.1, every layer); attention_type kept GQA (8 KV heads) with the window in sliding_window")
+        if mid in ("gemma-2-9b", "gemma-2-27b"):
+            notes.append("sliding_window left EMPTY on purpose: the 4096 window applies to alternate layers only "
+                         "(global attention on the others), so a whole-model window would understate the KV cache")
+        if mid == "flan-t5-xl":
+            row["encoder_layers"] = 24
+            row["num_layers"] = 24
+            notes.append("num_layers = 24 decoder layers, encoder_layers = 24 (t5x xl.gin)")
+        if mid == "llava-1.5-7b":
+            row["image_tokens"] = 576
+            notes.append("image_tokens 576 DERIVED: (336/14)^2 = 24*24 patches of CLIP ViT-L/14 at 336 px (reference notes)")
+        if mid == "phi-3-mini-4k":
+            v = dense_decoder_params(3072, 32, 32, 32, 96, 8192, 32064, tied=False)
+            row["params_b"] = round(v, 3)
+            notes.append(FORMULA.format(v=v))
+        row["notes"] = "; ".join(notes) or None
+        rows.append(row)
+
+    # ---- extra models: the calibration ids missing from the reference, and llama-3.3-70b ----
+    vidur = "microsoft/vidur:data/model_configs/{p}@{c}"
+    extra = [
+        _model_row(
+            id="llama-3-8b", aliases="meta-llama/Meta-Llama-3-8B;meta-llama/Meta-Llama-3-8B-Instruct;Llama-3-8B;LLaMA v3 8B",
+            family="llama-3", arch_type="decoder", params_b=8.0, num_layers=32, hidden_size=4096,
+            num_attention_heads=32, num_kv_heads=8, head_dim=128, intermediate_size=14336, vocab_size=128256,
+            max_context=8192, attention_type="GQA",
+            source="kevinstephano/thunder_model_blocks:thunder_model_blocks/llama/llama_3_8B_Instruct_config.py@4b180c4fedfe518387c051706be7e200a367e4e0 "
+                   "(copy of meta-llama/Meta-Llama-3-8B-Instruct config.json); "
+                   + vidur.format(p="meta-llama/Meta-Llama-3-8B.yml", c="5555bb810209639fed7a774a0b40b77cfca5ee33"),
+            retrieved=LOOKUP_RETRIEVED,
+            notes="params_b nominal from the model name; head_dim derived as hidden/heads (HF default); "
+                  "max_position_embeddings 8192 in the config (vidur's yml uses 4096 for its own runs); rope_theta 500000",
+        ),
+        _model_row(
+            id="llama-3-70b", aliases="meta-llama/Meta-Llama-3-70B;meta-llama/Meta-Llama-3-70B-Instruct;Llama-3-70B;LLaMA v3 70B",
+            family="llama-3", arch_type="decoder", params_b=70.0, num_layers=80, hidden_size=8192,
+            num_attention_heads=64, num_kv_heads=8, head_dim=128, intermediate_size=28672, vocab_size=128256,
+            max_context=8192, attention_type="GQA",
+            source=vidur.format(p="meta-llama/Meta-Llama-3-70B.yml", c="1478250bb8be249631e2b7353948faf662e28665"),
+            retrieved=LOOKUP_RETRIEVED,
+            notes="params_b nominal from the model name; head_dim derived as hidden/heads (HF default); rope_theta 500000",
+        ),
+        _model_row(
+            id="llama-3.3-70b", aliases="meta-llama/Llama-3.3-70B-Instruct;Llama-3.3-70B;Llama 3.3 70B",
+            family="llama-3.3", arch_type="decoder", params_b=70.0, num_layers=80, hidden_size=8192,
+            num_attention_heads=64, num_kv_heads=8, head_dim=128, intermediate_size=28672, vocab_size=128256,
+            max_context=131072, attention_type="GQA",
+            source="oumi-ai/oumi:configs/recipes/llama3_3/README.md@bd18cd68cdcdb3b1942c9813689c5c3e4d7d9977 (model info table)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="params_b nominal from the model name; head_dim derived as hidden/heads; weight tying False; "
+                  "max length 131072 (initially trained with 8192)",
+        ),
+        _model_row(
+            id="mistral-nemo-12b",
+            aliases="mistralai/Mistral-Nemo-Base-2407;mistralai/Mistral-Nemo-Instruct-2407;Mistral-Nemo-Instruct-2407;Mistral NeMo",
+            family="mistral-nemo", arch_type="decoder", num_layers=40, hidden_size=5120,
+            num_attention_heads=32, num_kv_heads=8, head_dim=128, intermediate_size=14336, vocab_size=131072,
+            max_context=128000, attention_type="GQA",
+            source="kevinstephano/thunder_model_blocks:thunder_model_blocks/mistral/mistral_config.py@a23dd8fe87e974d06332635cfd3064614c47ae27 "
+                   "(copy of mistralai/Mistral-Nemo-Base-2407 config.json)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="head_dim 128 is set explicitly (32*128 = 4096 != hidden 5120); sliding_window null; untied embeddings; "
+                  "max_position_embeddings 128000 in the Base config (the model card says 128k context window)",
+        ),
+        _model_row(
+            id="mistral-large-123b",
+            aliases="mistralai/Mistral-Large-Instruct-2407;Mistral-Large-Instruct-2407;Mistral Large 2;mistral-large-2407",
+            family="mistral-large", arch_type="decoder", params_b=123.0, num_layers=88, hidden_size=12288,
+            num_attention_heads=96, num_kv_heads=8, head_dim=128, intermediate_size=28672, vocab_size=32768,
+            max_context=131072, attention_type="GQA",
+            source="params.json copy with dim 12288, n_layers 88, head_dim 128, hidden_dim 28672, n_heads 96, n_kv_heads 8, "
+                   "vocab_size 32768 (find_string hit id 55950089162, a Pixtral-Large neuron script whose text decoder is Mistral Large 2; "
+                   "repository not exposed); 88 layers also in the mlx-community/Mistral-Large-Instruct-2407-4bit shard map "
+                   "(find_string hit id 7789379910, layers 0-87); vocab 32768 per mistralai/mistral-inference README model table; "
+                   "123B and 131072 context: xorbitsai/inference doc mistral-large-instruct.rst",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="LOW-CONFIDENCE provenance for the dims (not a direct copy of the 2407 config.json); apxml.com lists "
+                  "64 layers / 48 heads for this model, which conflicts with the params.json and the 88-layer shard map - "
+                  "the params.json values are used; params_b nominal 123",
+        ),
+        _model_row(
+            id="qwen2-7b", aliases="Qwen/Qwen2-7B;Qwen/Qwen2-7B-Instruct;Qwen2-7B",
+            family="qwen2", arch_type="decoder", params_b=7.0, num_layers=28, hidden_size=3584,
+            num_attention_heads=28, num_kv_heads=4, head_dim=128, intermediate_size=18944, vocab_size=152064,
+            max_context=32768, attention_type="GQA",
+            source="Retruth/deontic:nlp_models/qwen2/README.md (printed Qwen2Config of Qwen/Qwen2-7B-Instruct and the module tree: "
+                   "Embedding(152064, 3584)); architecture table of the Qwen2 Technical Report (arXiv 2407.10671) as quoted at "
+                   "https://blog.omagiclee.com/posts/llms/qwens/qwen-2",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="max_context 32768 = max_position_embeddings of the Instruct config copy (the report says 7B/72B support "
+                  "128K with YaRN + DCA); vocab_size 152064 = embedding rows (tokenizer has 151,646 tokens); params_b nominal; "
+                  "QKV bias (adds < 0.001B)",
+        ),
+        _model_row(
+            id="qwen2-72b", aliases="Qwen/Qwen2-72B;Qwen/Qwen2-72B-Instruct;Qwen2-72B",
+            family="qwen2", arch_type="decoder", params_b=72.0, num_layers=80, hidden_size=8192,
+            num_attention_heads=64, num_kv_heads=8, head_dim=128, intermediate_size=29568, vocab_size=152064,
+            max_context=32768, attention_type="GQA",
+            source="architecture table of the Qwen2 Technical Report (arXiv 2407.10671) as quoted at "
+                   "https://blog.omagiclee.com/posts/llms/qwens/qwen-2; vocab 152,064 and 32.768K context: https://apxml.com/models/qwen2-72b; "
+                   "#Params 72B: ZHUI/paddlenlp_model_readme:Qwen/Qwen2-72B/index.md@ffc26950e6a9f69fb01d7c9b64607770d729e56b",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="apxml lists 128 attention heads, which conflicts with the technical report (64 query heads); the report is used; "
+                  "the Qwen2-72B-Instruct card says up to 131,072 tokens with YaRN",
+        ),
+        _model_row(
+            id="internlm-20b", aliases="internlm/internlm-20b;internlm/internlm-chat-20b;InternLM-20B",
+            family="internlm", arch_type="decoder", params_b=20.0, num_layers=60, hidden_size=5120,
+            num_attention_heads=40, num_kv_heads=40, head_dim=128, intermediate_size=13824, vocab_size=103168,
+            max_context=4096, attention_type="MHA",
+            source=vidur.format(p="internlm/internlm-20b.yml", c="e2d00e9afba96cec9f0e7ea560bbfc4a539fae6a")
+                   + "; 20B: InternLM/InternLM:model_cards/internlm_20b.md and xorbitsai/inference doc internlm-20b.rst",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="head_dim derived as hidden/heads; params_b nominal; max_position_embeddings 4096 per vidur "
+                  "(the card claims 16k context through inference extrapolation)",
+        ),
+    ]
+    # derive params where no stated/nominal count
+    for row in extra:
+        if row["params_b"] is None:
+            v = dense_decoder_params(row["hidden_size"], row["num_layers"], row["num_attention_heads"],
+                                     row["num_kv_heads"], row["head_dim"], row["intermediate_size"],
+                                     row["vocab_size"], tied=False)
+            row["params_b"] = round(v, 3)
+            row["notes"] = (row["notes"] + "; " if row["notes"] else "") + FORMULA.format(v=v)
+    rows += extra
+    df = pd.DataFrame(rows, columns=MODELS.names)
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Offers (mechanical, from gpu_instances.csv)
+# ---------------------------------------------------------------------------------------------
+def offer_gpu(cloud: str, itype: str, acc: str) -> tuple[str | None, str]:
+    """(accelerator id, why) for one reference row; id None = row left out (why says why)."""
+    if cloud == "aws":
+        m = {"T4": "T4-16GB", "A10G": "A10G-24GB", "L4": "L4-24GB", "L40S": "L40S-48GB", "H200": "H200-SXM-141GB",
+             "B200": "B200-SXM-192GB", "Inferentia2": "Inferentia2-32GB", "H100": "H100-SXM-80GB"}
+        if acc in m:
+            return m[acc], ""
+        if acc == "A100":
+            return "A100-SXM-40GB", f"p4d = 8x A100 SXM 40GB ({SRC_HYPERSCALERS})"
+        if acc == "A100-80GB":
+            return "A100-SXM-80GB", f"p4de = 8x A100 SXM 80GB ({SRC_HYPERSCALERS}; reference README)"
+        if acc == "V100-32GB":
+            return "V100-SXM2-32GB", "p3dn uses V100 SXM2 32GB (reference accelerators.csv V100 SXM2 notes)"
+        if acc == "V100":
+            return None, "p3 V100 form factor/memory variant not stated in the sources read"
+        if acc == "T4g":
+            return None, "T4g (Graviton g5g) has no spec row in the sources read"
+    if cloud == "gcp":
+        if itype.startswith("(") :
+            return None, "GPU-component-only row: the host VM price is not in the reference"
+        if itype.startswith("a2-highgpu") or itype.startswith("a2-megagpu"):
+            return "A100-SXM-40GB", "a2-highgpu/megagpu = A100 40GB (SXM4, NVLink)"
+        if itype.startswith("a2-ultragpu"):
+            return "A100-SXM-80GB", "a2-ultragpu = A100 SXM 80GB (reference README)"
+        if itype.startswith("a3-ultragpu"):
+            return "H200-SXM-141GB", ""
+        if itype.startswith("a3-"):
+            return "H100-SXM-80GB", ""
+        if itype.startswith("a4-"):
+            return "B200-SXM-192GB", ""
+        if acc == "TPU-v5e":
+            return "TPU-v5e-16GB", ""
+        if acc == "TPU-v5p":
+            return "TPU-v5p-95GB", ""
+        if acc == "TPU-v6e":
+            return "TPU-v6e-32GB", ""
+    if cloud == "azure":
+        if "A100_v4" in itype and itype.startswith("Standard_NC"):
+            return "A100-PCIe-80GB", f"NC A100 v4 = A100 PCIe 80GB ({SRC_AZ_NCA100})"
+        if itype == "Standard_ND96amsr_A100_v4":
+            return "A100-SXM-80GB", f"NDm A100 v4 = 8x A100 80GB with NVLink 3.0 ({SRC_AZ_NDMA100})"
+        if itype == "Standard_ND96asr_v4":
+            return "A100-SXM-40GB", f"ND A100 v4 = 8x A100 40GB with NVLink 3.0 ({SRC_AZ_NDA100})"
+        if "H100_v5" in itype and itype.startswith("Standard_NC"):
+            return "H100-NVL-94GB", f"NCads H100 v5 = H100 NVL 94GB ({SRC_AZ_NCH100})"
+        if itype == "Standard_ND96isr_H100_v5":
+            return "H100-SXM-80GB", f"ND H100 v5 = 8x H100 with NVLink 4.0 ({SRC_AZ_NDH100})"
+        if itype == "Standard_ND40rs_v2":
+            return "V100-SXM2-32GB", f"NDv2 = 8x V100 32GB NVLink-connected ({SRC_AZ_NDV2})"
+        if acc == "T4":
+            return "T4-16GB", ""
+        if acc == "A10":
+            return "A10-24GB", f"NVads A10 v5 full-GPU sizes ({SRC_AZ_NVA10})"
+        if acc == "V100":
+            return None, "NCv3 V100 form factor not stated in the Azure doc read"
+    if cloud == "lambda":
+        m = {
+            "gpu_8x_a100_80gb_sxm4": ("A100-SXM-80GB", "8x A100 (80 GB SXM4)"),
+            "gpu_1x_a100_sxm4": ("A100-SXM-40GB", "1x A100 (40 GB SXM4)"),
+            "gpu_8x_a100": ("A100-SXM-40GB", "8x A100 (40 GB SXM4)"),
+            "gpu_1x_a10": ("A10-24GB", "1x A10 (24 GB PCIe)"),
+        }
+        if itype in m:
+            return m[itype][0], f"Lambda describes it as '{m[itype][1]}' ({SRC_LAMBDA_TYPES})"
+        if "h100_pcie" in itype:
+            return "H100-PCIe-80GB", "instance name says PCIe"
+        if "h100_sxm5" in itype:
+            return "H100-SXM-80GB", "instance name says SXM5"
+        if "gh200" in itype:
+            return "GH200-96GB", "Lambda gpu_1x_gh200 lists 96 GB (reference accelerators.csv notes)"
+        if "b200" in itype:
+            return "B200-SXM-192GB", "instance name says SXM6 (B200)"
+        if "a6000" in itype:
+            return "RTX-A6000-48GB", "SkyPilot accelerator A6000 = RTX A6000 48GB"
+        return None, "GPU variant not stated in the sources read (1x/2x/4x A100 form factor, V100 form factor, Quadro RTX 6000 specs)"
+    if cloud == "nebius":
+        m = {"H100": "H100-SXM-80GB", "H200": "H200-SXM-141GB", "B200": "B200-SXM-192GB", "L40S": "L40S-48GB"}
+        return m.get(acc), "" if acc in m else "unmapped"
+    if cloud == "runpod":
+        if acc == "A100-80GB":
+            return "A100-PCIe-80GB", "RunPod A100-80GB here is A100 PCIe 80GB (reference notes/README)"
+    return None, f"unmapped accelerator {acc!r}"
+
+
+LOCAL_ZONE_RE = re.compile(r"min spot is from local zone (\S+?)(?: \(regional AZ min ([0-9.]+)\))?(?:;|$)")
+RUNPOD_DROP_REGIONS = {"US": "RunPod region 'US' is country-level; its planner geography (us-east/us-west/us-central) cannot be determined"}
+
+
+def build_offers(ref: Path) -> tuple[pd.DataFrame, list[str]]:
+    src = pd.read_csv(ref / "gpu_instances.csv")
+    out, dropped = [], {}
+    for _, r in src.iterrows():
+        cloud, region, itype, acc = r["cloud"], r["region"], r["instance_type"], r["accelerator"]
+        gpu, why = offer_gpu(cloud, itype, acc)
+        if gpu is None:
+            dropped.setdefault(f"{cloud}: {itype} ({acc}) - {why}", 0)
+            dropped[f"{cloud}: {itype} ({acc}) - {why}"] += 1
+            continue
+        if cloud == "runpod" and region in RUNPOD_DROP_REGIONS:
+            key = f"{cloud}: {itype} in {region} - {RUNPOD_DROP_REGIONS[region]}"
+            dropped[key] = dropped.get(key, 0) + 1
+            continue
+        notes = [] if pd.isna(r["notes"]) else [str(r["notes"])]
+        if why:
+            notes.append(f"gpu: {why}")
+        count = int(r["accelerator_count"])
+        od = None if pd.isna(r["price_on_demand_hr"]) else float(r["price_on_demand_hr"])
+        spot = None if pd.isna(r["price_spot_hr"]) else float(r["price_spot_hr"])
+        if itype == "Standard_ND96isr_H100_v5":
+            count = 8
+            notes.append(f"gpus_per_instance set to 8 (catalog listed 12; Azure documents 8 GPUs: {SRC_AZ_NDH100})")
+        if acc == "TPU-v5p":
+            chips = count // 2
+            notes.append(f"gpus_per_instance = {chips} chips DERIVED as slice suffix {count} / 2 TensorCores per chip "
+                         "(reference: v5p-8 = 4 chips; verify)")
+            count = chips
+        if spot is not None and od is not None and math.isclose(spot, od, rel_tol=1e-9):
+            notes.append(f"spot left empty: catalog spot == on-demand ({spot}) is a placeholder")
+            spot = None
+        m = LOCAL_ZONE_RE.search(str(r["notes"])) if not pd.isna(r["notes"]) else None
+        if m and spot is not None:
+            if m.group(2):
+                notes.append(f"spot = regional-AZ minimum {m.group(2)} (catalog min {spot} came from Local Zone {m.group(1)})")
+                spot = float(m.group(2))
+            else:
+                notes.append(f"spot left empty: the only minimum given ({spot}) came from Local Zone {m.group(1)}; "
+                             "no regional-AZ minimum in the source")
+                spot = None
+        if cloud == "lambda":
+            spot = None
+        out.append({
+            "cloud": cloud, "region": region, "instance_type": itype, "gpu": gpu, "gpus_per_instance": count,
+            "vcpus": r["vcpus"], "memory_gib": r["memory_gib"], "on_demand_usd_per_hour": od,
+            "spot_usd_per_hour": spot, "reserved_1y_usd_per_hour": None, "reserved_3y_usd_per_hour": None,
+            "source": f"{r['source']} ({VIA_REF.format(f='gpu_instances.csv')}; snapshot {r['snapshot_date']})",
+            "retrieved": REF_RETRIEVED, "notes": "; ".join(notes) or None,
+        })
+    df = pd.DataFrame(out, columns=OFFERS.names)
+    gaps = [f"{k} [{v} rows]" for k, v in sorted(dropped.items())]
+    return df, gaps
+
+
+# ---------------------------------------------------------------------------------------------
+# Regions (curated; one source per cloud)
+# ---------------------------------------------------------------------------------------------
+SRC_AWS_REG = "https://docs.aws.amazon.com/zh_tw/solutions/latest/automated-security-response-on-aws/supported-aws-regions.html (AWS region names and codes)"
+SRC_GCP_REG = "https://cloud.google.com/anthos/clusters/docs/bare-metal/1.16/reference/supported-regions-on-prem-api (Google Cloud region locations)"
+SRC_AZ_REG = ("https://learn.microsoft.com/nb-no/azure/reliability/regions-list (Azure regions list, physical location); "
+              "physicalLocation metadata as copied in https://gist.github.com/lpellegr/8ed204b10c2589a1fb925a160191b974")
+SRC_LAMBDA_REG = "skypilot-org/skypilot-catalog:catalogs/v8/lambda/vms.csv@0f4070387edc953d7004cff197940e1918a1d6aa (region names; via ../shared/reference/gpu_instances.csv)"
+SRC_NEBIUS_REG = "skypilot-org/skypilot-catalog:catalogs/v8/nebius/vms.csv@0082b0435f3912ae4c566856b272455cc78f4f61 (region names; via ../shared/reference/gpu_instances.csv)"
+SRC_RUNPOD_REG = "skypilot-org/skypilot-catalog:catalogs/v8/runpod/vms.csv@01acdfd419ce5afae1289ff14825b893ced0c196 (region = ISO country code; via ../shared/reference/gpu_instances.csv)"
+
+NA, SA, EU, AS, OC, ME = "north-america", "south-america", "europe", "asia", "oceania", "middle-east"
+REGION_TABLE: dict[str, dict[str, tuple[str, str, str | None]]] = {
+    "aws": {
+        "ap-east-1": ("ap-northeast", AS, "Asia Pacific (Hong Kong)"),
+        "ap-northeast-1": ("ap-northeast", AS, "Asia Pacific (Tokyo)"),
+        "ap-northeast-2": ("ap-northeast", AS, "Asia Pacific (Seoul)"),
+        "ap-northeast-3": ("ap-northeast", AS, "Asia Pacific (Osaka)"),
+        "ap-south-1": ("ap-south", AS, "Asia Pacific (Mumbai)"),
+        "ap-southeast-1": ("ap-southeast", AS, "Asia Pacific (Singapore)"),
+        "ap-southeast-2": ("oceania", OC, "Asia Pacific (Sydney)"),
+        "ap-southeast-3": ("ap-southeast", AS, "Asia Pacific (Jakarta)"),
+        "ca-central-1": ("ca", NA, "Canada (Central)"),
+        "eu-central-1": ("eu-central", EU, "Europe (Frankfurt)"),
+        "eu-north-1": ("eu-north", EU, "Europe (Stockholm)"),
+        "eu-south-1": ("eu-central", EU, "Europe (Milan)"),
+        "eu-south-2": ("eu-west", EU, "Europe (Spain)"),
+        "eu-west-1": ("eu-west", EU, "Europe (Ireland)"),
+        "eu-west-2": ("eu-west", EU, "Europe (London)"),
+        "eu-west-3": ("eu-west", EU, "Europe (Paris)"),
+        "me-central-1": ("me", ME, "Middle East (UAE)"),
+        "me-south-1": ("me", ME, "Middle East (Bahrain)"),
+        "us-east-1": ("us-east", NA, "US East (N. Virginia)"),
+        "us-east-2": ("us-east", NA, "US East (Ohio)"),
+        "us-west-1": ("us-west", NA, "US West (Northern California)"),
+        "us-west-2": ("us-west", NA, "US West (Oregon)"),
+    },
+    "gcp": {
+        "asia-east1": ("ap-northeast", AS, "Changhua County, Taiwan"),
+        "asia-east2": ("ap-northeast", AS, "Hong Kong"),
+        "asia-northeast1": ("ap-northeast", AS, "Tokyo, Japan"),
+        "asia-northeast3": ("ap-northeast", AS, "Seoul, South Korea"),
+        "asia-south1": ("ap-south", AS, "Mumbai, India"),
+        "asia-south2": ("ap-south", AS, "Delhi, India"),
+        "asia-southeast1": ("ap-southeast", AS, "Jurong West, Singapore"),
+        "asia-southeast2": ("ap-southeast", AS, "Jakarta, Indonesia"),
+        "australia-southeast1": ("oceania", OC, "Sydney, Australia"),
+        "europe-central2": ("eu-central", EU, "Warsaw, Poland"),
+        "europe-north1": ("eu-north", EU, "Hamina, Finland"),
+        "europe-west1": ("eu-west", EU, "St. Ghislain, Belgium"),
+        "europe-west2": ("eu-west", EU, "London, England"),
+        "europe-west3": ("eu-central", EU, "Frankfurt, Germany"),
+        "europe-west4": ("eu-west", EU, "Eemshaven, Netherlands"),
+        "europe-west6": ("eu-central", EU, "Zurich, Switzerland"),
+        "europe-west9": ("eu-west", EU, "Paris, France"),
+        "me-central2": ("me", ME, "Dammam, Saudi Arabia"),
+        "me-west1": ("me", ME, "Tel Aviv, Israel"),
+        "northamerica-northeast1": ("ca", NA, "Montréal, Québec"),
+        "northamerica-northeast2": ("ca", NA, "Toronto, Ontario"),
+        "southamerica-east1": ("sa", SA, "Osasco, São Paulo, Brazil"),
+        "southamerica-west1": ("sa", SA, "Santiago, Chile"),
+        "us-central1": ("us-central", NA, "Council Bluffs, Iowa"),
+        "us-east1": ("us-east", NA, "Moncks Corner, South Carolina"),
+        "us-east4": ("us-east", NA, "Ashburn, Virginia"),
+        "us-east5": ("us-east", NA, "Columbus, Ohio"),
+        "us-south1": ("us-central", NA, "Dallas, Texas"),
+        "us-west1": ("us-west", NA, "The Dalles, Oregon"),
+        "us-west2": ("us-west", NA, "Los Angeles, California"),
+        "us-west3": ("us-west", NA, "Salt Lake City"),
+        "us-west4": ("us-west", NA, "Las Vegas, Nevada"),
+    },
+    "azure": {
+        "centralus": ("us-central", NA, "Iowa"),
+        "eastus": ("us-east", NA, "Virginia"),
+        "eastus2": ("us-east", NA, "Virginia"),
+        "northcentralus": ("us-central", NA, "Illinois"),
+        "southcentralus": ("us-central", NA, "Texas"),
+        "westus": ("us-west", NA, "California"),
+        "westus2": ("us-west", NA, "Washington"),
+        "westus3": ("us-west", NA, "Phoenix"),
+    },
+    "lambda": {
+        "asia-northeast-1": ("ap-northeast", AS, None), "asia-northeast-2": ("ap-northeast", AS, None),
+        "asia-south-1": ("ap-south", AS, None), "australia-east-1": ("oceania", OC, None),
+        "europe-central-1": ("eu-central", EU, None), "europe-south-1": ("eu-central", EU, None),
+        "me-west-1": ("me", ME, None),
+        "us-east-1": ("us-east", NA, None), "us-east-2": ("us-east", NA, None), "us-east-3": ("us-east", NA, None),
+        "us-midwest-1": ("us-central", NA, None),
+        "us-south-1": ("us-central", NA, None), "us-south-2": ("us-central", NA, None), "us-south-3": ("us-central", NA, None),
+        "us-west-1": ("us-west", NA, None), "us-west-2": ("us-west", NA, None), "us-west-3": ("us-west", NA, None),
+    },
+    "nebius": {
+        "eu-north1": ("eu-north", EU, None), "eu-west1": ("eu-west", EU, None), "us-central1": ("us-central", NA, None),
+    },
+    "runpod": {
+        "AU": ("oceania", OC, "Australia"), "CA": ("ca", NA, "Canada"), "CZ": ("eu-central", EU, "Czechia"),
+        "DK": ("eu-north", EU, "Denmark"), "FR": ("eu-west", EU, "France"), "IN": ("ap-south", AS, "India"),
+        "IS": ("eu-north", EU, "Iceland"), "JP": ("ap-northeast", AS, "Japan"), "NL": ("eu-west", EU, "Netherlands"),
+        "NO": ("eu-north", EU, "Norway"), "RO": ("eu-central", EU, "Romania"), "SE": ("eu-north", EU, "Sweden"),
+        "SG": ("ap-southeast", AS, "Singapore"),
+    },
+}
+REGION_SOURCES = {"aws": SRC_AWS_REG, "gcp": SRC_GCP_REG, "azure": SRC_AZ_REG, "lambda": SRC_LAMBDA_REG,
+                  "nebius": SRC_NEBIUS_REG, "runpod": SRC_RUNPOD_REG}
+GEO_RULE = "geo is the planner's grouping of the published location (see catalogs/README.md, 'Geography rule')"
+
+
+def build_regions(offers: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (cloud, region) in sorted(set(zip(offers.cloud, offers.region))):
+        geo, cont, loc = REGION_TABLE[cloud][region]
+        notes = [GEO_RULE]
+        src = REGION_SOURCES[cloud]
+        if cloud == "gcp" and region == "us-west3":
+            src = "https://cloud.google.com/workload-manager/docs/evaluate/locations (us-west3 = Salt Lake City)"
+            notes.append("the GKE on-prem API region page lists us-west3 as 'Los Angeles, California' (an error there)")
+        if cloud in ("lambda", "nebius"):
+            notes.append("location not published in the sources read: left empty; geo DERIVED from the region name")
+        if cloud == "runpod":
+            notes.append("location = the country of the ISO code used as region name")
+        rows.append({"cloud": cloud, "region": region, "geo": geo, "continent": cont, "location": loc,
+                     "source": src, "retrieved": LOOKUP_RETRIEVED, "notes": "; ".join(notes)})
+    return pd.DataFrame(rows, columns=REGIONS.names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Discounts (curated: only figures with a source; every one here is an "up to" maximum)
+# ---------------------------------------------------------------------------------------------
+def build_discounts(ref: Path) -> pd.DataFrame:
+    pd_src = pd.read_csv(ref / "pricing_discounts.csv")
+    s = {(r.cloud, r.instance_family): r for r in pd_src.itertuples()}
+    aws = s[("aws", "EC2 Instance Savings Plan (one family in one region e.g. p5 in us-east-1)")]
+    gcp = s[("gcp", "resource-based CUD: most machine types and GPUs")]
+    az = s[("azure", "Reserved VM Instances (all series incl. NC/ND/NV GPU VMs)")]
+    via = VIA_REF.format(f="pricing_discounts.csv")
+    rows = [
+        {"cloud": "aws", "tier": "reserved-3y", "discount_pct": float(aws.discount_pct),
+         "applies_to": "EC2 Instance Savings Plans / Reserved Instances, any family incl. GPU (p4d/p5/g5/g6...)",
+         "source": f"{aws.source} ({via})", "retrieved": REF_RETRIEVED,
+         "notes": "'UP TO' MAXIMUM (3-year, all-upfront best case; not GPU-specific; realized GPU discounts are usually lower). "
+                  "No 1-year figure with a source: no reserved-1y row for aws"},
+        {"cloud": "gcp", "tier": "reserved-3y", "discount_pct": float(gcp.discount_pct),
+         "applies_to": "resource-based committed use discounts: machine types and GPUs",
+         "source": f"{gcp.source} ({via})", "retrieved": REF_RETRIEVED,
+         "notes": "'UP TO' MAXIMUM ('up to 57% for most resources like machine types or GPUs'; 3-year gives the maximum). "
+                  "Per-GPU CUD rates not captured; no 1-year GPU figure with a source: no reserved-1y row for gcp"},
+        {"cloud": "azure", "tier": "reserved-3y", "discount_pct": float(az.discount_pct),
+         "applies_to": "Reserved VM Instances, all series incl. NC/ND/NV GPU VMs",
+         "source": f"{az.source} ({via})", "retrieved": REF_RETRIEVED,
+         "notes": "'UP TO' MAXIMUM vs pay-as-you-go (3-year best case); GPU SKU reservation prices not captured; "
+                  "no 1-year figure with a source: no reserved-1y row for azure"},
+    ]
+    return pd.DataFrame(rows, columns=DISCOUNTS.names)
+
+
+# ---------------------------------------------------------------------------------------------
+# API prices (mechanical)
+# ---------------------------------------------------------------------------------------------
+API_MODEL_MAP = {
+    ("Groq", "llama-3.1-8b-instant"): "llama-3.1-8b",
+    ("Groq", "llama-3.3-70b-versatile"): "llama-3.3-70b",
+    ("Groq", "mixtral-8x7b-32768"): "mixtral-8x7b",
+    ("Groq", "gemma2-9b-it"): "gemma-2-9b",
+    ("Together AI", "meta-llama/Llama-3.3-70B-Instruct-Turbo"): "llama-3.3-70b",
+    ("Together AI", "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"): "llama-3.1-8b",
+    ("Together AI", "meta-llama/Meta-Llama-3.1-70B-Instruct-Turbo"): "llama-3.1-70b",
+    ("Together AI", "meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo"): "llama-3.1-405b",
+    ("Together AI", "Qwen/Qwen2.5-72B-Instruct-Turbo"): "qwen2.5-72b",
+    ("Together AI", "Qwen/Qwen2.5-7B-Instruct-Turbo"): "qwen2.5-7b",
+    ("Together AI", "deepseek-ai/DeepSeek-V3"): "deepseek-v3",
+    ("Together AI", "mistralai/Mixtral-8x7B-Instruct-v0.1"): "mixtral-8x7b",
+    ("Together AI", "google/gemma-2-27b-it"): "gemma-2-27b",
+    ("Fireworks AI", "accounts/fireworks/models/llama-v3p3-70b-instruct"): "llama-3.3-70b",
+    ("Fireworks AI", "accounts/fireworks/models/llama-v3p2-3b-instruct"): "llama-3.2-3b",
+    ("Fireworks AI", "accounts/fireworks/models/llama-v3p1-8b-instruct"): "llama-3.1-8b",
+    ("Fireworks AI", "accounts/fireworks/models/llama-v3p1-70b-instruct"): "llama-3.1-70b",
+    ("Fireworks AI", "accounts/fireworks/models/llama-v3p1-405b-instruct"): "llama-3.1-405b",
+    ("Fireworks AI", "accounts/fireworks/models/mixtral-8x7b-instruct"): "mixtral-8x7b",
+    ("Fireworks AI", "accounts/fireworks/models/mixtral-8x22b-instruct"): "mixtral-8x22b",
+    ("Fireworks AI", "accounts/fireworks/models/deepseek-v3"): "deepseek-v3",
+    ("Fireworks AI", "accounts/fireworks/models/qwen2p5-72b-instruct"): "qwen2.5-72b",
+    ("Fireworks AI", "accounts/fireworks/models/qwen3-235b-a22b"): "qwen3-235b-a22b",
+    ("DeepInfra", "meta-llama/Llama-3.3-70B-Instruct"): "llama-3.3-70b",
+    ("DeepInfra", "meta-llama/Llama-3.3-70B-Instruct-Turbo"): "llama-3.3-70b",
+    ("DeepInfra", "deepseek-ai/DeepSeek-V3"): "deepseek-v3",
+    ("DeepInfra", "Qwen/Qwen2.5-72B-Instruct"): "qwen2.5-72b",
+    ("DeepInfra", "meta-llama/Meta-Llama-3.1-405B-Instruct"): "llama-3.1-405b",
+    ("AWS Bedrock", "meta.llama3-1-405b-instruct-v1:0"): "llama-3.1-405b",
+    ("AWS Bedrock", "meta.llama3-1-70b-instruct-v1:0"): "llama-3.1-70b",
+    ("AWS Bedrock", "meta.llama3-1-8b-instruct-v1:0"): "llama-3.1-8b",
+    ("AWS Bedrock", "mistral.mixtral-8x7b-instruct-v0:1"): "mixtral-8x7b",
+    ("AWS Bedrock", "mistral.mistral-large-2407-v1:0"): "mistral-large-123b",
+    ("Mistral AI", "open-mixtral-8x22b"): "mixtral-8x22b",
+    ("Mistral AI", "open-mistral-7b"): "mistral-7b",
+    ("Mistral AI", "open-mixtral-8x7b"): "mixtral-8x7b",
+}
+
+
+def build_api_prices(ref: Path, model_ids: set[str]) -> pd.DataFrame:
+    src = pd.read_csv(ref / "api_prices.csv")
+    rows = []
+    for _, r in src.iterrows():
+        mid = API_MODEL_MAP.get((r["provider"], r["model"]))
+        if mid is not None and mid not in model_ids:
+            raise SystemExit(f"api model maps to unknown model id {mid}")
+        notes = [] if pd.isna(r["notes"]) else [str(r["notes"])]
+        if mid and "Turbo" in r["model"]:
+            notes.append("model: the provider serves a 'Turbo' (quantized/optimized) deployment of this open model")
+        if r["provider"] == "DeepSeek":
+            notes.append("USD cells empty: the source gives CNY only")
+        rows.append({
+            "provider": r["provider"], "api_model": r["model"], "model": mid,
+            "input_usd_per_mtok": r["input_per_mtok_usd"], "output_usd_per_mtok": r["output_per_mtok_usd"],
+            "cached_input_usd_per_mtok": r["cached_input_per_mtok_usd"],
+            "price_as_of": None if pd.isna(r["price_as_of"]) else r["price_as_of"],
+            "source": f"{r['source']} ({VIA_REF.format(f='api_prices.csv')})", "retrieved": REF_RETRIEVED,
+            "notes": "; ".join(notes) or None,
+        })
+    return pd.DataFrame(rows, columns=API_PRICES.names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Egress (mechanical, with the merges needed for a unique (cloud, transfer_type, tier_start) key)
+# ---------------------------------------------------------------------------------------------
+def build_egress(ref: Path) -> pd.DataFrame:
+    src = pd.read_csv(ref / "egress.csv")
+    via = VIA_REF.format(f="egress.csv")
+    rows = []
+
+    def add(r, transfer_type, notes_extra=None, **over):
+        notes = [] if pd.isna(r["notes"]) else [str(r["notes"])]
+        if not pd.isna(r["date"]):
+            notes.append(f"source date: {r['date']}")
+        if notes_extra:
+            notes.append(notes_extra)
+        row = {
+            "cloud": r["cloud"], "transfer_type": transfer_type,
+            "tier_start_tb_per_month": None if pd.isna(r["tier_start_tb_per_month"]) else r["tier_start_tb_per_month"],
+            "tier_end_tb_per_month": None if pd.isna(r["tier_end_tb_per_month"]) else r["tier_end_tb_per_month"],
+            "usd_per_gb": r["usd_per_gb_max"], "usd_per_gb_min": r["usd_per_gb_min"], "scope": r["scope"],
+            "source": f"{r['source']} ({via})", "retrieved": REF_RETRIEVED, "notes": "; ".join(notes) or None,
+        }
+        row.update(over)
+        rows.append(row)
+
+    left_out = []
+    for _, r in src.iterrows():
+        c, t = r["cloud"], r["transfer_type"]
+        if c == "aws" and t == "internet_egress" and r["tier_start_tb_per_month"] == 0.001:
+            left_out.append(f"aws Sydney example ({r['usd_per_gb_max']} USD/GB, 2020): regional variation, not a US tier")
+            continue
+        if t in ("nat_gateway_processing", "vnet_peering"):
+            left_out.append(f"{c} {t} {r['usd_per_gb_max']} USD/GB ({r['scope']}) - not a schema transfer_type")
+            continue
+        if c == "gcp" and t == "internet_egress_standard":
+            left_out.append("gcp standard tier 0.04-0.085 USD/GB (the premium tier is the catalog's internet_egress)")
+            continue
+        if c == "gcp" and t == "internet_egress_premium":
+            if r["tier_start_tb_per_month"] == 0 and r["usd_per_gb_min"] == 0.12 and r["usd_per_gb_max"] == 0.12:
+                continue  # merged into the 0-1 TB row below
+            extra = "premium tier (Google's default network tier)"
+            if r["tier_start_tb_per_month"] == 0:
+                extra += ("; https://egresscost.com/gcp/regions (2026-04) gives 0.12 for the first tier to worldwide "
+                          "destinations excl. Australia/China (Australia 0.19), consistent with the upper end")
+            extra += "; standard tier: 0.04-0.085 USD/GB (not a separate key here)"
+            add(r, "internet_egress", extra)
+            continue
+        if c == "gcp" and t == "inter_region":
+            if "between continents" in str(r["scope"]):
+                continue  # merged below
+            same = r
+            other = src[(src.cloud == "gcp") & (src.transfer_type == "inter_region")
+                        & src.scope.str.contains("between continents")].iloc[0]
+            add(same, "inter_region",
+                f"MERGED range: {same['usd_per_gb_min']}-{same['usd_per_gb_max']} on the same continent, "
+                f"{other['usd_per_gb_min']}-{other['usd_per_gb_max']} between continents; usd_per_gb = upper end of both",
+                usd_per_gb=float(other["usd_per_gb_max"]), usd_per_gb_min=float(same["usd_per_gb_min"]),
+                scope="between regions (same continent and between continents)")
+            continue
+        if c == "azure" and t == "internet_egress" and r["tier_start_tb_per_month"] == 0.1:
+            if "typical" not in str(r["scope"]):
+                continue  # range row and GBP row: summarised in the notes of the typical row
+            add(r, "internet_egress",
+                "other sources: 0.05-0.181 USD/GB over source regions and volume tiers (lucidity.cloud); "
+                "UK South ~GBP 0.070/GB first tier (azure-calc-uk.pages.dev, 2026-03)")
+            continue
+        if t == "inter_az":
+            add(r, "inter_zone")
+            continue
+        add(r, t)
+    # Lambda: no egress fee, from the lambda pricing page transcription
+    rows.append({
+        "cloud": "lambda", "transfer_type": "internet_egress", "tier_start_tb_per_month": None,
+        "tier_end_tb_per_month": None, "usd_per_gb": 0.0, "usd_per_gb_min": 0.0, "scope": "all regions",
+        "source": "https://raw.githubusercontent.com/api-evangelist/lambda-labs/refs/heads/main/plans/lambda-labs-plans-pricing.yml "
+                  "(transcription of https://lambda.ai/instances, read 2026-09-20: 'no egress fees')",
+        "retrieved": LOOKUP_RETRIEVED, "notes": "second-hand transcription of Lambda's page",
+    })
+    df = pd.DataFrame(rows, columns=EGRESS.names)
+    build_egress.left_out = left_out  # type: ignore[attr-defined]
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixture
+# ---------------------------------------------------------------------------------------------
+FIX_GPUS = ["H100-SXM-80GB", "A100-SXM-80GB", "L4-24GB", "A10G-24GB", "L40S-48GB"]
+FIX_MODELS = ["llama-3.1-8b", "llama-3.1-70b", "mixtral-8x7b"]
+FIX_REGIONS = [("aws", "us-east-1"), ("aws", "eu-west-1"), ("gcp", "us-central1")]
+
+
+def build_fixture(cat: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    acc = cat["accelerators.csv"]
+    acc = acc[acc.id.isin(FIX_GPUS)].copy()
+    mod = cat["models.csv"]
+    mod = mod[mod.id.isin(FIX_MODELS)].copy()
+    off = cat["offers.csv"]
+    keep = off.apply(lambda r: (r.cloud, r.region) in FIX_REGIONS and r.gpu in FIX_GPUS, axis=1)
+    off = off[keep].copy()
+    # a handful of rows: per (cloud, region, gpu) the smallest and the largest instance
+    keys = ["cloud", "region", "gpu"]
+    small = off.sort_values(keys + ["gpus_per_instance", "on_demand_usd_per_hour"], kind="stable").groupby(keys).head(1)
+    large = off.sort_values(keys + ["gpus_per_instance", "on_demand_usd_per_hour"], ascending=[True] * 3 + [False, True],
+                            kind="stable").groupby(keys).head(1)
+    off = pd.concat([small, large]).drop_duplicates(["cloud", "region", "instance_type"])
+    reg = cat["regions.csv"]
+    reg = reg[reg.apply(lambda r: (r.cloud, r.region) in set(zip(off.cloud, off.region)), axis=1)].copy()
+    dis = cat["discounts.csv"]
+    dis = dis[dis.cloud.isin(set(off.cloud))].copy()
+    api = cat["api_prices.csv"]
+    api = pd.concat([api[api.model.isin(FIX_MODELS)].head(6), api[api.provider == "OpenAI"].head(1)])
+    egr = cat["egress.csv"]
+    egr = egr[egr.cloud.isin(set(off.cloud))].copy()
+    return {"accelerators.csv": acc, "models.csv": mod, "offers.csv": off, "regions.csv": reg,
+            "discounts.csv": dis, "api_prices.csv": api, "egress.csv": egr}
+
+
+# ---------------------------------------------------------------------------------------------
+def _fmt(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    df = df[schema.names].copy()
+    for c in schema.columns:
+        if c.kind == "int":
+            df[c.name] = pd.to_numeric(df[c.name], errors="raise").astype("Int64")
+        elif c.kind == "float":
+            df[c.name] = pd.to_numeric(df[c.name], errors="raise").astype("Float64")
+    return df.sort_values(list(schema.key), kind="stable").reset_index(drop=True)
+
+
+def write(cat: dict[str, pd.DataFrame], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    schemas = {s.file: s for s in (ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS)}
+    for f, df in cat.items():
+        _fmt(df, schemas[f]).to_csv(out / f, index=False, lineterminator="\n")
+
+
+def build_all(ref: Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    acc = build_accelerators(ref)
+    mod = build_models(ref)
+    off, gaps = build_offers(ref)
+    reg = build_regions(off)
+    dis = build_discounts(ref)
+    api = build_api_prices(ref, set(mod.id))
+    egr = build_egress(ref)
+    cat = {"accelerators.csv": acc, "models.csv": mod, "offers.csv": off, "regions.csv": reg,
+           "discounts.csv": dis, "api_prices.csv": api, "egress.csv": egr}
+    gaps += [f"egress left out: {x}" for x in build_egress.left_out]  # type: ignore[attr-defined]
+    return cat, gaps
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference")
+    ap.add_argument("--out", type=Path, default=ROOT / "catalogs")
+    ap.add_argument("--fixture", action="store_true", help="also write tests/data/catalogs")
+    ap.add_argument("--fixture-out", type=Path, default=ROOT / "tests" / "data" / "catalogs")
+    ap.add_argument("--print-gaps", action="store_true")
+    a = ap.parse_args(argv)
+    cat, gaps = build_all(a.reference)
+    write(cat, a.out)
+    for f, df in cat.items():
+        print(f"{a.out / f}: {len(df)} rows")
+    if a.fixture:
+        fx = build_fixture(cat)
+        write(fx, a.fixture_out)
+        for f, df in fx.items():
+            print(f"{a.fixture_out / f}: {len(df)} rows")
+    if a.print_gaps:
+        print("\nleft out of offers/egress:")
+        for g in gaps:
+            print("  -", g)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

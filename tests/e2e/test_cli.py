@@ -1,0 +1,179 @@
+"""The CLI end to end through click's runner: contracts, exit codes, and bad inputs."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "problems" / "quickstart.yaml"
+CALIBRATION = ROOT.parent / "shared" / "calibration" / "benchmarks.csv"
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    return result
+
+
+def no_traceback(result):
+    text = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert "Traceback" not in text
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.fixture(scope="module")
+def quickstart_plan(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plan") / "plan.json"
+    result = run("solve", QUICKSTART, "--format", "json", "-o", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_solve_json_has_the_contract_keys(quickstart_plan):
+    plan = json.loads(quickstart_plan.read_text())
+    for key in ("schema_version", "status", "objective_usd", "horizon_hours", "monthly_cost_usd", "solver",
+                "catalog_fingerprint", "assignments", "periods", "cost_breakdown"):
+        assert key in plan
+    assert plan["status"] in ("optimal", "feasible")
+    assert set(plan["solver"]) >= {"name", "gap", "time_s"}
+    a = plan["assignments"][0]
+    for key in ("candidate_id", "cloud", "region", "instance_type", "gpu", "gpus_per_replica", "model", "precision",
+                "tp", "pp", "max_batch", "tier", "replicas_by_period", "capacity_rps_per_replica",
+                "price_usd_per_replica_hour", "cost_usd"):
+        assert key in a
+    assert {"index", "hours", "demand_rps", "capacity_rps"} <= set(plan["periods"][0])
+    assert plan["monthly_cost_usd"] == pytest.approx(plan["objective_usd"] * 730 / plan["horizon_hours"])
+
+
+def test_verify_accepts_the_plan(quickstart_plan):
+    result = run("verify", QUICKSTART, quickstart_plan)
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.output
+
+
+def test_verify_rejects_a_tampered_plan(quickstart_plan, tmp_path):
+    plan = json.loads(quickstart_plan.read_text())
+    for a in plan["assignments"]:
+        a["instances_by_period"] = [0 for _ in a["instances_by_period"]]
+        a["cost_usd"] = 0.0
+    plan["objective_usd"] = 0.0
+    plan["monthly_cost_usd"] = 0.0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    result = run("verify", QUICKSTART, bad)
+    assert result.exit_code == 4
+    assert "FAIL demand" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv"])
+def test_solve_formats(fmt):
+    result = run("solve", QUICKSTART, "--format", fmt)
+    assert result.exit_code == 0, result.output
+    if fmt == "table":
+        assert "cost per month" in result.output and "What to buy" in result.output
+    if fmt == "markdown":
+        assert "## Assumptions" in result.output and "source" in result.output
+    if fmt == "csv":
+        assert result.output.startswith("period,")
+
+
+def test_dump_lp(tmp_path):
+    lp = tmp_path / "m.lp"
+    result = run("solve", QUICKSTART, "--dump-lp", lp)
+    assert result.exit_code == 0, result.output
+    assert "demand" in lp.read_text()
+
+
+def test_validate_and_candidates():
+    assert run("validate", QUICKSTART).exit_code == 0
+    result = run("candidates", QUICKSTART, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert "candidate_id" in result.output.splitlines()[0 if not result.output.startswith("candidate_id") else 0] or "candidate_id" in result.output
+
+
+def _write(tmp_path, text, name="p.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (("name: quickstart", "name: [broken"), "malformed YAML"),
+        (("engine: vllm", "engine: vllm\nflavour: x"), "unknown field"),
+        (("model: llama-3.1-8b", "model: llama-3.1-8"), "did you mean 'llama-3.1-8b'"),
+        (("rps: 5", "rps: 0"), "greater than 0"),
+        (("rps: 5", "rps: -3"), "greater than 0"),
+        (("gpus: [L4-24GB,", "gpus: [H101,"), "unknown gpu 'H101'"),
+        (("{us-east: 1.0}", "{us-eastt: 1.0}"), "did you mean 'us-east'"),
+    ],
+)
+def test_bad_input_exit_3_one_line(tmp_path, edit, expected):
+    text = QUICKSTART.read_text()
+    assert edit[0] in text
+    result = run("solve", _write(tmp_path, text.replace(*edit)))
+    assert result.exit_code == 3, result.output
+    assert expected in result.output
+    no_traceback(result)
+
+
+def test_missing_problem_file_exit_3(tmp_path):
+    result = run("solve", tmp_path / "nope.yaml")
+    assert result.exit_code == 3
+    assert "file not found" in result.output
+
+
+def test_impossible_slo_exit_4(tmp_path):
+    text = QUICKSTART.read_text().replace("ttft_p99_ms: 2000", "ttft_p99_ms: 1")
+    result = run("solve", _write(tmp_path, text))
+    assert result.exit_code == 4, result.output
+    assert "SLO" in result.output
+    no_traceback(result)
+
+
+def test_estimate_single_and_unknown_gpu():
+    ok = run("estimate", "--model", "llama-3.1-8b", "--gpu", "h100", "--precision", "bf16", "--scenario", "offline",
+             "--input-len", "128", "--output-len", "128", "--format", "json")
+    assert ok.exit_code == 0, ok.output
+    row = json.loads(ok.output)[0]
+    assert row["fits"] is True and row["throughput_out_tok_s"] > 0
+    bad = run("estimate", "--model", "llama-3.1-8b", "--gpu", "H1000")
+    assert bad.exit_code == 3 and "did you mean" in bad.output
+
+
+@pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration not beside the checkout")
+def test_estimate_batch_on_the_calibration_file(tmp_path):
+    out = tmp_path / "est.csv"
+    result = run("estimate", "--batch", CALIBRATION, "-o", out)
+    assert result.exit_code == 0, result.output
+    est = pd.read_csv(out, keep_default_na=False)
+    assert len(est) == len(pd.read_csv(CALIBRATION))
+    assert (est["error"] == "").all(), est.loc[est["error"] != "", "error"].head().tolist()
+    assert (est["throughput_out_tok_s"].astype(float) > 0).all()
+
+
+def test_estimate_batch_bad_rows_keep_others(tmp_path):
+    csv = _write(tmp_path, "model,gpu,precision,scenario,input_len,output_len,extra\n"
+                           "llama-3.1-8b,H100-SXM-80GB,bf16,offline,128,128,keep\n"
+                           "llama-9,H100-SXM-80GB,bf16,offline,128,128,x\n"
+                           "llama-3.1-8b,A100-SXM-80GB,bf17,offline,-5,128,y\n", "b.csv")
+    result = run("estimate", "--batch", csv, "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows[0]["error"] == "" and rows[0]["extra"] == "keep"
+    assert "unknown model 'llama-9'" in rows[1]["error"]
+    assert "precision" in rows[2]["error"] and "input_len" in rows[2]["error"]
+
+
+def test_catalog_and_schema():
+    result = run("catalog", "gpus")
+    assert result.exit_code == 0 and "H100-SXM-80GB" in result.output
+    offers = run("catalog", "offers", "--gpu", "a100-80gb", "--format", "csv")
+    assert offers.exit_code == 0 and "A100-SXM-80GB" in offers.output
+    schema = json.loads(run("schema").output)
+    assert "workload" in schema["properties"]
