@@ -700,8 +700,28 @@ def build_regions(offers: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
-# Discounts (curated: only figures with a source; every one here is an "up to" maximum)
+# Discounts (curated: only figures with a source). AWS / Azure: "up to" maxima (no GPU-family rate found);
+# GCP: per-family rates computed from a public copy of the Cloud Billing Catalog (see SRC_GCP_CUD).
 # ---------------------------------------------------------------------------------------------
+SRC_GCP_CUD = (
+    "Cyclenerd/google-cloud-pricing-cost-calculator:pricing.yml@0166a59ebba7c36f2cc8c931d9f258dcebc44776 "
+    "(generated 2025-03-06 from the Google Cloud Billing Catalog API; compute.instance.<type>.cost.<region>: "
+    "hour, month = hour*730, month_1y / month_3y = resource-based CUD price per month)"
+)
+# (machine type, us-central1 month on-demand, month_1y, month_3y) as printed in SRC_GCP_CUD
+GCP_CUD_FAMILIES = {
+    "a3-highgpu-8g (8x H100 80GB)": (64597.69992888, 44810.08066464, 28370.99821392),
+    "a2-highgpu-1g (1x A100 40GB)": (2681.57105, 1689.3711392, 938.56707798),
+    "g2-standard-12 (1x L4)": (730.30388951, 460.09144542, 328.63672535),
+}
+GCP_CUD_REPRESENTATIVE = "a3-highgpu-8g (8x H100 80GB)"
+
+
+def _gcp_cud_pct(family: str, term: int) -> float:
+    od, y1, y3 = GCP_CUD_FAMILIES[family]
+    return round(100.0 * (1.0 - (y1 if term == 1 else y3) / od), 2)
+
+
 def build_discounts(ref: Path) -> pd.DataFrame:
     pd_src = pd.read_csv(ref / "pricing_discounts.csv")
     s = {(r.cloud, r.instance_family): r for r in pd_src.itertuples()}
@@ -709,22 +729,49 @@ def build_discounts(ref: Path) -> pd.DataFrame:
     gcp = s[("gcp", "resource-based CUD: most machine types and GPUs")]
     az = s[("azure", "Reserved VM Instances (all series incl. NC/ND/NV GPU VMs)")]
     via = VIA_REF.format(f="pricing_discounts.csv")
+
+    def gcp_row(term: int) -> dict:
+        rep = GCP_CUD_REPRESENTATIVE
+        od, y1, y3 = GCP_CUD_FAMILIES[rep]
+        committed = y1 if term == 1 else y3
+        a2_note = ("The A2 3-year rate (65 %) exceeds the older doc text 'up to 57 %'; the billing catalog is taken "
+                   "as the authority. ") if term == 3 else ""
+        others = "; ".join(
+            f"{fam}: {_gcp_cud_pct(fam, term)} % (month {v[0]} -> {v[1] if term == 1 else v[2]})"
+            for fam, v in GCP_CUD_FAMILIES.items() if fam != rep)
+        return {
+            "cloud": "gcp", "tier": f"reserved-{term}y", "discount_pct": _gcp_cud_pct(rep, term),
+            "applies_to": "resource-based committed use discount (CUD), accelerator-optimized A3 (H100); "
+                          "representative GPU-family rate",
+            "source": SRC_GCP_CUD, "retrieved": LOOKUP_RETRIEVED,
+            "notes": (f"TYPICAL PER-FAMILY RATE (not an 'up to' maximum), {term}-year resource-based CUD, no upfront "
+                      f"(billed monthly). DERIVED: 1 - month_{term}y / month for {rep} in us-central1 = "
+                      f"1 - {committed} / {od} (on-demand {od / 730:.4f} USD/h -> committed "
+                      f"{committed / 730:.4f} USD/h). The same ratio holds for a3-highgpu-1g and other regions "
+                      f"checked (europe-west4, us-east4). Other GPU families, same source and region: {others}. "
+                      f"A2 ultragpu (A100 80GB) has no CUD price in the source. "
+                      f"{a2_note}"
+                      f"Chosen as the representative because H100 is the "
+                      f"main LLM-serving GPU of the catalog and its rate is the lowest 1-year and near-lowest 3-year GPU rate "
+                      f"found (G2 3-year is 1.1 points lower), so it does not overstate savings for A2. Google's 'up to' figure "
+                      f"for {'3' if term == 3 else '1 or 3'}-year CUDs: {float(gcp.discount_pct):.0f} % "
+                      f"({gcp.source}). Source snapshot 2025-03-06; CUD prices move with list prices"),
+        }
+
     rows = [
         {"cloud": "aws", "tier": "reserved-3y", "discount_pct": float(aws.discount_pct),
          "applies_to": "EC2 Instance Savings Plans / Reserved Instances, any family incl. GPU (p4d/p5/g5/g6...)",
          "source": f"{aws.source} ({via})", "retrieved": REF_RETRIEVED,
          "notes": "'UP TO' MAXIMUM (3-year, all-upfront best case; not GPU-specific; realized GPU discounts are usually lower). "
-                  "No 1-year figure with a source: no reserved-1y row for aws"},
-        {"cloud": "gcp", "tier": "reserved-3y", "discount_pct": float(gcp.discount_pct),
-         "applies_to": "resource-based committed use discounts: machine types and GPUs",
-         "source": f"{gcp.source} ({via})", "retrieved": REF_RETRIEVED,
-         "notes": "'UP TO' MAXIMUM ('up to 57% for most resources like machine types or GPUs'; 3-year gives the maximum). "
-                  "Per-GPU CUD rates not captured; no 1-year GPU figure with a source: no reserved-1y row for gcp"},
+                  "No GPU-family Savings Plan / RI rate (p4d/p5/g5/g6) and no 1-year figure with a source was found: "
+                  "no reserved-1y row for aws"},
+        gcp_row(1),
+        gcp_row(3),
         {"cloud": "azure", "tier": "reserved-3y", "discount_pct": float(az.discount_pct),
          "applies_to": "Reserved VM Instances, all series incl. NC/ND/NV GPU VMs",
          "source": f"{az.source} ({via})", "retrieved": REF_RETRIEVED,
-         "notes": "'UP TO' MAXIMUM vs pay-as-you-go (3-year best case); GPU SKU reservation prices not captured; "
-                  "no 1-year figure with a source: no reserved-1y row for azure"},
+         "notes": "'UP TO' MAXIMUM vs pay-as-you-go (3-year best case); GPU SKU (NC/ND) reservation prices not found "
+                  "with a source; no 1-year figure with a source: no reserved-1y row for azure"},
     ]
     return pd.DataFrame(rows, columns=DISCOUNTS.names)
 
