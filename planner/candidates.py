@@ -13,8 +13,8 @@ Pruning (each count reported, nothing silently dropped):
 1. *does not fit / cannot meet the SLO*: capacity 0 at the SLO;
 2. *same offer, weaker configuration*: for one offer every configuration costs the same per hour in
    every tier, so only the configuration with the highest capacity is kept (ties: the first in sorted order);
-3. *dominated offer*: another candidate in the same cloud region has at least the capacity and a price
-   no higher in every tier (and offers every tier this one offers).
+3. *dominated offer*: another candidate that may serve the same user regions has at least the
+   capacity and a price no higher in every tier (and offers every tier this one offers).
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from planner.catalog import Catalogs
 from planner.catalog.prices import tier_prices
 from planner.milp.data import TIERS
 from planner.problem import LoadedProblem
-from planner.scope import Scope
-from planner.units import BYTES_PER_ELEMENT
+from planner.scope import Scope, can_serve_matrix
 
 TP_DEGREES = (1, 2, 4, 8, 16)
 
@@ -90,7 +89,8 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     offers = offers[offers["gpu"].isin(scope.gpu_ids) & offers["cloud"].isin(scope.clouds)]
     regions = catalogs.regions.set_index(["cloud", "region"])
     offers = offers.assign(geo=[regions.loc[(c, r), "geo"] for c, r in zip(offers["cloud"], offers["region"])])
-    offers = offers[offers["geo"].map(scope.geo_continent).notna()]
+    serves_someone = can_serve_matrix(scope.user_regions, offers["geo"], loaded.problem.options.placement, scope.geo_continent).any(axis=0)
+    offers = offers[serves_someone]  # an instance no user region may use is never worth buying
     offers = pd.concat([offers, tier_prices(offers, catalogs.discounts)], axis=1)
     allowed = list(loaded.problem.options.tiers)
     for tier in TIERS:
@@ -125,10 +125,11 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     merged = merged.drop_duplicates(["cloud", "region", "instance_type"], keep="first")
     pruned["weaker configuration of the same instance"] = before - len(merged)
 
-    # 3. dominated offers within one cloud region
+    # 3. dominated offers among those that may serve the same user regions
     before = len(merged)
-    merged = _drop_dominated(merged)
-    pruned["dominated by another instance in the same region"] = before - len(merged)
+    signature = can_serve_matrix(scope.user_regions, merged["geo"], loaded.problem.options.placement, scope.geo_continent).T
+    merged = _drop_dominated(merged, signature)
+    pruned["dominated by a cheaper, larger instance serving the same users"] = before - len(merged)
 
     table = merged.rename(columns={"concurrency": "max_batch"}).sort_values("candidate_id").reset_index(drop=True)
     table["pp"] = 1
@@ -136,24 +137,28 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     return CandidateSet(table, evaluated, pruned, _best_rejections(rejected))
 
 
-def _drop_dominated(frame: pd.DataFrame) -> pd.DataFrame:
+def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray) -> pd.DataFrame:
+    """Drop candidate a when some b may serve the same user regions, has at least a's capacity and a
+    price no higher in every tier (a missing tier counts as +inf), and is strictly better somewhere
+    (ties: the smaller candidate_id survives). Vectorised within each group of equal signature."""
     price_cols = [f"price_{t}" for t in TIERS]
+    cap = frame["capacity_rps"].to_numpy(float)
+    prices = frame[price_cols].to_numpy(float)
+    prices = np.where(np.isfinite(prices), prices, np.inf)
+    ids = frame["candidate_id"].to_numpy(str)
     keep = np.ones(len(frame), dtype=bool)
-    for _, idx in frame.groupby(["cloud", "region"]).indices.items():
-        cap = frame["capacity_rps"].to_numpy()[idx]
-        prices = frame[price_cols].to_numpy(float)[idx]
-        p = np.where(np.isfinite(prices), prices, np.inf)
-        ids = frame["candidate_id"].to_numpy()[idx]
-        for a in range(len(idx)):
-            for b in range(len(idx)):
-                if a == b or not keep[idx[b]]:
-                    continue
-                # b dominates a: capacity ≥, every tier price ≤ (inf where a has it means b lacks it → no)
-                if cap[b] >= cap[a] and np.all(p[b] <= p[a]):
-                    strictly = cap[b] > cap[a] or np.any(p[b] < p[a]) or ids[b] < ids[a]
-                    if strictly:
-                        keep[idx[a]] = False
-                        break
+    groups: dict[bytes, list[int]] = {}
+    for i, sig in enumerate(serve_signature):
+        groups.setdefault(sig.tobytes(), []).append(i)
+    for members in groups.values():
+        idx = np.array(members)
+        c, p, name = cap[idx], prices[idx], ids[idx]
+        # [a, b]: b dominates a
+        no_worse = (c[None, :] >= c[:, None]) & np.all(p[None, :, :] <= p[:, None, :], axis=2)
+        better = (c[None, :] > c[:, None]) | np.any(p[None, :, :] < p[:, None, :], axis=2) | (name[None, :] < name[:, None])
+        dominated = no_worse & better
+        np.fill_diagonal(dominated, False)
+        keep[idx[dominated.any(axis=1)]] = False
     return frame[keep]
 
 
@@ -165,8 +170,3 @@ def _best_rejections(rejected: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in cols if c in rejected.columns]
     ranked = rejected.sort_values(["gpu", "fits", "tp", "concurrency"], ascending=[True, False, False, True])
     return ranked.drop_duplicates("gpu")[cols].reset_index(drop=True)
-
-
-def weights_gb_estimate(params_b: float, precision: str) -> float:
-    """Weights of a model in GB (used by the cheap infeasibility checks)."""
-    return params_b * BYTES_PER_ELEMENT[precision]

@@ -13,7 +13,7 @@ from planner.catalog import Catalogs
 from planner.errors import InfeasibleError, SolverError, SolverLimitError
 from planner.milp import diagnose
 from planner.milp.build import write_lp
-from planner.milp.data import TIERS, MilpInput, SolverOptions, SolveStatus
+from planner.milp.data import TIERS, MilpInput, SolveResult, SolverOptions, SolveStatus
 from planner.milp.solve import solve
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
@@ -111,7 +111,7 @@ def assumptions_for(prep: Prepared) -> list[str]:
     out = [
         f"{HOURS_PER_MONTH:g} hours per month; the {prep.demand.horizon_hours:g}-hour horizon repeats over the month",
         "reserved instances are paid for every hour of the horizon whether used or not",
-        "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed",
+        "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed: without it, reserved + on-demand still cover (1 − max_spot_share) of demand",
         f"capacity covers demand × (1 + {prep.loaded.problem.options.headroom:g}) in every period",
         f"user regions may be served from cloud regions: {prep.loaded.problem.options.placement}",
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
@@ -125,13 +125,39 @@ def assumptions_for(prep: Prepared) -> list[str]:
     return out
 
 
+def merge_identical_periods(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
+    """Periods with the same demand in every user region get the same optimal per-period decisions
+    (given the reserved fleet, periods are independent), so they are solved once with their hours
+    added up. Returns the reduced input and, for each original period, its reduced index. Exact."""
+    _, first, inverse = np.unique(inp.demand_rps.T, axis=0, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    order = np.argsort(first)  # keep the reduced periods in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    inverse = rank[inverse]
+    hours = np.bincount(inverse, weights=inp.period_hours, minlength=len(order))
+    reduced = replace(inp, period_hours=hours, demand_rps=inp.demand_rps[:, np.sort(first)])
+    return reduced, inverse
+
+
+def _expand(result: SolveResult, inverse: np.ndarray) -> SolveResult:
+    result.per_period = {tier: arr[:, inverse] for tier, arr in result.per_period.items()}
+    if result.load_rps is not None:
+        result.load_rps = result.load_rps[:, :, inverse]
+    return result
+
+
 def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
     if prep.milp_input is None:
         raise InfeasibleError(explain_no_candidates(prep))
     inp = prep.milp_input
-    result = solve(inp, options)
+    reduced, inverse = merge_identical_periods(inp)
+    result = solve(reduced, options)
+    if result.has_solution:
+        result = _expand(result, inverse)
+        result.options = {**result.options, "periods_solved": len(reduced.period_hours)}
     if result.status == SolveStatus.INFEASIBLE:
-        raise InfeasibleError(["no plan meets every constraint:"] + ["  " + m for m in diagnose.explain_infeasibility(inp)])
+        raise InfeasibleError(["no plan meets every constraint:"] + ["  " + m for m in diagnose.explain_infeasibility(inp, options)])
     if result.status == SolveStatus.LIMIT_NO_SOLUTION:
         raise SolverLimitError(f"{result.solver} stopped after {result.time_s:.1f} s without a feasible plan ({result.message}); raise --time-limit")
     if not result.has_solution:
@@ -164,7 +190,5 @@ def solve_problem(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOpti
 def dump_lp(prep: Prepared, path: str) -> None:
     if prep.milp_input is None:
         raise InfeasibleError(explain_no_candidates(prep))
-    write_lp(prep.milp_input, path)
+    write_lp(merge_identical_periods(prep.milp_input)[0], path)
 
-
-__all__ = ["Prepared", "prepare", "solve_prepared", "solve_problem", "solver_options", "dump_lp", "replace"]

@@ -119,7 +119,7 @@ def build_plan(
     assignments: list[Assignment] = []
     by_tier: dict[str, float] = {}
     capacity = np.zeros(T)
-    for k, row in enumerate(table.itertuples(index=False)):
+    for k, row in enumerate(table.to_dict("records")):
         counts: dict[str, np.ndarray] = {}
         for tier, arr in result.reserved.items():
             if arr[k] > 0:
@@ -129,40 +129,40 @@ def build_plan(
                 counts[tier] = arr[k].astype(int)
         for tier in sorted(counts):
             n = counts[tier]
-            price = float(getattr(row, f"price_{tier.replace('-', '_')}"))
+            price = float(row[f"price_{tier}"])
             cost = price * horizon * int(n[0]) if tier in RESERVED_TIERS else float(np.dot(n, hours) * price)
             by_tier[tier] = by_tier.get(tier, 0.0) + cost
-            capacity += n * row.capacity_rps
+            capacity += n * row["capacity_rps"]
             assignments.append(
                 Assignment(
-                    candidate_id=row.candidate_id,
-                    cloud=row.cloud,
-                    region=row.region,
-                    geo=row.geo,
-                    instance_type=row.instance_type,
-                    gpu=row.gpu,
-                    gpus_per_instance=int(row.gpus_per_instance),
-                    gpus_per_replica=int(row.gpus_per_replica),
-                    replicas_per_instance=int(row.replicas_per_instance),
+                    candidate_id=row["candidate_id"],
+                    cloud=row["cloud"],
+                    region=row["region"],
+                    geo=row["geo"],
+                    instance_type=row["instance_type"],
+                    gpu=row["gpu"],
+                    gpus_per_instance=int(row["gpus_per_instance"]),
+                    gpus_per_replica=int(row["gpus_per_replica"]),
+                    replicas_per_instance=int(row["replicas_per_instance"]),
                     model=model,
-                    precision=row.precision,
-                    kv_precision=row.kv_precision,
-                    tp=int(row.tp),
-                    pp=int(row.pp),
-                    max_batch=int(row.max_batch),
+                    precision=row["precision"],
+                    kv_precision=row["kv_precision"],
+                    tp=int(row["tp"]),
+                    pp=int(row["pp"]),
+                    max_batch=int(row["max_batch"]),
                     tier=tier,
                     instances_by_period=[int(v) for v in n],
-                    replicas_by_period=[int(v) * int(row.replicas_per_instance) for v in n],
-                    capacity_rps_per_replica=float(row.capacity_rps_per_replica),
+                    replicas_by_period=[int(v) * int(row["replicas_per_instance"]) for v in n],
+                    capacity_rps_per_replica=float(row["capacity_rps_per_replica"]),
                     price_usd_per_instance_hour=price,
-                    price_usd_per_replica_hour=price / int(row.replicas_per_instance),
-                    price_basis=str(getattr(row, f"basis_{tier.replace('-', '_')}")),
-                    price_source=str(row.source),
-                    price_retrieved=str(row.retrieved),
+                    price_usd_per_replica_hour=price / int(row["replicas_per_instance"]),
+                    price_basis=str(row[f"basis_{tier}"]),
+                    price_source=str(row["source"]),
+                    price_retrieved=str(row["retrieved"]),
                     cost_usd=cost,
-                    ttft_p99_ms=float(row.ttft_p99_ms),
-                    tpot_p99_ms=float(row.tpot_p99_ms),
-                    e2e_p99_ms=float(row.e2e_p99_ms),
+                    ttft_p99_ms=float(row["ttft_p99_ms"]),
+                    tpot_p99_ms=float(row["tpot_p99_ms"]),
+                    e2e_p99_ms=float(row["e2e_p99_ms"]),
                     serves_user_regions=[u for i, u in enumerate(inp.user_regions) if inp.can_serve[i, k]],
                 )
             )

@@ -131,7 +131,7 @@ class Options(_Frozen):
     precisions: list[Precision] = Field(default_factory=lambda: ["bf16"], description="weight/compute precisions acceptable for quality")
     kv_precision: Precision | Literal["same"] = Field("same", description="KV-cache precision; 'same' = the weight precision (fp16 for int4/int8 weights)")
     tiers: list[Tier] = Field(default_factory=lambda: ["reserved-1y", "on-demand", "spot"], description="pricing tiers allowed")
-    max_spot_share: float = Field(0.3, ge=0, le=1, description="spot capacity ≤ this share of capacity in every period")
+    max_spot_share: float = Field(0.3, ge=0, le=1, description="at most this share of the required capacity may rest on spot: without spot, reserved + on-demand still cover (1 − share) × demand × (1 + headroom) in every period and user region")
     min_replicas: int = Field(1, ge=0, le=10_000, description="replicas in service in every period, at least")
     headroom: float = Field(0.15, ge=0, le=5, description="capacity ≥ demand × (1 + headroom)")
     placement: Literal["same-geo", "same-continent", "any"] = Field(
@@ -155,7 +155,7 @@ class SolverSettings(_Frozen):
 
     name: Literal["highs", "cbc"] = Field("highs", description="MILP solver")
     time_limit_s: float = Field(60.0, gt=0, description="wall-clock limit (s)")
-    gap: float = Field(1e-4, ge=0, lt=1, description="relative MIP gap at which to stop")
+    gap: float = Field(0.005, ge=0, lt=1, description="relative MIP gap at which to stop (0.005 = proven within 0.5 % of the optimum)")
 
 
 class Problem(_Frozen):

@@ -5,7 +5,9 @@ re-derived from the catalog; reserved counts constant over periods; every cost r
 to the objective (1e-6 relative); each configuration re-evaluated by the performance model (capacity
 per replica and P99 latencies within the SLO); demand × (1 + headroom) covered in every period for
 every set of user regions by the instances allowed to serve them (Hall's condition on the
-user-region/instance bipartite graph, exact for U ≤ 12); the spot share and minimum instances.
+user-region/instance bipartite graph, exact for U ≤ 12); the spot rule (without spot instances,
+the rest still covers (1 − max_spot_share) of demand × (1 + headroom), checked the same way); and
+the minimum instances.
 """
 
 from __future__ import annotations
@@ -41,6 +43,23 @@ class Finding:
 
 def _close(a: float, b: float, rel: float = REL_TOL) -> bool:
     return math.isclose(a, b, rel_tol=rel, abs_tol=1e-6)
+
+
+def _worst_shortfall(capacity: np.ndarray, serve: np.ndarray, need: np.ndarray, regions: tuple[str, ...]):
+    """Largest violation of Hall's condition: for a set S of user regions, Σ need(S) against the
+    capacity of the instances allowed to serve any of S. ``capacity`` (A, T), ``serve`` (U, A),
+    ``need`` (U, T). Returns None, or (shortfall req/s, period, region names)."""
+    U, T = need.shape
+    worst = None
+    for size in range(1, U + 1):
+        for subset in itertools.combinations(range(U), size):
+            rows = list(subset)
+            available = capacity[serve[rows].any(axis=0)].sum(axis=0) if capacity.size else np.zeros(T)
+            short = need[rows].sum(axis=0) - available
+            t = int(np.argmax(short))
+            if short[t] > 1e-9 * max(1.0, need[rows, t].sum()) and (worst is None or short[t] > worst[0]):
+                worst = (float(short[t]), t, [regions[i] for i in rows])
+    return worst
 
 
 def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[Finding]:
@@ -125,25 +144,17 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     geos = pd.Series([g for _, _, g in rows])
     serve = can_serve_matrix(demand.user_regions, geos, problem.options.placement, scope.geo_continent)  # (U, A)
     need = demand.demand_rps * (1 + problem.options.headroom)
-    U = len(demand.user_regions)
-    worst = None
-    for t in range(T):
-        for size in range(1, U + 1):
-            for subset in itertools.combinations(range(U), size):
-                required = need[list(subset), t].sum()
-                available = capacity[serve[list(subset)].any(axis=0), t].sum()
-                if required > available * (1 + 1e-9) + 1e-9:
-                    short = required - available
-                    if worst is None or short > worst[0]:
-                        worst = (short, t, [demand.user_regions[i] for i in subset])
+    worst = _worst_shortfall(capacity, serve, need, demand.user_regions)
     check(worst is None, "demand",
           "demand × (1 + headroom) covered in every period and user region" if worst is None else
           f"short {worst[0]:.2f} req/s for user region(s) {', '.join(worst[2])} in period {worst[1]}")
-
-    spot = np.array([a.tier == "spot" for a, _, _ in rows])
     share = problem.options.max_spot_share
-    spot_ok = np.all(capacity[spot].sum(axis=0) <= share * capacity.sum(axis=0) * (1 + 1e-9) + 1e-9)
-    check(spot_ok, "spot", f"spot capacity ≤ {share:.0%} of capacity in every period")
+    spot = np.array([a.tier == "spot" for a, _, _ in rows])
+    if share < 1:
+        worst = _worst_shortfall(capacity[~spot], serve[:, ~spot], (1 - share) * need, demand.user_regions)
+        check(worst is None, "spot",
+              f"without spot, reserved and on-demand capacity covers {1 - share:.0%} of demand × (1 + headroom)" if worst is None else
+              f"without spot, short {worst[0]:.2f} req/s of {1 - share:.0%} of demand for {', '.join(worst[2])} in period {worst[1]}")
     instances = np.array([n for _, n, _ in rows]).sum(axis=0)
     check(np.all(instances >= problem.options.min_replicas), "min_replicas",
           f"at least {problem.options.min_replicas} instance(s) in every period (fewest: {instances.min():.0f})")

@@ -147,6 +147,10 @@ def build_accelerators(ref: Path) -> pd.DataFrame:
                 "id and memory_gb per ml-engineering 'Cloud accelerators' text (GH200: H100 w/ 96GB HBM3 or 144GB HBM3e); "
                 "the ml-engineering memory table and the reference list 141 GB / 4.8 TB/s for this variant"
             )
+        if acc_id == "A100-SXM-40GB" and pd.isna(row["link_bw_gb_per_s"]):
+            row["link_bw_gb_per_s"] = 600.0
+            row["source"] += "; NVLink: https://www.nvidia.com/de-de/data-center/nvlink/ (A100: twelve 3rd-gen NVLinks, 600 GB/s total)"
+            notes.append("link_bw_gb_per_s 600 from NVIDIA's NVLink page (per A100 SXM GPU, both memory sizes; retrieved 2026-11-30)")
         if acc_id == "V100-SXM2-16GB":
             notes.append("memory_gb = the 16 GB variant; the 32 GB variant is the row V100-SXM2-32GB")
         if acc_id == "V100-PCIe-16GB":

@@ -35,7 +35,7 @@ def tier_prices(offers: pd.DataFrame, discounts: pd.DataFrame) -> pd.DataFrame:
             derived = offers["on_demand_usd_per_hour"].to_numpy(float) * (1 - pct / 100.0)
             use = ~np.isfinite(published) & np.isfinite(derived)
             price = np.where(use, derived, published)
-            src = offers["cloud"].map(rule["source"]).fillna("").to_numpy(str)
+            src = [x if isinstance(x, str) else "" for x in offers["cloud"].map(rule["source"])]
             basis = np.where(use, [f"on-demand less {p:g}% ({s})" for p, s in zip(pct, src)], basis)
         out[f"price_{tier}"] = price
         out[f"basis_{tier}"] = basis

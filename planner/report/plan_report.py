@@ -25,19 +25,17 @@ def assignments_frame(plan: Plan) -> pd.DataFrame:
     for a in plan.assignments:
         rows.append(
             {
-                "cloud": a.cloud,
-                "region": a.region,
-                "instance_type": a.instance_type,
-                "gpu": f"{a.gpus_per_instance}x {a.gpu}",
-                "config": f"{a.precision} tp{a.tp} b{a.max_batch} ×{a.replicas_per_instance}/inst",
+                "where": f"{a.cloud} {a.region}",
+                "instance": a.instance_type,
+                "gpus": f"{a.gpus_per_instance}x {a.gpu}",
+                "serving": f"{a.precision} tp{a.tp} batch≤{a.max_batch}" + (f" ×{a.replicas_per_instance}" if a.replicas_per_instance > 1 else ""),
                 "tier": a.tier,
-                "instances": _band(a.instances_by_period),
-                "usd_per_instance_hour": a.price_usd_per_instance_hour,
-                "monthly_usd": a.cost_usd * 730.0 / plan.horizon_hours,
-                "req_s_per_replica": a.capacity_rps_per_replica,
-                "ttft_p99_ms": a.ttft_p99_ms,
-                "tpot_p99_ms": a.tpot_p99_ms,
-                "e2e_p99_ms": a.e2e_p99_ms,
+                "count": _band(a.instances_by_period),
+                "$/h each": a.price_usd_per_instance_hour,
+                "$/month": a.cost_usd * 730.0 / plan.horizon_hours,
+                "req/s per replica": a.capacity_rps_per_replica,
+                "TTFT p99 ms": a.ttft_p99_ms,
+                "TPOT p99 ms": a.tpot_p99_ms,
                 "serves": ",".join(a.serves_user_regions),
             }
         )
@@ -60,18 +58,16 @@ def headline(plan: Plan) -> list[tuple[str, str]]:
 
 
 def render_table(plan: Plan) -> str:
-    console = Console(file=io.StringIO(), width=160, record=True, color_system=None)
+    console = Console(file=io.StringIO(), width=220, record=True, color_system=None)
     head = Table.grid(padding=(0, 2))
     for k, v in headline(plan):
         head.add_row(f"[bold]{k}[/bold]", v)
     console.print(head)
     table = Table(title="What to buy", title_justify="left")
     frame = assignments_frame(plan)
-    cols = ["cloud", "region", "instance_type", "gpu", "config", "tier", "instances", "usd_per_instance_hour",
-            "monthly_usd", "req_s_per_replica", "ttft_p99_ms", "tpot_p99_ms", "serves"]
-    for c in cols:
-        table.add_column(c.replace("_", " "), justify="right" if frame[c].dtype.kind == "f" else "left")
-    for row in frame[cols].itertuples(index=False):
+    for c in frame.columns:
+        table.add_column(c, justify="right" if frame[c].dtype.kind == "f" else "left", no_wrap=True)
+    for row in frame.itertuples(index=False):
         table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
     console.print(table)
     console.print("[bold]instances by period[/bold] " + _periods_summary(plan))

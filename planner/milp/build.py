@@ -1,0 +1,387 @@
+"""Build the capacity-planning MILP from a :class:`~planner.milp.data.MilpInput` (no solving here).
+
+Notation (indices as in :mod:`planner.milp.data`): candidates ``k``, user regions ``u``, periods ``t``
+with ``h_t`` hours each and horizon ``H = Σ_t h_t``, tiers ``τ``; ``R`` = reserved tiers
+(reserved-1y, reserved-3y), ``P`` = per-period tiers (on-demand, spot). ``c_k`` is the request rate
+one replica of ``k`` sustains at the SLO, ``p_{k,τ}`` its price (USD per replica-hour),
+``d_{u,t}`` demand, ``η`` headroom, ``σ`` the maximum spot share, ``m`` the minimum replicas.
+
+Variables (created only where tier ``τ`` is in ``inp.tiers`` and ``p_{k,τ}`` is finite)::
+
+    r_{k,τ} ∈ Z≥0   τ ∈ R   reserved replicas, held in every period
+    o_{k,t} ∈ Z≥0           on-demand replicas in period t
+    s_{k,t} ∈ Z≥0           spot replicas in period t
+
+Write ``n_{k,t} = Σ_{τ∈R} r_{k,τ} + o_{k,t} + s_{k,t}`` for the replicas of k in service in t.
+
+Objective (USD over the horizon)::
+
+    min  Σ_{k, τ∈R} p_{k,τ} H r_{k,τ}  +  Σ_{k,t} h_t (p_{k,od} o_{k,t} + p_{k,spot} s_{k,t})
+
+Demand is covered without load variables: by Hall's theorem (max-flow/min-cut on the bipartite
+graph user region → candidate), a load split x_{u,k,t} ≥ 0 with Σ_k x_{u,k,t} ≥ d_{u,t}(1+η) and
+Σ_u x_{u,k,t} ≤ c_k n_{k,t} exists iff for every set S of user regions the candidates that may
+serve some u ∈ S have the capacity for all of S. One row per distinct neighbourhood suffices, so
+the model has only the integer replica variables (U ≤ 12): this made the 168-period chatbot
+problem solve in seconds where the load-variable form stalled HiGHS. The load split itself is
+recovered after the solve (``planner.milp.solve.allocate_load``).
+
+Constraint families, one ``define_*`` each (see their docstrings), every row named with indices only
+(``demand_s{mask}_t{t}``, ``spot_share_t{t}``, ``min_replicas_t{t}``) so that
+names are short, deterministic and valid in LP format. Construction loops in index order and every
+expression is created from a list of ``(variable, coefficient)`` pairs (linear time).
+
+``build_model(inp, relax=True, elastic=True)`` gives the LP relaxation with a penalised shortfall
+``e_{u,t} ≥ 0`` on each demand row; :mod:`planner.milp.diagnose` uses it to locate infeasibility.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pulp
+
+from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, TIERS, MilpInput
+
+#: short variable-name prefix per tier
+TIER_PREFIX: dict[str, str] = {
+    "reserved-1y": "r1y",
+    "reserved-3y": "r3y",
+    "on-demand": "od",
+    "spot": "sp",
+}
+
+_GE = pulp.LpConstraintGE
+_LE = pulp.LpConstraintLE
+
+
+@dataclass
+class VarIndex:
+    """Where each decision variable of a built model lives.
+
+    reserved: tier -> {k: r_{k,τ}}
+    per_period: tier -> {(k, t): o_{k,t} or s_{k,t}}
+    load: unused by the Hall-condition model (kept empty for callers that inspect it)
+    shortfall: {(u, t): e_{u,t}} (elastic models only)
+    rows: constraint family -> row names, in construction order
+    empty_infeasible: names of rows with no variable and a positive right-hand side (the model is
+        infeasible whatever the solver says; kept in the model so that ``--dump-lp`` shows them)
+    """
+
+    K: int
+    U: int
+    T: int
+    reserved: dict[str, dict[int, pulp.LpVariable]] = field(default_factory=dict)
+    per_period: dict[str, dict[tuple[int, int], pulp.LpVariable]] = field(default_factory=dict)
+    load: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
+    shortfall: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    rows: dict[str, list[str]] = field(default_factory=dict)
+    empty_infeasible: list[str] = field(default_factory=list)
+
+    def integer_vars(self) -> list[pulp.LpVariable]:
+        out = [v for tier in self.reserved.values() for v in tier.values()]
+        out += [v for tier in self.per_period.values() for v in tier.values()]
+        return out
+
+    def n_rows(self) -> int:
+        return sum(len(v) for v in self.rows.values())
+
+
+# --------------------------------------------------------------------------------------------------
+# input checks
+
+
+def validate_input(inp: MilpInput) -> list[str]:
+    """Shape and range checks on a :class:`MilpInput`; returns a list of problems (empty = fine)."""
+    errs: list[str] = []
+    K, U = len(inp.candidate_ids), len(inp.user_regions)
+    ph = np.asarray(inp.period_hours, dtype=float)
+    T = ph.shape[0] if ph.ndim == 1 else -1
+    if ph.ndim != 1:
+        errs.append(f"period_hours must be 1-D, got shape {ph.shape}")
+    elif not np.all(np.isfinite(ph) & (ph > 0)):
+        errs.append("period_hours must be finite and > 0")
+    if len(set(inp.candidate_ids)) != K:
+        errs.append("candidate_ids must be unique")
+    cap = np.asarray(inp.capacity_rps, dtype=float)
+    if cap.shape != (K,):
+        errs.append(f"capacity_rps has shape {cap.shape}, expected ({K},)")
+    elif not np.all(np.isfinite(cap) & (cap > 0)):
+        errs.append("capacity_rps must be finite and > 0")
+    for tier, price in inp.price_usd_per_hour.items():
+        if tier not in TIERS:
+            errs.append(f"unknown tier {tier!r} in price_usd_per_hour (known: {', '.join(TIERS)})")
+            continue
+        p = np.asarray(price, dtype=float)
+        if p.shape != (K,):
+            errs.append(f"price_usd_per_hour[{tier!r}] has shape {p.shape}, expected ({K},)")
+        elif np.any(np.isinf(p)) or np.any(p[np.isfinite(p)] < 0):
+            errs.append(f"price_usd_per_hour[{tier!r}] must be >= 0 or nan (not offered)")
+    for tier in inp.tiers:
+        if tier not in TIERS:
+            errs.append(f"unknown tier {tier!r} in tiers (known: {', '.join(TIERS)})")
+    dem = np.asarray(inp.demand_rps, dtype=float)
+    if T >= 0 and dem.shape != (U, T):
+        errs.append(f"demand_rps has shape {dem.shape}, expected ({U}, {T})")
+    elif not np.all(np.isfinite(dem) & (dem >= 0)):
+        errs.append("demand_rps must be finite and >= 0")
+    cs = np.asarray(inp.can_serve)
+    if cs.shape != (U, K):
+        errs.append(f"can_serve has shape {cs.shape}, expected ({U}, {K})")
+    if U > MAX_USER_REGIONS:
+        errs.append(f"{U} user regions: at most {MAX_USER_REGIONS} are supported")
+    if not (math.isfinite(inp.headroom) and inp.headroom >= 0):
+        errs.append(f"headroom must be >= 0, got {inp.headroom}")
+    if not (math.isfinite(inp.max_spot_share) and 0 <= inp.max_spot_share):
+        errs.append(f"max_spot_share must be >= 0 (values >= 1 mean no cap), got {inp.max_spot_share}")
+    if int(inp.min_replicas) != inp.min_replicas or inp.min_replicas < 0:
+        errs.append(f"min_replicas must be an integer >= 0, got {inp.min_replicas}")
+    return errs
+
+
+def offered(inp: MilpInput) -> dict[str, np.ndarray]:
+    """tier -> (K,) bool: the tier is allowed by the problem and priced (finite) for candidate k."""
+    K = len(inp.candidate_ids)
+    out: dict[str, np.ndarray] = {}
+    for tier in TIERS:
+        price = inp.price_usd_per_hour.get(tier)
+        if tier not in inp.tiers or price is None:
+            out[tier] = np.zeros(K, dtype=bool)
+        else:
+            out[tier] = np.isfinite(np.asarray(price, dtype=float))
+    return out
+
+
+def effective_demand(inp: MilpInput) -> np.ndarray:
+    """(U, T) demand to cover, headroom included: d_{u,t} (1 + η)."""
+    return np.asarray(inp.demand_rps, dtype=float) * (1.0 + float(inp.headroom))
+
+
+# --------------------------------------------------------------------------------------------------
+# variables
+
+
+def _new_var(prob: pulp.LpProblem, name: str, integer: bool) -> pulp.LpVariable:
+    cat = pulp.LpInteger if integer else pulp.LpContinuous
+    add = getattr(prob, "add_variable", None)  # PuLP >= 3.3 / 4: variables belong to the model
+    if add is not None:
+        return add(name, lowBound=0, upBound=None, cat=cat)
+    return pulp.LpVariable(name, lowBound=0, upBound=None, cat=cat)  # pragma: no cover (PuLP < 3.3)
+
+
+def define_variables(prob: pulp.LpProblem, inp: MilpInput, relax: bool = False) -> VarIndex:
+    """Create r_{k,τ}, o_{k,t}, s_{k,t} (integer unless ``relax``).
+
+    r_{k,τ} exists iff τ ∈ R is offered by k; o/s_{k,t} iff on-demand/spot is offered by k.
+    """
+    K, U, T = len(inp.candidate_ids), len(inp.user_regions), len(inp.period_hours)
+    idx = VarIndex(K=K, U=U, T=T)
+    off = offered(inp)
+    integer = not relax
+    for tier in RESERVED_TIERS:
+        pre = TIER_PREFIX[tier]
+        idx.reserved[tier] = {
+            k: _new_var(prob, f"{pre}_k{k}", integer) for k in range(K) if off[tier][k]
+        }
+    for tier in PER_PERIOD_TIERS:
+        pre = TIER_PREFIX[tier]
+        idx.per_period[tier] = {
+            (k, t): _new_var(prob, f"{pre}_k{k}_t{t}", integer)
+            for k in range(K)
+            if off[tier][k]
+            for t in range(T)
+        }
+    return idx
+
+
+def _replica_terms(idx: VarIndex, k: int, t: int) -> list[pulp.LpVariable]:
+    """The variables whose sum is n_{k,t}."""
+    out = [idx.reserved[tier][k] for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+    out += [idx.per_period[tier][(k, t)] for tier in PER_PERIOD_TIERS if (k, t) in idx.per_period[tier]]
+    return out
+
+
+def _add_row(prob: pulp.LpProblem, idx: VarIndex, family: str, name: str, terms, sense, rhs: float) -> None:
+    expr = pulp.LpAffineExpression(terms)
+    prob += pulp.LpConstraint(expr, sense=sense, name=name, rhs=float(rhs))
+    idx.rows.setdefault(family, []).append(name)
+    if not terms and ((sense == _GE and rhs > 0) or (sense == _LE and rhs < 0)):
+        idx.empty_infeasible.append(name)
+
+
+# --------------------------------------------------------------------------------------------------
+# constraint families
+
+
+MAX_USER_REGIONS = 12  # the coverage rows enumerate subsets of user regions
+
+
+def coverage_sets(inp: MilpInput) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """The user-region sets whose coverage rows are needed: ``(mask, members, candidates)``.
+
+    For every non-empty set S of user regions let N(S) be the candidates that may serve some u ∈ S.
+    Sets with the same N(S) are dominated by their union (demand is ≥ 0), so one row per distinct
+    neighbourhood is kept, for the largest S that has it. Sorted by mask: deterministic.
+    """
+    cs = np.asarray(inp.can_serve, dtype=bool)
+    U = cs.shape[0]
+    best: dict[bytes, int] = {}
+    for mask in range(1, 1 << U):
+        members = [u for u in range(U) if mask >> u & 1]
+        key = cs[members].any(axis=0).tobytes()
+        best[key] = best.get(key, 0) | mask
+    out = []
+    for mask in sorted(set(best.values())):
+        members = np.array([u for u in range(U) if mask >> u & 1])
+        out.append((mask, members, np.flatnonzero(cs[members].any(axis=0))))
+    return out
+
+
+def define_demand(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, elastic: bool = False) -> None:
+    """Demand with headroom covered by the capacity allowed to serve it (Hall's condition), for every
+    period t and every user-region set S from :func:`coverage_sets` with demand in t::
+
+        demand_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k n_{k,t}  (+ Σ_{u∈S} e_{u,t} if elastic)  ≥  Σ_{u∈S} d_{u,t} (1 + η)
+
+    With one user region this is Σ_k c_k n_{k,t} ≥ d_t (1 + η).
+    """
+    dem = effective_demand(inp)
+    raw = np.asarray(inp.demand_rps, dtype=float)
+    cap = np.asarray(inp.capacity_rps, dtype=float)
+    sets = coverage_sets(inp)
+    if elastic:
+        for u in range(idx.U):
+            for t in range(idx.T):
+                if raw[u, t] > 0:
+                    idx.shortfall[(u, t)] = _new_var(prob, f"short_u{u}_t{t}", False)
+    for t in range(idx.T):
+        for mask, members, ks in sets:
+            if raw[members, t].sum() <= 0:
+                continue
+            terms = [(v, float(cap[k])) for k in ks for v in _replica_terms(idx, int(k), t)]
+            if elastic:
+                terms += [(idx.shortfall[(int(u), t)], 1.0) for u in members if (int(u), t) in idx.shortfall]
+            _add_row(prob, idx, "demand", f"demand_s{mask}_t{t}", terms, _GE, dem[members, t].sum())
+
+
+def define_spot_share(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
+    """Spot risk: losing every spot replica must still leave (1 − σ) of the demand (with headroom)
+    covered by reserved and on-demand capacity, for every period t and coverage set S (so at most a
+    share σ of the required capacity rests on spot). Skipped when σ ≥ 1 or there is no spot variable::
+
+        spot_share_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k (Σ_{τ∈R} r_{k,τ} + o_{k,t})  ≥  (1 − σ) Σ_{u∈S} d_{u,t} (1 + η)
+
+    A covering row like the demand rows (more capacity never violates it), which keeps dominance
+    pruning of candidates exact and the LP relaxation tight; a "share of installed capacity" form
+    (Σ c s ≤ σ Σ c n) stalled HiGHS on the 168-period chatbot problem (42 % gap after 60 s).
+    """
+    sigma = float(inp.max_spot_share)
+    spot = idx.per_period.get("spot", {})
+    if sigma >= 1.0 or not spot:
+        return
+    dem = effective_demand(inp)
+    raw = np.asarray(inp.demand_rps, dtype=float)
+    cap = np.asarray(inp.capacity_rps, dtype=float)
+    for t in range(idx.T):
+        for mask, members, ks in coverage_sets(inp):
+            if raw[members, t].sum() <= 0:
+                continue
+            terms = []
+            for k in ks:
+                k = int(k)
+                terms += [(idx.reserved[tier][k], float(cap[k])) for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+                od = idx.per_period["on-demand"].get((k, t))
+                if od is not None:
+                    terms.append((od, float(cap[k])))
+            if idx.shortfall:  # elastic: unmet demand is exempt from the spot rule too
+                terms += [(idx.shortfall[(int(u), t)], 1.0 - sigma) for u in members if (int(u), t) in idx.shortfall]
+            _add_row(prob, idx, "spot_share", f"spot_share_s{mask}_t{t}", terms, _GE, (1.0 - sigma) * dem[members, t].sum())
+
+
+def define_min_replicas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
+    """At least m replicas in service in every period (skipped when m = 0)::
+
+        min_replicas_t{t}:   Σ_k n_{k,t}  ≥  m
+    """
+    m = int(inp.min_replicas)
+    if m <= 0:
+        return
+    for t in range(idx.T):
+        terms = [(v, 1.0) for k in range(idx.K) for v in _replica_terms(idx, k, t)]
+        _add_row(prob, idx, "min_replicas", f"min_replicas_t{t}", terms, _GE, m)
+
+
+def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:
+    """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}."""
+    hours = np.asarray(inp.period_hours, dtype=float)
+    H = float(hours.sum())
+    terms: list[tuple[pulp.LpVariable, float]] = []
+    for tier in RESERVED_TIERS:
+        price = np.asarray(inp.price_usd_per_hour[tier], dtype=float) if idx.reserved[tier] else None
+        for k, v in idx.reserved[tier].items():
+            terms.append((v, float(price[k]) * H))
+    for tier in PER_PERIOD_TIERS:
+        if not idx.per_period[tier]:
+            continue
+        price = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
+        for (k, t), v in idx.per_period[tier].items():
+            terms.append((v, float(price[k]) * float(hours[t])))
+    return terms
+
+
+def shortfall_penalty(inp: MilpInput) -> float:
+    """USD per req/s of unmet demand in the elastic model: far above any way of serving it."""
+    cap = np.asarray(inp.capacity_rps, dtype=float)
+    H = float(np.asarray(inp.period_hours, dtype=float).sum())
+    worst = 1.0
+    for tier, price in inp.price_usd_per_hour.items():
+        p = np.asarray(price, dtype=float)
+        ok = np.isfinite(p)
+        if ok.any() and cap.size:
+            worst = max(worst, float(np.max(p[ok] * H / cap[ok])))
+    sigma = float(inp.max_spot_share)
+    if 0 < sigma < 1:
+        worst /= sigma  # serving by spot may need non-spot capacity alongside
+    return 1e3 * worst
+
+
+def define_objective(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, elastic: bool = False) -> None:
+    """Set the objective (see module docstring); plus Σ_{u,t} M e_{u,t} when elastic."""
+    terms = objective_terms(inp, idx)
+    if elastic and idx.shortfall:
+        pen = shortfall_penalty(inp)
+        terms += [(e, pen) for e in idx.shortfall.values()]
+    prob.setObjective(pulp.LpAffineExpression(terms))
+
+
+# --------------------------------------------------------------------------------------------------
+# entry points
+
+
+def build_model(inp: MilpInput, *, relax: bool = False, elastic: bool = False) -> tuple[pulp.LpProblem, VarIndex]:
+    """Build the MILP (or, with ``relax``, its LP relaxation; with ``elastic``, penalised demand).
+
+    Raises ``ValueError`` listing every problem found by :func:`validate_input`.
+    """
+    errs = validate_input(inp)
+    if errs:
+        raise ValueError("invalid MILP input: " + "; ".join(errs))
+    name = "capacity_plan" + ("_relaxed" if relax else "") + ("_elastic" if elastic else "")
+    prob = pulp.LpProblem(name, pulp.LpMinimize)
+    idx = define_variables(prob, inp, relax=relax)
+    define_demand(prob, inp, idx, elastic=elastic)
+    define_spot_share(prob, inp, idx)
+    define_min_replicas(prob, inp, idx)
+    define_objective(prob, inp, idx, elastic=elastic)
+    return prob, idx
+
+
+def write_lp(inp: MilpInput, path: str | Path) -> Path:
+    """Build the model and write it in LP format (``--dump-lp``); nothing is solved."""
+    prob, _ = build_model(inp)
+    path = Path(path)
+    prob.writeLP(str(path))
+    return path

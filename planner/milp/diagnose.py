@@ -1,0 +1,117 @@
+"""Explain why a MILP has no feasible plan.
+
+Cheap structural checks first (no solver), then the LP relaxation with a penalised shortfall on each
+demand row (:func:`planner.milp.solve.solve_shortfall`) to report how much demand cannot be served,
+per user region and period. The relaxation is exact for feasibility here: replicas are unbounded
+integers and every constraint is homogeneous in them, so the MILP is feasible iff the LP reaches zero
+shortfall.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from planner.milp.build import effective_demand, offered, validate_input
+from planner.milp.data import RESERVED_TIERS, MilpInput, SolverOptions, SolveStatus
+from planner.milp.solve import solve_shortfall
+
+SHORT_TOL = 1e-6  # relative to the row's demand
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}" if abs(x) >= 1 else f"{x:.3g}"
+
+
+def _ids(inp: MilpInput, ks, limit: int = 5) -> str:
+    ks = list(ks)
+    names = ", ".join(repr(inp.candidate_ids[k]) for k in ks[:limit])
+    return names + (f" and {len(ks) - limit} more" if len(ks) > limit else "")
+
+
+def structural_checks(inp: MilpInput) -> list[str]:
+    """Reasons for infeasibility visible without a solver."""
+    msgs: list[str] = []
+    off = offered(inp)
+    K = len(inp.candidate_ids)
+    any_tier = np.zeros(K, dtype=bool)
+    for v in off.values():
+        any_tier |= v
+    non_spot = np.zeros(K, dtype=bool)
+    for tier in RESERVED_TIERS + ("on-demand",):
+        non_spot |= off[tier]
+    spot_only = off["spot"] & ~non_spot
+    sigma = float(inp.max_spot_share)
+    # spot is usable iff σ ≥ 1, or σ > 0 and some non-spot capacity exists somewhere to pair it with
+    spot_usable = sigma >= 1.0 or (sigma > 0.0 and bool(non_spot.any()))
+    dem = np.asarray(inp.demand_rps, dtype=float)
+    has_demand = dem.sum(axis=1) > 0
+    cs = np.asarray(inp.can_serve, dtype=bool)
+
+    if not any_tier.any() and (has_demand.any() or inp.min_replicas > 0):
+        msgs.append(
+            f"no candidate offers an allowed tier: tiers allowed are {', '.join(inp.tiers) or 'none'}, "
+            f"and none of the {K} candidates has a price for them"
+        )
+    if inp.min_replicas > 0 and not any_tier.any():
+        msgs.append(f"min_replicas = {inp.min_replicas} cannot be met: no replica can be bought")
+    for u, name in enumerate(inp.user_regions):
+        if not has_demand[u]:
+            continue
+        periods = np.flatnonzero(dem[u] > 0)
+        what = f"user region {name!r} has demand in {len(periods)} period(s) (peak {_fmt(dem[u].max())} req/s)"
+        servers = np.flatnonzero(cs[u])
+        if servers.size == 0:
+            msgs.append(f"{what} but no candidate can serve it (latency, residency or geography rules exclude all {K})")
+            continue
+        priced = servers[any_tier[servers]]
+        if priced.size == 0:
+            msgs.append(
+                f"{what} but the candidates that can serve it ({_ids(inp, servers)}) offer none of the allowed tiers "
+                f"({', '.join(inp.tiers) or 'none'})"
+            )
+            continue
+        if not spot_usable and np.all(spot_only[priced]):
+            why = (
+                "max_spot_share = 0"
+                if sigma <= 0
+                else f"max_spot_share = {sigma} and no candidate offers reserved or on-demand capacity to pair with spot"
+            )
+            msgs.append(f"{what} but only spot replicas ({_ids(inp, priced)}) can serve it and {why}")
+    return msgs
+
+
+def explain_infeasibility(
+    inp: MilpInput, options: SolverOptions | None = None, max_periods_per_region: int = 10
+) -> list[str]:
+    """Human-readable reasons why ``inp`` has no feasible plan; ``[]`` if it is feasible.
+
+    Structural findings come first, then one line per (user region, period) with unmet demand, e.g.
+    ``short 340.0 req/s for user region 'eu-west' in period 19`` (at most ``max_periods_per_region``
+    lines per region, then a summary line).
+    """
+    errs = validate_input(inp)
+    if errs:
+        return ["invalid MILP input: " + e for e in errs]
+    msgs = structural_checks(inp)
+    opts = options or SolverOptions()
+    status, short, message = solve_shortfall(inp, opts)
+    if short is None:
+        if status == SolveStatus.INFEASIBLE and msgs:
+            return msgs
+        return msgs + [f"could not compute the demand shortfall ({status.value}): {message}"]
+    need = effective_demand(inp)
+    raw = np.asarray(inp.demand_rps, dtype=float)
+    for u, name in enumerate(inp.user_regions):
+        periods = [t for t in range(short.shape[1]) if raw[u, t] > 0 and short[u, t] > SHORT_TOL * max(1.0, need[u, t])]
+        for t in periods[:max_periods_per_region]:
+            msgs.append(
+                f"short {_fmt(short[u, t])} req/s for user region {name!r} in period {t} "
+                f"(needs {_fmt(need[u, t])} req/s incl. headroom {inp.headroom:g})"
+            )
+        if len(periods) > max_periods_per_region:
+            rest = periods[max_periods_per_region:]
+            msgs.append(
+                f"... and short in {len(rest)} more period(s) for user region {name!r} "
+                f"(periods {rest[0]}..{rest[-1]}, up to {_fmt(max(short[u, t] for t in rest))} req/s)"
+            )
+    return msgs

@@ -1,0 +1,622 @@
+"""Solve the MILP: the only module that talks to a solver.
+
+``solve(inp, options)`` builds the model (:mod:`planner.milp.build`), runs HiGHS (in-process
+``highspy`` through ``pulp.HiGHS``; ``pulp.HiGHS_CMD`` only when highspy is missing) or CBC (the
+binary bundled with PuLP, ``pulp.PULP_CBC_CMD``; ``pulp.COIN_CMD`` where that is gone, as in PuLP 4),
+and maps the outcome to our own :class:`SolveStatus`. PuLP's status is not trusted on its own:
+
+* ``pulp.HiGHS`` maps HiGHS's ``kTimeLimit`` / ``kInterrupt`` / ``kIterationLimit`` to
+  ``LpStatusOptimal`` (with ``sol_status = IntegerFeasible``) and assigns variable values even when the
+  model is infeasible. We read ``getModelStatus()`` and ``getInfo()`` (``primal_solution_status``,
+  ``mip_gap``, ``mip_dual_bound``) from the underlying ``highspy.Highs`` object instead.
+* CBC loads the LP-relaxation values when it stops at a limit without an integer solution; PuLP then
+  says ``NotSolved``. Best bound and gap come from CBC's log (parsed from a temporary file).
+
+Whatever the solver says, a returned solution is rounded (integer variables within 1e-6 of an
+integer) and re-checked against every constraint in numpy from the :class:`MilpInput` alone
+(:func:`check_solution`); the reported objective is re-costed from the rounded replicas
+(:func:`cost_usd`). A violation turns the result into ``ERROR`` with a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import sys
+import re
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pulp
+
+from planner.milp.build import VarIndex, build_model, coverage_sets, effective_demand, offered, validate_input
+from planner.milp.data import (
+    PER_PERIOD_TIERS,
+    RESERVED_TIERS,
+    MilpInput,
+    SolverOptions,
+    SolveResult,
+    SolveStatus,
+)
+
+INT_TOL = 1e-6  # an integer variable further than this from an integer is an error
+ROW_TOL = 1e-6  # relative (to the row's magnitude, at least 1) tolerance on constraint checks
+OBJ_TOL = 1e-4  # relative mismatch between solver and re-costed objective that is an error
+
+SOLVERS = ("highs", "cbc")
+
+
+@dataclass
+class _Outcome:
+    """What one solver run said, already interpreted."""
+
+    status: SolveStatus
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    message: str = ""
+    effective: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------------
+# solver construction
+
+
+def _finite(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _rel_gap(obj: float | None, bound: float | None) -> float | None:
+    """|obj − bound| / |obj| (HiGHS' definition); 0 when both are 0."""
+    if obj is None or bound is None:
+        return None
+    diff = abs(obj - bound)
+    if diff == 0:
+        return 0.0
+    return diff / abs(obj) if obj != 0 else math.inf
+
+
+def _highs_solver(options: SolverOptions, mip: bool):
+    eff = {
+        "time_limit": float(options.time_limit_s),
+        "mip_rel_gap": float(options.gap),
+        "threads": int(options.threads),
+        "random_seed": int(options.seed),
+        # HiGHS 1.16 can spend minutes in the root reduced-cost heuristic without checking the time
+        # limit (ERGO-Code/HiGHS#885, #1278, #2226); seen here at K=100, T=168: a 10 s limit ran > 10 min.
+        "mip_heuristic_run_root_reduced_cost": False,
+    }
+    if pulp.HiGHS().available():
+        solver = pulp.HiGHS(
+            mip=mip,
+            msg=bool(options.msg),
+            timeLimit=eff["time_limit"],
+            gapRel=eff["mip_rel_gap"],
+            threads=eff["threads"],
+            random_seed=eff["random_seed"],
+            mip_heuristic_run_root_reduced_cost=eff["mip_heuristic_run_root_reduced_cost"],
+        )
+        return solver, {"backend": "highspy", **eff}
+    cmd = pulp.HiGHS_CMD(  # pragma: no cover (highspy is a dependency)
+        mip=mip,
+        msg=bool(options.msg),
+        timeLimit=eff["time_limit"],
+        gapRel=eff["mip_rel_gap"],
+        threads=eff["threads"],
+        options=[f"random_seed={eff['random_seed']}", "mip_heuristic_run_root_reduced_cost=false"],
+    )
+    if not cmd.available():  # pragma: no cover
+        raise pulp.PulpSolverError("HiGHS is not available (neither highspy nor the highs binary)")
+    return cmd, {"backend": "highs_cmd", **eff}  # pragma: no cover
+
+
+def _cbc_solver(options: SolverOptions, mip: bool, log_path: str | None):
+    # CBC's randomCbcSeed: 0 means "time of day" and -1 "default"; shift so every seed is fixed.
+    eff = {
+        "time_limit": float(options.time_limit_s),
+        "ratio_gap": float(options.gap),
+        "threads": int(options.threads),
+        "randomCbcSeed": int(options.seed) + 1,
+        # CBC 2.10's integer preprocessing returned a suboptimal plan as "Optimal" on a 7-variable
+        # instance of this model (17.70 vs 16.65 USD, tests/milp oracle); without it the oracle agrees.
+        "preprocess": "off",
+    }
+    kwargs = dict(
+        mip=mip,
+        msg=bool(options.msg),
+        timeLimit=eff["time_limit"],
+        gapRel=eff["ratio_gap"],
+        threads=eff["threads"],
+        options=[f"randomCbcSeed {eff['randomCbcSeed']}", "preprocess off"],
+    )
+    if log_path is not None:
+        kwargs["logPath"] = log_path
+    bundled = getattr(pulp, "PULP_CBC_CMD", None)
+    if bundled is not None:
+        with warnings.catch_warnings():  # PuLP 3.3 deprecates it in favour of COIN_CMD (PuLP 4)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = bundled(**kwargs)
+        if solver.available():
+            return solver, {"backend": "PULP_CBC_CMD", **eff}
+    solver = pulp.COIN_CMD(**kwargs)  # pragma: no cover
+    if not solver.available():  # pragma: no cover
+        raise pulp.PulpSolverError("CBC is not available (no bundled binary and no cbc on PATH)")
+    return solver, {"backend": "COIN_CMD", **eff}  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------------------
+# status mapping
+
+
+_HIGHS_LIMITS = {
+    "kTimeLimit",
+    "kIterationLimit",
+    "kInterrupt",
+    "kSolutionLimit",
+    "kObjectiveBound",
+    "kObjectiveTarget",
+    "kMemoryLimit",
+    "kHighsInterrupt",
+}
+
+
+def _highs_outcome(prob: pulp.LpProblem, options: SolverOptions, mip: bool) -> _Outcome:
+    h = getattr(prob, "solverModel", None)
+    if h is None or not hasattr(h, "getModelStatus"):  # HiGHS_CMD fallback: PuLP's word only
+        return _pulp_outcome(prob, options)
+    ms = h.getModelStatus()
+    ms_name = getattr(ms, "name", str(ms)).split(".")[-1]
+    text = h.modelStatusToString(ms)
+    info = h.getInfo()
+    has_sol = int(getattr(info, "primal_solution_status", 0)) == 2  # kSolutionStatusFeasible
+    obj = _finite(info.objective_function_value) if has_sol else None
+    is_mip = mip and any(v.cat == pulp.LpInteger for v in prob.variables())
+    if is_mip:
+        bound = _finite(getattr(info, "mip_dual_bound", None))
+        gap = _finite(getattr(info, "mip_gap", None)) if has_sol else None
+    else:
+        bound, gap = (obj, 0.0) if ms_name == "kOptimal" else (None, None)
+    if ms_name == "kOptimal":
+        if not has_sol:
+            return _Outcome(SolveStatus.ERROR, message=f"HiGHS: {text} but no primal feasible solution")
+        return _Outcome(SolveStatus.OPTIMAL, obj, bound, gap, f"HiGHS: {text}")
+    if ms_name == "kInfeasible":
+        return _Outcome(SolveStatus.INFEASIBLE, message=f"HiGHS: {text}")
+    if ms_name == "kUnboundedOrInfeasible":
+        # Costs are >= 0 and variables >= 0 (validated), so the model cannot be unbounded.
+        return _Outcome(SolveStatus.INFEASIBLE, message=f"HiGHS: {text} (costs are non-negative: infeasible)")
+    if ms_name == "kUnbounded":
+        return _Outcome(SolveStatus.UNBOUNDED, message=f"HiGHS: {text}")
+    if ms_name in _HIGHS_LIMITS:
+        if not has_sol:
+            return _Outcome(SolveStatus.LIMIT_NO_SOLUTION, bound=bound, message=f"HiGHS: {text}, no feasible solution")
+        status = SolveStatus.OPTIMAL if gap is not None and gap <= options.gap else SolveStatus.FEASIBLE
+        return _Outcome(status, obj, bound, gap, f"HiGHS: {text} with an integer-feasible solution")
+    return _Outcome(SolveStatus.ERROR, message=f"HiGHS: {text}")
+
+
+def _pulp_outcome(prob: pulp.LpProblem, options: SolverOptions) -> _Outcome:
+    """Map PuLP's (status, sol_status) pair, for solvers we cannot query directly."""
+    st, sol = prob.status, prob.sol_status
+    text = f"{pulp.LpStatus.get(st, st)} / {pulp.LpSolution.get(sol, sol)}"
+    if st == pulp.LpStatusOptimal and sol == pulp.LpSolutionOptimal:
+        return _Outcome(SolveStatus.OPTIMAL, message=text)
+    if st == pulp.LpStatusOptimal and sol == pulp.LpSolutionIntegerFeasible:
+        return _Outcome(SolveStatus.FEASIBLE, message=text + " (stopped at a limit)")
+    if st == pulp.LpStatusOptimal:  # older PuLP without sol_status detail
+        return _Outcome(SolveStatus.OPTIMAL, message=text)
+    if st == pulp.LpStatusInfeasible:
+        return _Outcome(SolveStatus.INFEASIBLE, message=text)
+    if st == pulp.LpStatusUnbounded:
+        return _Outcome(SolveStatus.UNBOUNDED, message=text)
+    if st == pulp.LpStatusNotSolved:
+        return _Outcome(SolveStatus.LIMIT_NO_SOLUTION, message=text + " (stopped without an integer solution)")
+    return _Outcome(SolveStatus.ERROR, message=text)
+
+
+_CBC_NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+
+
+def _parse_cbc_log(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, label in (("objective", "Objective value:"), ("bound", "Lower bound:"), ("gap", "Gap:")):
+        m = re.findall(re.escape(label) + r"\s*" + _CBC_NUM, text)
+        if m:
+            out[key] = float(m[-1])
+    m = re.findall(r"Result - (.*)", text)
+    if m:
+        out["result"] = m[-1].strip()  # type: ignore[assignment]
+    return out
+
+
+def _cbc_outcome(prob: pulp.LpProblem, options: SolverOptions, log_text: str) -> _Outcome:
+    out = _pulp_outcome(prob, options)
+    log = _parse_cbc_log(log_text)
+    if "result" in log:
+        out.message += f"; CBC: {log['result']}"
+    if out.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        out.objective = _finite(prob.objective.value()) if prob.objective is not None else None
+        out.bound = log.get("bound")  # CBC prints no bound for an optimal run: gap stays None
+        out.gap = _rel_gap(out.objective, out.bound)
+        if out.status == SolveStatus.FEASIBLE and out.gap is not None and out.gap <= options.gap:
+            out.status = SolveStatus.OPTIMAL
+    elif out.status == SolveStatus.LIMIT_NO_SOLUTION:
+        out.bound = log.get("bound")
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# running a built model (shared with planner.milp.diagnose)
+
+
+@contextlib.contextmanager
+def _solver_output_to_stderr():
+    """Send what solvers print at the C level (highspy's banner, CBC's log) to stderr, so stdout
+    carries only the planner's output (``--format json`` prints exactly one document)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no real file descriptor (e.g. under a test runner)
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def run_solver(prob: pulp.LpProblem, options: SolverOptions, *, mip: bool = True) -> _Outcome:
+    """Solve a built PuLP model with the configured solver; interpret the outcome (values stay on
+    the model's variables). Never raises for solver failures: they come back as ``ERROR``."""
+    name = options.solver.lower()
+    if name not in SOLVERS:
+        return _Outcome(SolveStatus.ERROR, message=f"unknown solver {options.solver!r} (choose from {', '.join(SOLVERS)})")
+    log_path = None
+    try:
+        if name == "highs":
+            solver, eff = _highs_solver(options, mip)
+        else:
+            if not options.msg:
+                fd, log_path = tempfile.mkstemp(prefix="planner_cbc_", suffix=".log")
+                os.close(fd)
+            solver, eff = _cbc_solver(options, mip, log_path)
+        try:
+            with _solver_output_to_stderr():
+                prob.solve(solver)
+        except pulp.PulpSolverError as exc:
+            return _Outcome(SolveStatus.ERROR, message=f"{name}: {exc}", effective=eff)
+        if name == "highs":
+            out = _highs_outcome(prob, options, mip)
+        else:
+            text = ""
+            if log_path is not None and os.path.exists(log_path):
+                with open(log_path, encoding="utf-8", errors="replace") as fh:
+                    text = fh.read()
+            out = _cbc_outcome(prob, options, text)
+        out.effective = eff
+        return out
+    finally:
+        if log_path is not None:
+            with contextlib.suppress(OSError):
+                os.remove(log_path)
+
+
+# --------------------------------------------------------------------------------------------------
+# solution extraction and independent checks
+
+
+def _round_int(value: float | None, name: str, errors: list[str]) -> int:
+    if value is None or not math.isfinite(value):
+        errors.append(f"{name} has no value")
+        return 0
+    r = round(value)
+    if abs(value - r) > INT_TOL:
+        errors.append(f"{name} = {value!r} is not integral (tolerance {INT_TOL})")
+    if r < 0:
+        errors.append(f"{name} = {value!r} is negative")
+    return int(r)
+
+
+def extract_solution(inp: MilpInput, idx: VarIndex) -> tuple[dict, dict, np.ndarray, list[str]]:
+    """Replica arrays (rounded) from the variables' values, a zero load array (filled by
+    :func:`allocate_load`), and any problem."""
+    K, U, T = idx.K, idx.U, idx.T
+    errors: list[str] = []
+    reserved = {tier: np.zeros(K, dtype=np.int64) for tier in RESERVED_TIERS}
+    per_period = {tier: np.zeros((K, T), dtype=np.int64) for tier in PER_PERIOD_TIERS}
+    for tier, vars_ in idx.reserved.items():
+        for k, v in vars_.items():
+            reserved[tier][k] = _round_int(v.varValue, v.name, errors)
+    for tier, vars_ in idx.per_period.items():
+        for (k, t), v in vars_.items():
+            per_period[tier][k, t] = _round_int(v.varValue, v.name, errors)
+    load = np.zeros((U, K, T), dtype=float)
+    return reserved, per_period, load, errors
+
+
+def allocate_load(inp: MilpInput, n: np.ndarray, options: SolverOptions) -> tuple[np.ndarray | None, str]:
+    """Split each period's demand (with headroom) over the replicas in service ``n`` (K, T): a
+    feasibility LP with x_{u,k,t} ≥ 0 only where can_serve, Σ_k x ≥ d(1+η), Σ_u x ≤ c_k n_{k,t}.
+    Among feasible splits it prefers, for determinism, the one that minimises Σ x (the demand rows
+    then hold with equality). Returns (load (U, K, T) or None, message)."""
+    K, U, T = n.shape[0], len(inp.user_regions), n.shape[1]
+    need = effective_demand(inp)
+    cap = np.asarray(inp.capacity_rps, dtype=float)
+    cs = np.asarray(inp.can_serve, dtype=bool)
+    prob = pulp.LpProblem("load_split", pulp.LpMinimize)
+    x: dict[tuple[int, int, int], pulp.LpVariable] = {}
+    add = getattr(prob, "add_variable", None)
+    for u in range(U):
+        for k in range(K):
+            if not cs[u, k]:
+                continue
+            for t in range(T):
+                if need[u, t] > 0 and n[k, t] > 0:
+                    name = f"x_u{u}_k{k}_t{t}"
+                    x[(u, k, t)] = add(name, lowBound=0) if add else pulp.LpVariable(name, lowBound=0)
+    by_ut: dict[tuple[int, int], list] = {}
+    by_kt: dict[tuple[int, int], list] = {}
+    for (u, k, t), v in x.items():
+        by_ut.setdefault((u, t), []).append((v, 1.0))
+        by_kt.setdefault((k, t), []).append((v, 1.0))
+    for (u, t), terms in by_ut.items():
+        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE, f"serve_u{u}_t{t}", float(need[u, t]))
+    for (k, t), terms in by_kt.items():
+        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"cap_k{k}_t{t}", float(cap[k] * n[k, t]))
+    load = np.zeros((U, K, T))
+    if not x:
+        return load, "no load to split"
+    prob.setObjective(pulp.LpAffineExpression([(v, 1.0) for v in x.values()]))
+    out = run_solver(prob, dataclasses.replace(options, solver="highs"), mip=False)
+    if out.status != SolveStatus.OPTIMAL:
+        return None, f"load split LP: {out.status.value} {out.message}"
+    for (u, k, t), v in x.items():
+        load[u, k, t] = max(float(v.varValue or 0.0), 0.0)
+    return load, ""
+
+
+def replicas_in_service(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
+    """(K, T) n_{k,t} = Σ_{τ∈R} r_{k,τ} + o_{k,t} + s_{k,t}."""
+    K, T = len(inp.candidate_ids), len(inp.period_hours)
+    n = np.zeros((K, T), dtype=float)
+    for tier in RESERVED_TIERS:
+        if tier in reserved:
+            n += np.asarray(reserved[tier], dtype=float)[:, None]
+    for tier in PER_PERIOD_TIERS:
+        if tier in per_period:
+            n += np.asarray(per_period[tier], dtype=float)
+    return n
+
+
+def cost_usd(inp: MilpInput, reserved: dict, per_period: dict) -> float:
+    """Re-cost a plan in numpy: Σ p_{k,τ} H r_{k,τ} + Σ h_t p_{k,τ} (o|s)_{k,t} (unused tiers cost 0)."""
+    hours = np.asarray(inp.period_hours, dtype=float)
+    H = float(hours.sum())
+    total = 0.0
+    for tier in RESERVED_TIERS:
+        q = np.asarray(reserved.get(tier, 0), dtype=float)
+        if np.any(q):
+            p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
+            total += float(np.sum(np.where(q > 0, p, 0.0) * q)) * H
+    for tier in PER_PERIOD_TIERS:
+        q = np.asarray(per_period.get(tier, 0), dtype=float)
+        if np.any(q):
+            p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
+            total += float(np.sum(np.where(q > 0, p[:, None], 0.0) * q * hours[None, :]))
+    return total
+
+
+def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.ndarray, tol: float = ROW_TOL) -> list[str]:
+    """Check a plan against every constraint family, in numpy from ``inp`` alone (no PuLP).
+
+    Returns a list of violations (empty = feasible). Tolerances are relative to each row's magnitude.
+    """
+    errs: list[str] = []
+    K, U, T = len(inp.candidate_ids), len(inp.user_regions), len(inp.period_hours)
+    off = offered(inp)
+    for tier in RESERVED_TIERS:
+        q = np.asarray(reserved.get(tier, np.zeros(K)))
+        if q.shape != (K,) or np.any(q < 0) or np.any(q != np.round(q)):
+            errs.append(f"reserved[{tier!r}] must be (K,) non-negative integers")
+        elif np.any(q[~off[tier]] > 0):
+            errs.append(f"reserved[{tier!r}] uses candidates that do not offer it")
+    for tier in PER_PERIOD_TIERS:
+        q = np.asarray(per_period.get(tier, np.zeros((K, T))))
+        if q.shape != (K, T) or np.any(q < 0) or np.any(q != np.round(q)):
+            errs.append(f"per_period[{tier!r}] must be (K, T) non-negative integers")
+        elif np.any(q[~off[tier]] > 0):
+            errs.append(f"per_period[{tier!r}] uses candidates that do not offer it")
+    if errs:
+        return errs
+    x = np.asarray(load, dtype=float)
+    if x.shape != (U, K, T):
+        return [f"load_rps has shape {x.shape}, expected ({U}, {K}, {T})"]
+    if np.any(x < -tol):
+        errs.append(f"negative load (min {x.min():.6g})")
+    cs = np.asarray(inp.can_serve, dtype=bool)
+    bad = (np.abs(x) > tol) & ~cs[:, :, None]
+    if bad.any():
+        u, k, t = np.argwhere(bad)[0]
+        errs.append(f"load where can_serve is false: user region {u}, candidate {k}, period {t}")
+    need = effective_demand(inp)
+    raw = np.asarray(inp.demand_rps, dtype=float)
+    served = x.sum(axis=1)  # (U, T)
+    short = need - served
+    lim = tol * np.maximum(1.0, need)
+    viol = (raw > 0) & (short > lim)
+    for u, t in np.argwhere(viol)[:10]:
+        errs.append(f"demand_u{u}_t{t}: served {served[u, t]:.6g} < {need[u, t]:.6g} req/s")
+    cap = np.asarray(inp.capacity_rps, dtype=float)
+    n = replicas_in_service(inp, reserved, per_period)  # (K, T)
+    supply = cap[:, None] * n
+    used = x.sum(axis=0)  # (K, T)
+    viol = used - supply > tol * np.maximum(1.0, supply)
+    for k, t in np.argwhere(viol)[:10]:
+        errs.append(f"capacity_k{k}_t{t}: load {used[k, t]:.6g} > capacity {supply[k, t]:.6g} req/s")
+    sigma = float(inp.max_spot_share)
+    if sigma < 1.0:
+        firm = cap[:, None] * (n - np.asarray(per_period.get("spot", np.zeros((K, T))), dtype=float))  # (K, T)
+        for mask, members, ks in coverage_sets(inp):
+            required = (1.0 - sigma) * need[members].sum(axis=0)  # (T,)
+            have = firm[ks].sum(axis=0)
+            viol = (raw[members].sum(axis=0) > 0) & (required - have > tol * np.maximum(1.0, required))
+            for t in np.flatnonzero(viol)[:10]:
+                errs.append(f"spot_share_s{mask}_t{t}: non-spot capacity {have[t]:.6g} < (1 − {sigma}) × {need[members, t].sum():.6g} req/s")
+    m = int(inp.min_replicas)
+    if m > 0:
+        tot = n.sum(axis=0)
+        for t in np.flatnonzero(tot < m - 0.5)[:10]:
+            errs.append(f"min_replicas_t{t}: {int(tot[t])} replicas < {m}")
+    return errs
+
+
+# --------------------------------------------------------------------------------------------------
+# public entry point
+
+
+def _confirm_infeasible(inp: MilpInput, options: SolverOptions, out: _Outcome) -> _Outcome:
+    """Do not trust "infeasible" either: CBC's preprocessing, cut short by the time limit, reports
+    "infeasible or unbounded" on feasible models. Feasibility of this MILP equals feasibility of its
+    LP relaxation, so re-check with the (cheap) penalised-shortfall LP."""
+    lp_options = dataclasses.replace(options, time_limit_s=max(float(options.time_limit_s), 30.0))
+    status, short, message = solve_shortfall(inp, lp_options)
+    if short is None:
+        out.message += f"; LP re-check inconclusive ({status.value}: {message})"
+        return out
+    need = effective_demand(inp)
+    rows = int(np.sum(short > 1e-6 * np.maximum(1.0, need)))
+    if rows:
+        out.message += f"; demand cannot be met in {rows} (region, period) row(s): see explain_infeasibility"
+        return out
+    return _Outcome(
+        SolveStatus.LIMIT_NO_SOLUTION,
+        message=f"{out.message}, but the LP relaxation is feasible: treated as stopped without a solution",
+    )
+
+
+def solve(inp: MilpInput, options: SolverOptions | None = None) -> SolveResult:
+    """Build and solve the MILP; never raises for bad input or solver failure (status + message)."""
+    options = options or SolverOptions()
+    t0 = time.perf_counter()
+    solver_name = options.solver.lower()
+    requested = {
+        "solver": solver_name,
+        "time_limit_s": float(options.time_limit_s),
+        "gap": float(options.gap),
+        "threads": int(options.threads),
+        "seed": int(options.seed),
+    }
+
+    def done(status: SolveStatus, message: str, **kw) -> SolveResult:
+        return SolveResult(status=status, solver=solver_name, message=message, time_s=time.perf_counter() - t0, **kw)
+
+    errs = validate_input(inp)
+    if errs:
+        return done(SolveStatus.ERROR, "invalid MILP input: " + "; ".join(errs), options=requested)
+    prob, idx = build_model(inp)
+    if idx.empty_infeasible:
+        rows = ", ".join(idx.empty_infeasible[:5]) + (" ..." if len(idx.empty_infeasible) > 5 else "")
+        return done(
+            SolveStatus.INFEASIBLE,
+            f"rows with no variable cannot be met: {rows} (see planner.milp.diagnose.explain_infeasibility)",
+            options=requested,
+        )
+    if idx.n_rows() == 0:
+        # Nothing to serve and no rule: the empty plan is optimal (all costs are >= 0).
+        K, U, T = idx.K, idx.U, idx.T
+        return done(
+            SolveStatus.OPTIMAL,
+            "trivial model (no constraint): nothing to buy",
+            objective_usd=0.0,
+            best_bound_usd=0.0,
+            gap=0.0,
+            options={**requested, "backend": "none"},
+            reserved={tier: np.zeros(K, dtype=np.int64) for tier in RESERVED_TIERS},
+            per_period={tier: np.zeros((K, T), dtype=np.int64) for tier in PER_PERIOD_TIERS},
+            load_rps=np.zeros((U, K, T)),
+        )
+
+    out = run_solver(prob, options, mip=True)
+    eff = {**requested, **out.effective}
+    if out.status == SolveStatus.INFEASIBLE:
+        out = _confirm_infeasible(inp, options, out)
+    common = dict(best_bound_usd=out.bound, options=eff)
+    if out.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        return done(out.status, out.message, **common)
+
+    reserved, per_period, load, problems = extract_solution(inp, idx)
+    if problems:
+        return done(SolveStatus.ERROR, f"{out.message}; solution rejected: " + "; ".join(problems[:5]), **common)
+    load, load_message = allocate_load(inp, replicas_in_service(inp, reserved, per_period), options)
+    if load is None:
+        return done(SolveStatus.ERROR, f"{out.message}; the replicas cannot carry the demand: {load_message}", **common)
+    violations = check_solution(inp, reserved, per_period, load)
+    if violations:
+        return done(SolveStatus.ERROR, f"{out.message}; solution violates: " + "; ".join(violations[:5]), **common)
+    objective = cost_usd(inp, reserved, per_period)
+    if out.objective is not None and abs(out.objective - objective) > OBJ_TOL * max(1.0, abs(objective)):
+        return done(
+            SolveStatus.ERROR,
+            f"{out.message}; solver objective {out.objective:.10g} != re-costed {objective:.10g}",
+            **common,
+        )
+    gap = out.gap
+    bound = out.bound
+    if bound is not None and bound > objective:  # rounding moved the objective below the bound
+        bound = min(bound, objective)
+        gap = _rel_gap(objective, bound)
+    return SolveResult(
+        status=out.status,
+        solver=solver_name,
+        objective_usd=objective,
+        best_bound_usd=bound,
+        gap=gap,
+        time_s=time.perf_counter() - t0,
+        message=out.message,
+        options=eff,
+        reserved=reserved,
+        per_period=per_period,
+        load_rps=load,
+    )
+
+
+def solve_shortfall(inp: MilpInput, options: SolverOptions | None = None) -> tuple[SolveStatus, np.ndarray | None, str]:
+    """Solve the LP relaxation with a penalised shortfall e_{u,t} on every demand row.
+
+    The MILP is feasible iff this LP can reach zero shortfall (replicas are unbounded integers and
+    every constraint is homogeneous in them, so a fractional plan scales to an integer one). Returns
+    (status, (U, T) shortfall in req/s incl. headroom or None, message). Used by
+    :func:`planner.milp.diagnose.explain_infeasibility`.
+    """
+    options = options or SolverOptions()
+    errs = validate_input(inp)
+    if errs:
+        return SolveStatus.ERROR, None, "invalid MILP input: " + "; ".join(errs)
+    prob, idx = build_model(inp, relax=True, elastic=True)
+    U, T = idx.U, idx.T
+    if idx.empty_infeasible:  # only min_replicas rows can be empty here
+        return SolveStatus.INFEASIBLE, None, "rows with no variable: " + ", ".join(idx.empty_infeasible[:5])
+    if idx.n_rows() == 0:
+        return SolveStatus.OPTIMAL, np.zeros((U, T)), "trivial model"
+    out = run_solver(prob, options, mip=False)
+    if out.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
+        return out.status, None, out.message
+    short = np.zeros((U, T))
+    for (u, t), e in idx.shortfall.items():
+        val = e.varValue
+        if val is None or not math.isfinite(val):
+            return SolveStatus.ERROR, None, f"{e.name} has no value"
+        short[u, t] = max(0.0, float(val))
+    return out.status, short, out.message

@@ -1,0 +1,194 @@
+"""Turn the perf-model input table (ARCHITECTURE.md, "Perf model input") into numpy arrays.
+
+``prepare(cfg)`` reads every column the model uses (a missing column counts as all-empty), fills the
+documented defaults and collects, per row, the reasons the row cannot be estimated (``Spec.errors``:
+one list of messages per row; joined into the ``error`` column by the callers). Nothing here raises on
+bad row data.
+
+Defaults (empty cell -> value):
+
+* ``num_kv_heads`` = ``num_attention_heads``; ``head_dim`` = ``hidden_size / num_attention_heads``;
+* ``moe_intermediate_size`` = ``intermediate_size``; ``experts_per_token`` = 2 when ``num_experts`` is set;
+* ``tp`` = ``num_gpus / pp``, ``pp`` = 1, ``num_gpus`` = ``tp * pp``; ``dp = num_gpus / (tp * pp)``
+  independent engine instances share the row's load (``num_gpus`` must be a multiple of ``tp * pp``);
+* ``precision`` = bf16; ``kv_precision`` = the weight precision for 16/32-bit weights, else bf16
+  (the engines' ``auto`` KV dtype keeps the activation dtype for weight-quantised checkpoints);
+* ``engine_family`` = ``other``; ``scenario`` = ``offline``;
+* ``input_len`` / ``output_len``: ShareGPT-like means (``DEFAULT_INPUT_LEN`` / ``DEFAULT_OUTPUT_LEN``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner.units import BYTES_PER_ELEMENT, PRECISIONS
+
+# Default request lengths when input_len / output_len are empty: the mean ShareGPT-sampled request of
+# ../shared/calibration/README.md (LMDeploy request-throughput rows: roughly 220-270 input and 200-255
+# output tokens depending on the tokenizer); we take the middle of those ranges.
+DEFAULT_INPUT_LEN = 245.0
+DEFAULT_OUTPUT_LEN = 228.0
+DEFAULT_PRECISION = "bf16"
+DEFAULT_ENGINE = "other"
+SCENARIOS = ("fixed_batch", "offline", "server", "interactive")
+DEFAULT_MOE_TOP_K = 2.0
+PCIE_X16_GB_PER_S = {"gen3": 15.75, "gen4": 31.5, "gen5": 63.0}
+
+
+def fcol(cfg: pd.DataFrame, name: str) -> np.ndarray:
+    """Column as float array; missing column or unparsable cell -> NaN."""
+    if name not in cfg.columns:
+        return np.full(len(cfg), np.nan)
+    return pd.to_numeric(cfg[name], errors="coerce").to_numpy(dtype=float)
+
+
+def scol(cfg: pd.DataFrame, name: str, default: str = "") -> np.ndarray:
+    """Column as lowercase stripped str array; missing/empty -> ``default``."""
+    if name not in cfg.columns:
+        return np.full(len(cfg), default, dtype=object)
+    s = cfg[name].astype("string").str.strip().str.lower().fillna(default)
+    s = s.mask(s == "", default)
+    return s.to_numpy(dtype=object)
+
+
+def _bytes_of(prec: np.ndarray) -> np.ndarray:
+    return pd.Series(prec, dtype=object).map(BYTES_PER_ELEMENT).to_numpy(dtype=float)
+
+
+@dataclass
+class Spec:
+    """Numpy arrays, one entry per configuration row (see module docstring for defaults)."""
+
+    n: int
+    errors: list[list[str]] = field(repr=False)
+    # model
+    layers: np.ndarray = None
+    hidden: np.ndarray = None
+    heads: np.ndarray = None
+    kv_heads: np.ndarray = None
+    head_dim: np.ndarray = None
+    inter: np.ndarray = None
+    moe_inter: np.ndarray = None
+    vocab: np.ndarray = None
+    experts: np.ndarray = None  # 0 = dense
+    top_k: np.ndarray = None
+    shared_experts: np.ndarray = None
+    first_dense: np.ndarray = None
+    params_b: np.ndarray = None
+    active_params_b: np.ndarray = None
+    attention_type: np.ndarray = None
+    sliding_window: np.ndarray = None
+    kv_lora_rank: np.ndarray = None
+    qk_rope_head_dim: np.ndarray = None
+    # accelerator
+    gpu_family: np.ndarray = None
+    mem_gb: np.ndarray = None
+    bw_gb_s: np.ndarray = None
+    link_gb_s: np.ndarray = None
+    interconnect: np.ndarray = None
+    tflops: dict = None  # precision -> array (fp32, fp16, bf16, fp8, fp4, int8, int4)
+    # configuration
+    num_gpus: np.ndarray = None
+    tp: np.ndarray = None
+    pp: np.ndarray = None
+    dp: np.ndarray = None
+    precision: np.ndarray = None
+    kv_precision: np.ndarray = None
+    w_bytes: np.ndarray = None  # bytes per weight element
+    kv_bytes: np.ndarray = None  # bytes per KV element
+    engine: np.ndarray = None
+    scenario: np.ndarray = None
+    input_len: np.ndarray = None
+    output_len: np.ndarray = None
+    lengths_assumed: np.ndarray = None
+    concurrency: np.ndarray = None
+
+    def add_error(self, mask: np.ndarray, message: str) -> None:
+        for i in np.flatnonzero(mask):  # only rows that fail; the message list is per row
+            if message not in self.errors[i]:
+                self.errors[i].append(message)
+
+    @property
+    def error_strings(self) -> np.ndarray:
+        return np.array(["; ".join(e) for e in self.errors], dtype=object)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return np.array([not e for e in self.errors], dtype=bool)
+
+
+def prepare(cfg: pd.DataFrame) -> Spec:
+    n = len(cfg)
+    s = Spec(n=n, errors=[[] for _ in range(n)])
+    f = lambda c: fcol(cfg, c)  # noqa: E731
+    s.layers, s.hidden, s.heads = f("num_layers"), f("hidden_size"), f("num_attention_heads")
+    for name, arr in (("num_layers", s.layers), ("hidden_size", s.hidden),
+                      ("num_attention_heads", s.heads)):
+        s.add_error(~(arr > 0), f"{name} missing")
+    s.kv_heads = np.where(np.isnan(f("num_kv_heads")), s.heads, f("num_kv_heads"))
+    s.head_dim = np.where(np.isnan(f("head_dim")), s.hidden / s.heads, f("head_dim"))
+    s.inter = f("intermediate_size")
+    s.moe_inter = np.where(np.isnan(f("moe_intermediate_size")), s.inter, f("moe_intermediate_size"))
+    s.vocab = f("vocab_size")
+    s.experts = np.nan_to_num(f("num_experts"), nan=0.0)
+    s.top_k = np.where(s.experts > 0, np.nan_to_num(f("experts_per_token"), nan=DEFAULT_MOE_TOP_K), 0.0)
+    s.shared_experts = np.nan_to_num(f("num_shared_experts"), nan=0.0)
+    s.first_dense = np.where(s.experts > 0, np.nan_to_num(f("first_dense_layers"), nan=0.0), 0.0)
+    s.params_b, s.active_params_b = f("params_b"), f("active_params_b")
+    s.attention_type = scol(cfg, "attention_type", "gqa")
+    s.sliding_window = f("sliding_window")
+    s.kv_lora_rank = f("kv_lora_rank")
+    s.qk_rope_head_dim = np.nan_to_num(f("qk_rope_head_dim"), nan=0.0)
+    mla = s.attention_type == "mla"
+    s.add_error(mla & ~(s.kv_lora_rank > 0), "kv_lora_rank missing (MLA model)")
+
+    s.gpu_family = scol(cfg, "gpu_family", "*")
+    s.mem_gb, s.bw_gb_s = f("gpu_memory_gb"), f("gpu_mem_bw_gb_per_s")
+    s.link_gb_s = f("gpu_link_bw_gb_per_s")
+    s.interconnect = scol(cfg, "gpu_interconnect", "")
+    s.add_error(~(s.mem_gb > 0), "gpu_memory_gb missing")
+    s.add_error(~(s.bw_gb_s > 0), "gpu_mem_bw_gb_per_s missing")
+    s.tflops = {p: f(f"gpu_{p}_tflops") for p in ("fp32", "fp16", "bf16", "fp8", "fp4")}
+    s.tflops["int8"] = f("gpu_int8_tops")
+    s.tflops["int4"] = f("gpu_int4_tops")
+
+    g, tp, pp = f("num_gpus"), f("tp"), f("pp")
+    pp = np.where(np.isnan(pp), 1.0, pp)
+    tp = np.where(np.isnan(tp), np.where(np.isnan(g), 1.0, g / pp), tp)
+    g = np.where(np.isnan(g), tp * pp, g)
+    s.num_gpus, s.tp, s.pp = g, tp, pp
+    s.dp = g / (tp * pp)
+    bad = ~((tp >= 1) & (pp >= 1) & (s.dp >= 1) & (np.abs(s.dp - np.round(s.dp)) < 1e-9)
+            & (np.abs(tp - np.round(tp)) < 1e-9) & (np.abs(pp - np.round(pp)) < 1e-9))
+    s.add_error(bad, "num_gpus must be a positive multiple of tp*pp")
+    s.dp = np.where(bad, 1.0, np.round(s.dp))
+    # Empty link bandwidth on a PCIe part: the PCIe x16 per-direction rate of its generation (PCI-SIG
+    # spec: 8/16/32 GT/s per lane x 16 lanes x 128b/130b). Other interconnects have no default.
+    pcie = np.full(n, np.nan)
+    for gen, rate in PCIE_X16_GB_PER_S.items():
+        pcie = np.where(pd.Series(s.interconnect).str.contains(f"pcie {gen}", regex=False).to_numpy(), rate, pcie)
+    s.link_gb_s = np.where(s.link_gb_s > 0, s.link_gb_s, pcie)
+    s.add_error((tp > 1) & ~(s.link_gb_s > 0), "gpu_link_bw_gb_per_s missing (needed for tp>1)")
+
+    s.precision = scol(cfg, "precision", DEFAULT_PRECISION)
+    s.add_error(~np.isin(s.precision, PRECISIONS), "unknown precision")
+    kv_default = np.where(np.isin(s.precision, ("fp32", "fp16", "bf16")), s.precision, DEFAULT_PRECISION)
+    s.kv_precision = scol(cfg, "kv_precision", "")
+    s.kv_precision = np.where(s.kv_precision == "", kv_default, s.kv_precision).astype(object)
+    s.add_error(~np.isin(s.kv_precision, PRECISIONS), "unknown kv_precision")
+    s.w_bytes, s.kv_bytes = _bytes_of(s.precision), _bytes_of(s.kv_precision)
+    s.engine = scol(cfg, "engine_family", DEFAULT_ENGINE)
+    s.scenario = scol(cfg, "scenario", "offline")
+    s.add_error(~np.isin(s.scenario, SCENARIOS), "unknown scenario")
+
+    i, o = f("input_len"), f("output_len")
+    s.lengths_assumed = np.isnan(i) | np.isnan(o)
+    s.input_len = np.where(np.isnan(i), DEFAULT_INPUT_LEN, i)
+    s.output_len = np.where(np.isnan(o), DEFAULT_OUTPUT_LEN, o)
+    s.add_error(~((s.input_len >= 1) & (s.output_len >= 1)), "input_len and output_len must be >= 1")
+    s.concurrency = f("concurrency")
+    s.add_error(s.concurrency < 1, "concurrency must be >= 1")
+    return s

@@ -1,0 +1,176 @@
+"""Step-time model: one engine iteration (decode tokens of a batch + prefill tokens), roofline style.
+
+For an iteration in which ``n_dec`` sequences (mean kept context ``ctx``) each produce one token and
+``n_pre`` prompt tokens are prefilled (attending on average to ``pre_ctx`` tokens each):
+
+* FLOPs = ``2 * compute_params * (n_dec + n_pre)`` + attention ``4 * layers * heads * attn_dim *
+  (n_dec * ctx + n_pre * pre_ctx)`` (QK^T and AV, 2 FLOPs per multiply-add). ``compute_params`` =
+  active parameters without the input embedding (a table lookup). A causal prefill of ``I`` tokens
+  from scratch has ``pre_ctx = I / 2``: attention ``2 * layers * heads * attn_dim * I**2``.
+* bytes read = dense weights (everything except routed experts and the embedding) + routed experts
+  touched: ``E * (1 - (1 - k/E)**T)`` of the ``E`` experts per layer for ``T`` tokens (uniform routing)
+  + the KV cache of every decoding sequence.
+* time = per-operator roofline, linear layers and attention run one after the other:
+  ``max(weight bytes / BW, GEMM FLOPs / P) + max(KV bytes / BW, attention FLOPs / P)`` + TP
+  communication + ``step_overhead_ms``, with ``BW = tp * bw * mbu`` and ``P = tp * peak * mfu``
+  (decode attention is memory-bound even when the GEMMs of a large batch are compute-bound).
+  ``mfu`` and ``mbu`` are multiplied by ``tp_efficiency ** log2(tp)``: smaller per-GPU matrices, kernel
+  launch and synchronisation costs that the all-reduce term alone does not capture. Peak = the GPU's rate for the compute precision (see ``peak_tflops``).
+* TP communication: 2 all-reduces per layer (after attention and after the FFN), ring algorithm:
+  ``2 (tp-1)/tp * tokens * hidden * 2 bytes / link_bw + 2 (tp-1) * hop_latency``.
+* PP: a pipeline of ``pp`` stages carries ``m = min(sequences, pp)`` micro-batches; the time for
+  every sequence to advance one token (= TPOT) is the time of one micro-batch (``1/m`` of the batch)
+  through all layers: ``t_full(batch / m)``. So PP raises throughput at large batch and leaves
+  single-sequence latency unchanged (stage-to-stage hop latency is neglected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.units import BYTES_PER_ELEMENT, GB, TERA
+
+from .config import Spec
+from .memory import ACTIVATION_BYTES, kv_bytes_per_token, weight_bytes_per_param
+
+FLOPS_PER_MAC = 2.0
+ATTENTION_MATMULS = 2  # QK^T and AV
+ALLREDUCES_PER_LAYER = 2
+# Per-hop latency of a ring all-reduce step: NVLink/NVSwitch ~1-2 us, PCIe / other ~5 us
+# (NCCL small-message latencies; order of magnitude only, the fit absorbs the rest in step overhead).
+HOP_LATENCY_S = {"nvlink": 1.5e-6, "other": 5e-6}
+MS = 1e-3
+
+
+def peak_tflops(s: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """Dense peak TFLOP/s per GPU for each row's compute precision and a ``precision_fallback`` flag.
+
+    fp32 -> fp32 column; fp16/bf16 -> their column (the other 16-bit one if empty, flagged);
+    fp8 -> ``gpu_fp8_tflops``; fp4 -> ``gpu_fp4_tflops``; int8 -> ``gpu_int8_tops`` (W8A8);
+    int4 -> the 16-bit rate (weight-only W4A16, not a fallback). A GPU without the format runs it
+    weight-only at its 16-bit rate and the row is flagged. No usable rate -> an error on the row.
+    """
+    t = s.tflops
+    bf = np.where(np.isnan(t["bf16"]), t["fp16"], t["bf16"])
+    fp = np.where(np.isnan(t["fp16"]), t["bf16"], t["fp16"])
+    p = s.precision
+    native = np.select(
+        [p == "fp32", p == "fp16", p == "bf16", p == "fp8", p == "fp4", p == "int8", p == "int4"],
+        [t["fp32"], t["fp16"], t["bf16"], t["fp8"], t["fp4"], t["int8"], bf], default=np.nan)
+    sixteen = np.where(p == "fp16", fp, bf)
+    fallback = np.isnan(native) & (p != "fp32")
+    peak = np.where(fallback, sixteen, native)
+    s.add_error(~(peak > 0) & (p == "fp32"), "gpu_fp32_tflops missing")
+    s.add_error(~(peak > 0) & (p != "fp32"), "gpu_bf16_tflops/gpu_fp16_tflops missing")
+    return peak, fallback & (peak > 0)
+
+
+@dataclass
+class StepModel:
+    """Per-row coefficients of the iteration-time model (SI units: s, bytes, FLOP)."""
+
+    s: Spec
+    compute_params: np.ndarray
+    dense_bytes: np.ndarray  # weights read every step regardless of routing
+    routed_bytes: np.ndarray  # all routed-expert weights
+    experts: np.ndarray
+    top_k: np.ndarray
+    kv_per_token: np.ndarray
+    attn_flops_per_ctx: np.ndarray  # FLOPs per (query token x context token)
+    peak: np.ndarray  # FLOP/s per GPU at the compute precision
+    precision_fallback: np.ndarray
+    bw: np.ndarray  # bytes/s per GPU
+    mfu: np.ndarray
+    mbu: np.ndarray
+    overhead_s: np.ndarray
+
+    @classmethod
+    def build(cls, s: Spec, params: dict[str, np.ndarray], eff) -> "StepModel":
+        bpp = weight_bytes_per_param(s)
+        routed = params["routed"] * bpp
+        dense = (params["total"] - params["embed"]) * bpp - routed
+        attn_dim = np.where(s.attention_type == "mla",
+                            np.nan_to_num(s.kv_lora_rank) + s.qk_rope_head_dim, s.head_dim)
+        peak, fb = peak_tflops(s)
+        tp_scale = np.power(np.asarray(eff["tp_efficiency"], float), np.log2(np.maximum(s.tp, 1.0)))
+        return cls(s=s, compute_params=params["active"] - params["embed"], dense_bytes=dense,
+                   routed_bytes=routed, experts=s.experts, top_k=s.top_k,
+                   kv_per_token=kv_bytes_per_token(s),
+                   attn_flops_per_ctx=FLOPS_PER_MAC * ATTENTION_MATMULS * s.layers * s.heads * attn_dim,
+                   peak=peak * TERA, precision_fallback=fb, bw=s.bw_gb_s * GB,
+                   mfu=np.asarray(eff["mfu"], float) * tp_scale, mbu=np.asarray(eff["mbu"], float) * tp_scale,
+                   overhead_s=np.asarray(eff["step_overhead_ms"], float) * MS)
+
+    # ---- pieces -------------------------------------------------------------------------------
+    def touched_fraction(self, tokens: np.ndarray) -> np.ndarray:
+        """Expected share of routed experts read by ``tokens`` tokens (1 for dense models)."""
+        e = np.maximum(self.experts, 1.0)
+        frac = 1.0 - np.power(np.clip(1.0 - self.top_k / e, 0.0, 1.0), np.maximum(tokens, 0.0))
+        return np.where(self.experts > 0, frac, 1.0)
+
+    def comm_time(self, tokens: np.ndarray) -> np.ndarray:
+        s = self.s
+        n = s.tp
+        ring = 2.0 * (n - 1.0) / n
+        nvlink = np.char.find(s.interconnect.astype(str), "nvlink") >= 0
+        hop = np.where(nvlink, HOP_LATENCY_S["nvlink"], HOP_LATENCY_S["other"])
+        link = np.where(s.link_gb_s > 0, s.link_gb_s * GB, np.inf)
+        per = ring * tokens * s.hidden * ACTIVATION_BYTES / link + 2.0 * (n - 1.0) * hop
+        return np.where(n > 1, ALLREDUCES_PER_LAYER * s.layers * per, 0.0)
+
+    def full_time(self, n_dec, ctx, n_pre, pre_ctx) -> np.ndarray:
+        """Time of one micro-batch through all layers on one TP group (see module docstring)."""
+        tp = self.s.tp
+        tokens = n_dec + n_pre
+        bw = tp * self.bw * self.mbu
+        rate = tp * self.peak * self.mfu
+        # linear layers: weights streamed once per iteration, GEMM FLOPs for every token
+        w_bytes = self.dense_bytes + self.routed_bytes * self.touched_fraction(tokens)
+        t_lin = np.maximum(w_bytes / bw, FLOPS_PER_MAC * self.compute_params * tokens / rate)
+        # attention: decode reads each sequence's KV cache; prefill is FLOP-bound
+        attn_flops = self.attn_flops_per_ctx * (n_dec * ctx + n_pre * pre_ctx)
+        t_att = np.maximum(self.kv_per_token * n_dec * ctx / bw, attn_flops / rate)
+        return t_lin + t_att + self.comm_time(tokens) + self.overhead_s
+
+    # ---- public step times ----------------------------------------------------------------------
+    def iteration_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None) -> np.ndarray:
+        """Seconds for every decoding sequence to advance one token while ``n_pre`` prompt tokens
+        are prefilled; ``n_seq`` = sequences in the iteration (micro-batches for PP)."""
+        n_dec, ctx, n_pre, pre_ctx = (np.asarray(x, float) for x in (n_dec, ctx, n_pre, pre_ctx))
+        seqs = n_dec if n_seq is None else np.asarray(n_seq, float)
+        m = np.clip(np.minimum(np.maximum(seqs, 1.0), self.s.pp), 1.0, None)
+        return self.full_time(n_dec / m, ctx, n_pre / m, pre_ctx)
+
+    def decode_time(self, batch, ctx) -> np.ndarray:
+        return self.iteration_time(batch, ctx)
+
+    def prefill_time(self, n_seq, prompt_len) -> np.ndarray:
+        """Static prefill of ``n_seq`` prompts of ``prompt_len`` tokens in one iteration."""
+        n_seq = np.asarray(n_seq, float)
+        prompt_len = np.asarray(prompt_len, float)
+        return self.iteration_time(0.0, 0.0, n_seq * prompt_len, prompt_len / 2.0, n_seq=n_seq)
+
+    def prefill_coeffs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(c1, c2) with the marginal time a prompt of ``I`` tokens adds to an iteration when it
+        piggybacks on a decode batch = ``c1 * I + c2 * I**2``: its FLOPs at ``peak * mfu`` plus its
+        share of TP communication bandwidth (weights are not re-read)."""
+        s = self.s
+        rate = s.tp * self.peak * self.mfu
+        ones = np.ones(s.n)
+        comm_per_token = self.comm_time(ones) - self.comm_time(0.0 * ones)
+        c1 = FLOPS_PER_MAC * self.compute_params / rate + comm_per_token
+        c2 = self.attn_flops_per_ctx / 2.0 / rate
+        return c1, c2
+
+    def prefill_compute_time(self, prompt_len) -> np.ndarray:
+        """``c1 * I + c2 * I**2`` (see ``prefill_coeffs``); ``prompt_len`` may be (rows,) or
+        (rows, samples)."""
+        c1, c2 = self.prefill_coeffs()
+        i = np.asarray(prompt_len, float)
+        if i.ndim == 2:
+            c1, c2 = c1[:, None], c2[:, None]
+        return c1 * i + c2 * i * i
+
+__all__ = ["StepModel", "peak_tflops", "BYTES_PER_ELEMENT"]

@@ -1,0 +1,142 @@
+"""A hand-computed optimum for each constraint family (and the tier/offer rules)."""
+
+import numpy as np
+import pytest
+from milp_helpers import NAN, make_input
+
+from planner.milp import SolverOptions, SolveStatus, check_solution, solve
+
+pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning:planner")
+
+SOLVERS = ["highs", "cbc"]
+PRICES = {"on-demand": [1.0], "reserved-1y": [0.7], "reserved-3y": [0.5]}
+
+
+def run(inp, solver):
+    r = solve(inp, SolverOptions(solver=solver, gap=1e-9, time_limit_s=20))
+    assert r.status == SolveStatus.OPTIMAL, r.message
+    assert check_solution(inp, r.reserved, r.per_period, r.load_rps) == []
+    return r
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_reserved_beats_on_demand_for_flat_demand(solver):
+    inp = make_input(capacity=[10], prices=PRICES, demand=[[10, 10, 10, 10]])
+    r = run(inp, solver)
+    assert r.objective_usd == pytest.approx(0.5 * 4)
+    assert r.reserved["reserved-3y"].tolist() == [1]
+    assert r.per_period["on-demand"].sum() == 0
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_on_demand_covers_a_spike(solver):
+    # base 10 req/s: 1 reserved-3y (2.0); spike to 30 in the last period: 2 on-demand (2.0)
+    inp = make_input(capacity=[10], prices=PRICES, demand=[[10, 10, 10, 30]])
+    r = run(inp, solver)
+    assert r.objective_usd == pytest.approx(4.0)
+    assert r.reserved["reserved-3y"].tolist() == [1]
+    assert r.per_period["on-demand"][0].tolist() == [0, 0, 0, 2]
+    # a lone spike is cheaper on demand than reserving for the whole horizon
+    r = run(make_input(capacity=[10], prices=PRICES, demand=[[10, 0, 0, 0]]), solver)
+    assert r.objective_usd == pytest.approx(1.0)
+    assert r.per_period["on-demand"][0].tolist() == [1, 0, 0, 0]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_period_hours_weight_per_period_cost(solver):
+    inp = make_input(capacity=[10], prices=PRICES, demand=[[10, 10]], hours=[3.0, 5.0])
+    r = run(inp, solver)
+    assert r.objective_usd == pytest.approx(0.5 * 8)
+    inp = make_input(capacity=[10], prices={"on-demand": [1.0]}, demand=[[10, 20]], hours=[3.0, 5.0])
+    assert run(inp, solver).objective_usd == pytest.approx(3 * 1 + 5 * 2)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_spot_share_cap_binds(solver):
+    prices = {"on-demand": [1.0], "spot": [0.2]}
+    free = run(make_input(capacity=[10], prices=prices, demand=[[20]]), solver)
+    assert free.objective_usd == pytest.approx(0.4)  # two spot replicas
+    capped = run(make_input(capacity=[10], prices=prices, demand=[[20]], max_spot_share=0.5), solver)
+    assert capped.objective_usd == pytest.approx(1.2)  # one spot + one on-demand
+    assert capped.per_period["spot"].tolist() == [[1]]
+    none = run(make_input(capacity=[10], prices=prices, demand=[[20]], max_spot_share=0.0), solver)
+    assert none.objective_usd == pytest.approx(2.0)
+    assert none.per_period["spot"].sum() == 0
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_spot_share_weights_by_capacity(solver):
+    # spot c0 (cap 10) at most 1/3 of capacity: needs 20 req/s of non-spot (c1: 4 × cap 5)
+    inp = make_input(
+        capacity=[10, 5], prices={"spot": [0.1, NAN], "on-demand": [NAN, 1.0]}, demand=[[30]], max_spot_share=1 / 3
+    )
+    r = run(inp, solver)
+    assert r.objective_usd == pytest.approx(0.1 + 4 * 1.0)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_min_replicas_binds(solver):
+    inp = make_input(capacity=[10], prices={"on-demand": [1.0]}, demand=[[5, 0]], min_replicas=3)
+    r = run(inp, solver)
+    assert r.objective_usd == pytest.approx(6.0)  # 3 replicas in both periods
+    assert r.per_period["on-demand"].tolist() == [[3, 3]]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_headroom(solver):
+    prices = {"on-demand": [1.0]}
+    assert run(make_input(capacity=[10], prices=prices, demand=[[10]]), solver).objective_usd == pytest.approx(1.0)
+    r = run(make_input(capacity=[10], prices=prices, demand=[[10]], headroom=0.2), solver)
+    assert r.objective_usd == pytest.approx(2.0)
+    assert r.load_rps.sum() == pytest.approx(12.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_can_serve_restricts(solver):
+    inp = make_input(
+        capacity=[10, 10],
+        prices={"on-demand": [1.0, 5.0]},
+        demand=[[10], [10]],
+        can_serve=[[True, True], [False, True]],
+    )
+    r = run(inp, solver)
+    # region-1 can only use c1 (5.0); region-0 takes c0 (1.0)
+    assert r.objective_usd == pytest.approx(6.0)
+    assert r.load_rps[1, 0, 0] == 0.0
+    assert r.per_period["on-demand"][:, 0].tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_shared_replica_serves_two_regions(solver):
+    inp = make_input(capacity=[10], prices={"on-demand": [1.0]}, demand=[[4], [6]])
+    r = run(inp, solver)
+    assert r.objective_usd == pytest.approx(1.0)
+    assert r.load_rps[:, 0, 0].sum() == pytest.approx(10.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_unoffered_and_disallowed_tiers_are_not_used(solver):
+    # reserved-3y priced but not allowed; spot not offered (nan): on-demand + reserved-1y only
+    inp = make_input(
+        capacity=[10],
+        prices={"on-demand": [1.0], "reserved-1y": [0.7], "reserved-3y": [0.1], "spot": [NAN]},
+        demand=[[10, 10]],
+        tiers=("on-demand", "reserved-1y", "spot"),
+    )
+    r = run(inp, solver)
+    assert r.objective_usd == pytest.approx(1.4)
+    assert r.reserved["reserved-3y"].sum() == 0 and r.per_period["spot"].sum() == 0
+
+
+def test_cheapest_candidate_per_period():
+    inp = make_input(capacity=[10, 4], prices={"on-demand": [2.0, 0.7]}, demand=[[8]])
+    # c0: 1 × 2.0; c1: 2 × 0.7 = 1.4; mix c0+... 2.0+ -> 1.4 wins
+    assert run(inp, "highs").objective_usd == pytest.approx(1.4)
+
+
+def test_nothing_to_serve_is_free_and_needs_no_solver():
+    inp = make_input(capacity=[10], prices={"on-demand": [1.0]}, demand=[[0, 0]])
+    r = solve(inp)
+    assert r.status == SolveStatus.OPTIMAL and r.objective_usd == 0.0
+    assert r.options["backend"] == "none"
+    assert r.per_period["on-demand"].shape == (1, 2) and r.load_rps.shape == (1, 1, 2)
