@@ -257,6 +257,62 @@ def catalog(what, cloud, region, gpu, model, fmt, catalog_dir):
     _emit(_format_frame(frame, fmt), None)
 
 
+def _benchmarks(data: str | None) -> pd.DataFrame:
+    from planner.perf import calibration
+
+    path = Path(data) if data else calibration.BENCHMARKS
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found (give --data FILE.csv)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot parse CSV: {exc}") from None
+
+
+@main.command()
+@click.option("--data", type=click.Path(dir_okay=False), default=None,
+              help="measurements CSV (default: ../shared/calibration/benchmarks.csv)")
+@click.option("--by", default="all,source,engine_family,gpu,model,precision,scenario", show_default=True,
+              help="comma-separated grouping columns")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table", show_default=True)
+@catalogs_option
+@handled
+def fidelity(data, by, fmt, catalog_dir):
+    """Error of the performance model against measurements: median/P90 APE and bias per group."""
+    from planner.catalog import load_catalogs
+    from planner.perf import Efficiency, calibration
+
+    cats = load_catalogs(catalog_dir)
+    bench = _benchmarks(data)
+    groups = tuple(g for g in by.split(",") if g and g != "all")
+    missing = [g for g in groups if g not in bench.columns]
+    if missing:
+        raise InputError(f"--by: column(s) {', '.join(missing)} not in the data")
+    pred = calibration.predict(bench, cats.accelerators, cats.models, Efficiency(cats.efficiency))
+    table = calibration.fidelity(bench, pred, by=groups).round(1)
+    errors = int(pred["error"].notna().sum())
+    click.echo(f"{len(bench)} rows, {errors} not estimable; efficiency fit {cats.efficiency['fit_version'].iloc[0]}", err=True)
+    _emit(_format_frame(table, fmt), None)
+
+
+@main.command()
+@click.option("--data", type=click.Path(dir_okay=False), default=None,
+              help="measurements CSV (default: ../shared/calibration/benchmarks.csv)")
+@click.option("--dry-run", is_flag=True, help="fit and print, do not write catalogs/efficiency.csv")
+@catalogs_option
+@handled
+def calibrate(data, dry_run, catalog_dir):
+    """Fit the efficiency factors to measurements and write catalogs/efficiency.csv."""
+    from planner.catalog import load_catalogs
+    from planner.perf import calibration
+
+    cats = load_catalogs(catalog_dir)
+    table = calibration.fit(_benchmarks(data), cats.accelerators, cats.models)
+    if not dry_run:
+        _emit(table.to_csv(index=False), str(cats.directory / "efficiency.csv"))
+    _emit(_format_frame(table.drop(columns=[c for c in ("source", "notes") if c in table]), "table"), None)
+
+
 @main.command()
 def schema():
     """JSON Schema of the problem file."""

@@ -259,22 +259,25 @@ def _cbc_outcome(prob: pulp.LpProblem, options: SolverOptions, log_text: str) ->
 
 
 @contextlib.contextmanager
-def _solver_output_to_stderr():
-    """Send what solvers print at the C level (highspy's banner, CBC's log) to stderr, so stdout
-    carries only the planner's output (``--format json`` prints exactly one document)."""
+def _solver_output_to_stderr(quiet: bool = True):
+    """Keep what solvers print at the C level (highspy's banner, CBC's log) off stdout, so stdout
+    carries only the planner's output (``--format json`` prints exactly one document): discarded
+    when ``quiet``, else sent to stderr."""
     try:
         sys.stdout.flush()
         saved = os.dup(1)
     except (OSError, ValueError):  # no real file descriptor (e.g. under a test runner)
         yield
         return
+    target = os.open(os.devnull, os.O_WRONLY) if quiet else os.dup(2)
     try:
-        os.dup2(2, 1)
+        os.dup2(target, 1)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(target)
 
 
 def run_solver(prob: pulp.LpProblem, options: SolverOptions, *, mip: bool = True) -> _Outcome:
@@ -293,7 +296,7 @@ def run_solver(prob: pulp.LpProblem, options: SolverOptions, *, mip: bool = True
                 os.close(fd)
             solver, eff = _cbc_solver(options, mip, log_path)
         try:
-            with _solver_output_to_stderr():
+            with _solver_output_to_stderr(quiet=not options.msg):
                 prob.solve(solver)
         except pulp.PulpSolverError as exc:
             return _Outcome(SolveStatus.ERROR, message=f"{name}: {exc}", effective=eff)
@@ -577,8 +580,11 @@ def solve(inp: MilpInput, options: SolverOptions | None = None) -> SolveResult:
     if bound is not None and bound > objective:  # rounding moved the objective below the bound
         bound = min(bound, objective)
         gap = _rel_gap(objective, bound)
+    status = out.status
+    if status == SolveStatus.FEASIBLE and gap is not None and gap <= float(options.gap):
+        status = SolveStatus.OPTIMAL  # stopped at a limit, but the bound proves the requested gap
     return SolveResult(
-        status=out.status,
+        status=status,
         solver=solver_name,
         objective_usd=objective,
         best_bound_usd=bound,

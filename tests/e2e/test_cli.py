@@ -140,7 +140,7 @@ def test_estimate_single_and_unknown_gpu():
     ok = run("estimate", "--model", "llama-3.1-8b", "--gpu", "h100", "--precision", "bf16", "--scenario", "offline",
              "--input-len", "128", "--output-len", "128", "--format", "json")
     assert ok.exit_code == 0, ok.output
-    row = json.loads(ok.output)[0]
+    row = json.loads(ok.stdout)[0]
     assert row["fits"] is True and row["throughput_out_tok_s"] > 0
     bad = run("estimate", "--model", "llama-3.1-8b", "--gpu", "H1000")
     assert bad.exit_code == 3 and "did you mean" in bad.output
@@ -164,7 +164,7 @@ def test_estimate_batch_bad_rows_keep_others(tmp_path):
                            "llama-3.1-8b,A100-SXM-80GB,bf17,offline,-5,128,y\n", "b.csv")
     result = run("estimate", "--batch", csv, "--format", "json")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)
     assert rows[0]["error"] == "" and rows[0]["extra"] == "keep"
     assert "unknown model 'llama-9'" in rows[1]["error"]
     assert "precision" in rows[2]["error"] and "input_len" in rows[2]["error"]
@@ -175,5 +175,21 @@ def test_catalog_and_schema():
     assert result.exit_code == 0 and "H100-SXM-80GB" in result.output
     offers = run("catalog", "offers", "--gpu", "a100-80gb", "--format", "csv")
     assert offers.exit_code == 0 and "A100-SXM-80GB" in offers.output
-    schema = json.loads(run("schema").output)
+    schema = json.loads(run("schema").stdout)
     assert "workload" in schema["properties"]
+
+
+@pytest.mark.skipif(not CALIBRATION.exists(), reason="shared/calibration not beside the checkout")
+def test_fidelity_reports_every_source():
+    result = run("fidelity", "--by", "source", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    sources = {r["group"] for r in rows if r["group_by"] == "source" and r["metric"] == "throughput"}
+    assert len(sources) == 4
+    overall = [r for r in rows if r["group_by"] == "all" and r["metric"] == "throughput"][0]
+    assert overall["rows"] == 768 and 0 < overall["median_ape"] < 50
+
+
+def test_fidelity_bad_grouping_exit_3():
+    result = run("fidelity", "--by", "colour", "--data", CALIBRATION)
+    assert result.exit_code == 3

@@ -165,7 +165,6 @@ def test_time_limited_solve_never_crashes(seed, limit, solver):
     inp = medium(seed)
     r = solve(inp, SolverOptions(solver=solver, time_limit_s=limit, gap=1e-9))
     assert r.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE, SolveStatus.LIMIT_NO_SOLUTION), r.message
-    assert r.time_s < 30
     if r.has_solution:
         assert check_solution(inp, r.reserved, r.per_period, r.load_rps) == []
         if r.status == SolveStatus.FEASIBLE and r.gap is not None:

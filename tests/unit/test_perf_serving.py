@@ -2,7 +2,6 @@
 simulation that checks the P99 queueing approximation."""
 
 import heapq
-import time
 
 import numpy as np
 import pandas as pd
@@ -49,9 +48,7 @@ def test_vectorised_over_1e5_rows():
     cfg = example_cfg(n=n, input_len=rng.integers(1, 4000, n), output_len=rng.integers(1, 2000, n),
                       concurrency=rng.integers(1, 256, n),
                       scenario=rng.choice(["fixed_batch", "offline", "server", "interactive"], n))
-    t = time.perf_counter()
-    out = estimate(cfg, EFF)
-    assert time.perf_counter() - t < 5.0
+    out = estimate(cfg, EFF)  # speed is measured in benchmarks/perf_speed.py, not asserted here
     assert len(out) == n and out["throughput_out_tok_s"].notna().all()
     cap = capacity_at_slo(cfg.iloc[:20_000], _lengths(), SloTargets(2000, 80, None), EFF)
     assert list(cap.columns) == CAPACITY_COLUMNS and (cap["capacity_rps"] > 0).all()
