@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -21,8 +22,11 @@ def _emit(text: str, output: str | None) -> None:
     if output:
         path = Path(output)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
         click.echo(f"wrote {path}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
@@ -54,6 +58,12 @@ def handled(fn):
     return click.option("--debug", is_flag=True, help="show tracebacks")(wrapper)
 
 
+def _finite(ctx, param, value):
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
+
+
 catalogs_option = click.option("--catalogs", "catalog_dir", type=click.Path(file_okay=False), default=None,
                                help="catalog directory (default: catalogs/ of this installation, or $PLANNER_CATALOG_DIR)")
 
@@ -77,8 +87,8 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout")
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
-@click.option("--time-limit", type=float, default=None, help="solver time limit (s)")
-@click.option("--gap", type=float, default=None, help="relative MIP gap")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s)")
+@click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap, e.g. 0.005")
 @click.option("--dump-lp", type=click.Path(dir_okay=False), default=None, help="write the model as an LP file and stop")
 @catalogs_option
 @handled

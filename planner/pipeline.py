@@ -19,7 +19,7 @@ from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
 from planner.scope import Scope, can_serve_matrix, resolve_scope
 from planner.units import HOURS_PER_MONTH
-from planner.workload import DemandSeries, demand_series, length_samples
+from planner.workload import DemandSeries, demand_series, length_samples, mean_output_tokens
 
 
 @dataclass
@@ -70,6 +70,7 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         min_replicas=opts.min_replicas,
         tiers=tuple(t for t in TIERS if t in opts.tiers),
         gpus_per_replica=table["gpus_per_instance"].to_numpy(int),
+        replicas_per_unit=table["replicas_per_instance"].to_numpy(int),
     )
 
 
@@ -172,7 +173,8 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         result=result,
         catalog_fingerprint=prep.catalogs.fingerprint,
         slo=p.slo.model_dump(),
-        mean_output_tokens=float(np.mean(prep.lengths.output_tokens)),
+        mean_output_tokens=mean_output_tokens(prep.loaded, prep.lengths.output_tokens),
+        requests_in_horizon=prep.demand.requests,
         candidates_summary={"evaluated": prep.candidates.evaluated, "kept": len(prep.candidates.table), "pruned": prep.candidates.pruned},
         assumptions=assumptions_for(prep),
     )

@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.milp.data import RESERVED_TIERS, MilpInput, SolveResult
-from planner.units import HOURS_PER_MONTH, MTOK, SECONDS_PER_HOUR
+from planner.units import HOURS_PER_MONTH, MTOK
 
 SCHEMA_VERSION = "1.0"
 
@@ -80,7 +80,7 @@ class Plan(_Model):
     cost_per_1k_requests_usd: float
     cost_per_mtok_output_usd: float
     mean_output_tokens: float
-    requests_in_horizon: float
+    requests_in_horizon: float  # from each period's mean rate (capacity is planned for its peak)
     solver: SolverInfo
     catalog_fingerprint: str
     slo: dict[str, float | None]
@@ -108,6 +108,7 @@ def build_plan(
     catalog_fingerprint: str,
     slo: dict[str, float | None],
     mean_output_tokens: float,
+    requests_in_horizon: float,
     candidates_summary: dict,
     assumptions: list[str],
 ) -> Plan:
@@ -167,7 +168,7 @@ def build_plan(
                 )
             )
     compute = float(sum(a.cost_usd for a in assignments))
-    requests = float((inp.demand_rps.sum(axis=0) * hours).sum() * SECONDS_PER_HOUR)
+    requests = requests_in_horizon
     periods = [
         Period(
             index=t,

@@ -26,7 +26,7 @@ assert set(PRECISIONS) == set(Precision.__args__) and set(ENGINE_FAMILIES) == se
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class LengthStats(_Frozen):
@@ -132,7 +132,7 @@ class Options(_Frozen):
     kv_precision: Precision | Literal["same"] = Field("same", description="KV-cache precision; 'same' = the weight precision (fp16 for int4/int8 weights)")
     tiers: list[Tier] = Field(default_factory=lambda: ["reserved-1y", "on-demand", "spot"], description="pricing tiers allowed")
     max_spot_share: float = Field(0.3, ge=0, le=1, description="at most this share of the required capacity may rest on spot: without spot, reserved + on-demand still cover (1 − share) × demand × (1 + headroom) in every period and user region")
-    min_replicas: int = Field(1, ge=0, le=10_000, description="replicas in service in every period, at least")
+    min_replicas: int = Field(1, ge=0, le=10_000, description="model replicas in service in every period, at least (an instance of G GPUs at tensor parallelism tp runs G/tp)")
     headroom: float = Field(0.15, ge=0, le=5, description="capacity ≥ demand × (1 + headroom)")
     placement: Literal["same-geo", "same-continent", "any"] = Field(
         "same-continent", description="which cloud regions may serve a user geography"
@@ -142,9 +142,9 @@ class Options(_Frozen):
 
     @model_validator(mode="after")
     def _non_empty(self) -> "Options":
-        for name in ("precisions", "tiers", "max_batch"):
+        for name in ("precisions", "tiers", "max_batch", "gpus", "clouds"):
             if not getattr(self, name):
-                raise ValueError(f"{name} is empty")
+                raise ValueError(f"{name} is empty" + (" (use 'any')" if name in ("gpus", "clouds") else ""))
         if any(b < 1 for b in self.max_batch):
             raise ValueError("max_batch values must be ≥ 1")
         return self

@@ -20,16 +20,16 @@ import numpy as np
 import pandas as pd
 
 from planner import perf
-from planner.candidates import evaluate_configurations
+from planner.candidates import evaluate_configurations, kv_precision_for
 from planner.catalog import Catalogs
 from planner.catalog.prices import tier_prices
-from planner.milp.data import RESERVED_TIERS
+from planner.milp.data import RESERVED_TIERS, TIERS
 from planner.pipeline import slo_targets
 from planner.plan import Plan
 from planner.problem import LoadedProblem
 from planner.scope import can_serve_matrix, resolve_scope
-from planner.units import HOURS_PER_MONTH
-from planner.workload import demand_series, length_samples
+from planner.units import HOURS_PER_MONTH, MTOK
+from planner.workload import demand_series, length_samples, mean_output_tokens
 
 REL_TOL = 1e-6
 
@@ -60,6 +60,28 @@ def _worst_shortfall(capacity: np.ndarray, serve: np.ndarray, need: np.ndarray, 
             if short[t] > 1e-9 * max(1.0, need[rows, t].sum()) and (worst is None or short[t] > worst[0]):
                 worst = (float(short[t]), t, [regions[i] for i in rows])
     return worst
+
+
+def _check_headline(plan: Plan, demand, total: float, loaded: LoadedProblem, check) -> None:
+    """The figures a reader sees first, re-derived: horizon, requests, unit costs, splits, status."""
+    keys = [(a.candidate_id, a.tier) for a in plan.assignments]
+    check(len(keys) == len(set(keys)), "assignments", "each (candidate, tier) appears once")
+    check(plan.status in ("optimal", "feasible"), "status", f"status {plan.status!r} is optimal or feasible")
+    check(_close(plan.horizon_hours, demand.horizon_hours), "horizon", f"horizon {plan.horizon_hours} h, problem {demand.horizon_hours} h")
+    requests = demand.requests
+    check(_close(plan.requests_in_horizon, requests), "requests", f"{requests:,.0f} requests in the horizon, plan {plan.requests_in_horizon:,.0f}")
+    out_tokens = mean_output_tokens(loaded, length_samples(loaded)[1])
+    per_1k = total / requests * 1000 if requests else 0.0
+    per_mtok = total / (requests * out_tokens) * MTOK if requests else 0.0
+    check(_close(plan.cost_per_1k_requests_usd, per_1k), "unit_costs", f"cost per 1k requests {per_1k:.6f} USD, plan {plan.cost_per_1k_requests_usd:.6f}")
+    check(_close(plan.cost_per_mtok_output_usd, per_mtok), "unit_costs", f"cost per 1M output tokens {per_mtok:.6f} USD, plan {plan.cost_per_mtok_output_usd:.6f}")
+    by_tier: dict[str, float] = {}
+    for a in plan.assignments:
+        by_tier[a.tier] = by_tier.get(a.tier, 0.0) + a.cost_usd
+    check(set(by_tier) == set(plan.cost_by_tier) and all(_close(v, plan.cost_by_tier[t]) for t, v in by_tier.items()),
+          "cost_by_tier", "cost by tier adds up the assignments")
+    check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), total),
+          "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
 def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[Finding]:
@@ -96,6 +118,21 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
               f"{label}: catalog says {offer['gpus_per_instance']:.0f}× {offer['gpu']}")
         check(a.gpu in scope.gpu_ids and a.cloud in scope.clouds, "scope", f"{label}: GPU {a.gpu} in {a.cloud} allowed by the problem")
         check(a.tier in problem.options.tiers, "tier", f"{label}: tier {a.tier} allowed by the problem")
+        if a.tier not in TIERS:
+            check(False, "tier", f"{label}: tier {a.tier} is not one this planner buys ({', '.join(TIERS)})")
+            continue
+        opts = problem.options
+        kv = kv_precision_for(a.precision, opts.kv_precision)
+        check(a.model == scope.model_id, "model", f"{label}: model {a.model}, problem {scope.model_id}")
+        check(a.precision in opts.precisions and a.kv_precision == kv, "precision",
+              f"{label}: precision {a.precision}/{a.kv_precision} allowed by the problem ({', '.join(opts.precisions)}; KV {kv})")
+        check(a.max_batch in opts.max_batch, "max_batch", f"{label}: max batch {a.max_batch} among the problem's {opts.max_batch}")
+        layout_ok = (a.pp == 1 and a.tp >= 1 and a.gpus_per_instance % a.tp == 0 and a.tp <= opts.max_gpus_per_replica
+                     and a.gpus_per_replica == a.tp * a.pp and a.replicas_per_instance == a.gpus_per_instance // a.tp)
+        check(layout_ok, "layout", f"{label}: {a.replicas_per_instance} replica(s) of tp={a.tp}, pp={a.pp} "
+              f"({a.gpus_per_replica} GPUs) on a {a.gpus_per_instance}-GPU instance")
+        check(a.replicas_by_period == [n * a.replicas_per_instance for n in a.instances_by_period], "replicas",
+              f"{label}: replicas_by_period = instances × {a.replicas_per_instance}")
         price = float(prices.loc[key, f"price_{a.tier}"])
         check(_close(price, a.price_usd_per_instance_hour), "price",
               f"{label}: catalog price {price:.6f} USD/h, plan {a.price_usd_per_instance_hour:.6f} USD/h")
@@ -114,6 +151,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
+    _check_headline(plan, demand, total, loaded, check)
     if not rows:
         check(False, "demand", "the plan buys nothing")
         return out
@@ -155,7 +193,9 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(worst is None, "spot",
               f"without spot, reserved and on-demand capacity covers {1 - share:.0%} of demand × (1 + headroom)" if worst is None else
               f"without spot, short {worst[0]:.2f} req/s of {1 - share:.0%} of demand for {', '.join(worst[2])} in period {worst[1]}")
-    instances = np.array([n for _, n, _ in rows]).sum(axis=0)
-    check(np.all(instances >= problem.options.min_replicas), "min_replicas",
-          f"at least {problem.options.min_replicas} instance(s) in every period (fewest: {instances.min():.0f})")
+    check(all(_close(p.capacity_rps, c) for p, c in zip(plan.periods, capacity.sum(axis=0))), "periods",
+          "each period's capacity is the sum of its instances' capacity")
+    replicas = np.array([n * a.replicas_per_instance for a, n, _ in rows]).sum(axis=0)
+    check(np.all(replicas >= problem.options.min_replicas), "min_replicas",
+          f"at least {problem.options.min_replicas} replica(s) in every period (fewest: {replicas.min():.0f})")
     return out

@@ -3,11 +3,9 @@
 Length samples
     * from a CSV (``input_tokens,output_tokens`` per request): a fixed-seed subsample of at most
       :data:`MAX_LENGTH_SAMPLES` rows, keeping the joint distribution (long prompts with their outputs);
-    * from statistics: a deterministic quantile grid of a distribution whose log is piecewise linear in
-      the normal score through the given percentiles (p50/p90/p99); with a mean but no p50, the
-      median is taken as the mean (the distribution is then symmetric in log space around it);
-      with one figure only, every request has that length. Input and output are paired in rank
-      order (long prompts with long outputs), the conservative choice when their correlation is unknown.
+    * from statistics: a deterministic quantile grid (see :func:`samples_from_stats`). Input and
+      output are paired in rank order (long prompts with long outputs), the conservative choice
+      when their correlation is unknown.
 
 Demand
     hourly rates over the horizon are built from the profile, then each period keeps its peak
@@ -28,6 +26,7 @@ from planner.problem import LengthStats, LoadedProblem
 MAX_LENGTH_SAMPLES = 2000
 LENGTH_SAMPLE_SEED = 20240601
 DEFAULT_HORIZON_HOURS = 168.0
+SAMPLES_PER_PERIOD = 24  # diurnal profile: rate evaluated at this many points inside each period
 _QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 
 
@@ -35,7 +34,13 @@ _QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 class DemandSeries:
     user_regions: tuple[str, ...]
     period_hours: np.ndarray  # (T,)
-    demand_rps: np.ndarray  # (U, T)
+    demand_rps: np.ndarray  # (U, T) rate to plan for: each period's peak (or stated percentile)
+    mean_rps: np.ndarray  # (U, T) average rate in each period: counts requests and tokens
+
+    @property
+    def requests(self) -> float:
+        """Requests arriving over the horizon."""
+        return float((self.mean_rps.sum(axis=0) * self.period_hours).sum() * 3600.0)
 
     @property
     def horizon_hours(self) -> float:
@@ -46,29 +51,63 @@ def _grid(n: int) -> np.ndarray:
     return (np.arange(n) + 0.5) / n
 
 
+def _tail_fit(logs_grid: np.ndarray, z: np.ndarray, z_top: float, log_top: float, slope: float, mean: float | None) -> np.ndarray:
+    """Above the highest given percentile the log-length rises linearly in the normal score; with a
+    stated mean, its slope is chosen (bisection) so the samples' mean matches it where possible."""
+    def build(k: float) -> np.ndarray:
+        return np.where(z > z_top, log_top + k * (z - z_top), logs_grid)
+
+    if mean is None:
+        return build(slope)
+    lo, hi = 0.0, 20.0
+    if np.exp(build(lo)).mean() >= mean or np.exp(build(hi)).mean() <= mean:
+        return build(slope)  # the percentiles alone decide; the mean cannot be matched by the tail
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if np.exp(build(mid)).mean() < mean else (lo, mid)
+    return build((lo + hi) / 2)
+
+
 def samples_from_stats(stats: LengthStats, n: int = MAX_LENGTH_SAMPLES) -> np.ndarray:
-    """Deterministic samples (sorted ascending) of a length distribution given by its statistics."""
+    """Deterministic samples (sorted ascending) of a length distribution given by its statistics.
+
+    * several percentiles: log-length piecewise linear in the normal score through them; beyond the
+      highest one the slope is set to match the stated mean (if any), else the last segment's slope;
+    * one percentile and a mean: the log-normal with that percentile and that mean;
+    * one figure only: every request has that length.
+    """
+    z = np.array([NormalDist().inv_cdf(q) for q in _grid(n)])
     points = [(_QUANTILES[k], getattr(stats, k)) for k in ("p50", "p90", "p99") if getattr(stats, k) is not None]
     if not points:
-        points = [(0.5, stats.mean)]
-    if len(points) == 1 and stats.mean is not None and points[0][1] != stats.mean and points[0][0] == 0.5:
-        # median and mean: a log-normal with that median and mean (mean > median needs sigma > 0).
-        ratio = stats.mean / points[0][1]
-        sigma = float(np.sqrt(2 * np.log(ratio))) if ratio > 1 else 0.0
-        z = np.array([NormalDist().inv_cdf(q) for q in _grid(n)])
-        return np.maximum(1.0, np.round(points[0][1] * np.exp(sigma * z)))
+        return np.full(n, max(1.0, round(stats.mean)))
     if len(points) == 1:
-        return np.full(n, max(1.0, round(points[0][1])))
+        q, value = points[0]
+        if stats.mean is None or stats.mean == value:
+            return np.full(n, max(1.0, round(value)))
+        # log-normal: ln x_q = mu + z_q s and ln mean = mu + s²/2  →  s²/2 − z_q s + ln(x_q/mean) = 0
+        zq = NormalDist().inv_cdf(q)
+        disc = zq * zq - 2 * np.log(value / stats.mean)
+        # no log-normal has both (e.g. p90 more than e^(z²/2) ≈ 2.27 × the mean): keep the percentile,
+        # with the spread that brings the mean closest (sigma = z_q)
+        sigma = zq if disc < 0 else (zq - np.sqrt(disc) if zq - np.sqrt(disc) > 0 else zq + np.sqrt(disc))
+        mu = np.log(value) - zq * sigma
+        return np.maximum(1.0, np.round(np.exp(mu + sigma * z)))
     zs = np.array([NormalDist().inv_cdf(q) for q, _ in points])
     logs = np.log([v for _, v in points])
-    z = np.array([NormalDist().inv_cdf(q) for q in _grid(n)])
-    # piecewise linear in (z, log length); beyond the end points extend the nearest segment
     slope_lo = (logs[1] - logs[0]) / (zs[1] - zs[0])
     slope_hi = (logs[-1] - logs[-2]) / (zs[-1] - zs[-2])
     out = np.interp(z, zs, logs)
     out = np.where(z < zs[0], logs[0] + slope_lo * (z - zs[0]), out)
-    out = np.where(z > zs[-1], logs[-1] + slope_hi * (z - zs[-1]), out)
+    out = _tail_fit(out, z, zs[-1], logs[-1], slope_hi, stats.mean)
     return np.maximum(1.0, np.round(np.exp(out)))
+
+
+def mean_output_tokens(loaded: LoadedProblem, output_samples: np.ndarray) -> float:
+    """The stated mean output length when the problem gives one, else the samples' mean."""
+    stats = loaded.problem.workload.output_tokens
+    if stats is not None and stats.mean is not None:
+        return float(stats.mean)
+    return float(np.mean(output_samples))
 
 
 def length_samples(loaded: LoadedProblem) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +118,7 @@ def length_samples(loaded: LoadedProblem) -> tuple[np.ndarray, np.ndarray]:
     path = loaded.resolve_path(wl.lengths_file)
     where = loaded.where("workload", "lengths_file")
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, index_col=False)
     except FileNotFoundError:
         raise ProblemError(f"{where}: file '{path}' not found") from None
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
@@ -88,7 +127,7 @@ def length_samples(loaded: LoadedProblem) -> tuple[np.ndarray, np.ndarray]:
     if missing:
         raise ProblemError(f"{where}: '{path}' lacks column(s) {', '.join(missing)}")
     data = frame[["input_tokens", "output_tokens"]].apply(pd.to_numeric, errors="coerce")
-    bad = data.isna().any(axis=1) | (data["output_tokens"] < 1) | (data["input_tokens"] < 1)
+    bad = ~np.isfinite(data).all(axis=1) | (data["output_tokens"] < 1) | (data["input_tokens"] < 1)
     if bad.all():
         raise ProblemError(f"{where}: '{path}' has no row with positive input_tokens and output_tokens")
     data = data[~bad]
@@ -111,18 +150,20 @@ def _file_steps(loaded: LoadedProblem) -> np.ndarray:
     where = loaded.where("workload", "demand", "file")
     path = loaded.resolve_path(demand.file)
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, index_col=False)
     except FileNotFoundError:
         raise ProblemError(f"{where}: file '{path}' not found") from None
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise ProblemError(f"{where}: cannot parse '{path}': {exc}") from None
+    if frame.empty:
+        raise ProblemError(f"{where}: '{path}' has no rows")
     if demand.value_column not in frame.columns:
         raise ProblemError(
             f"{loaded.where('workload', 'demand', 'value_column')}: column '{demand.value_column}' not in '{path}' "
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     counts = pd.to_numeric(frame[demand.value_column], errors="coerce")
-    if counts.isna().any() or (counts < 0).any():
+    if not np.isfinite(counts).all() or (counts < 0).any():
         raise ProblemError(f"{where}: '{path}' column '{demand.value_column}' has empty, non-numeric or negative values")
     return counts.to_numpy(float) / demand.step_seconds * demand.scale
 
@@ -136,27 +177,31 @@ def demand_series(loaded: LoadedProblem) -> DemandSeries:
         per_period = max(1, int(round(demand.period_hours * 3600 / demand.step_seconds)))
         trace_hours = len(steps) * demand.step_seconds / 3600
         horizon = demand.horizon_hours or trace_hours
-        n_periods = max(1, int(np.ceil(horizon / demand.period_hours - 1e-9)))
-        needed = n_periods * per_period
-        reps = int(np.ceil(needed / len(steps)))
-        steps = np.tile(steps, reps)[:needed]  # a shorter trace repeats (a representative cycle)
-        total = np.percentile(steps.reshape(n_periods, per_period), demand.percentile, axis=1)
-        hours = np.full(n_periods, demand.period_hours)
-        hours[-1] = horizon - demand.period_hours * (n_periods - 1)
     else:
         horizon = demand.horizon_hours or DEFAULT_HORIZON_HOURS
-        n_periods = max(1, int(np.ceil(horizon / demand.period_hours - 1e-9)))
-        hours = np.full(n_periods, demand.period_hours)
-        hours[-1] = horizon - demand.period_hours * (n_periods - 1)
-        if demand.profile == "constant":
-            total = np.full(n_periods, demand.rps)
-        else:
-            fine = 12  # 5-minute resolution inside each period, so a period keeps its true peak
-            t = (np.arange(int(np.ceil(horizon * fine))) + 0.5) / fine
-            rate = _diurnal_rate(demand, t)
-            idx = np.minimum((t // demand.period_hours).astype(int), n_periods - 1)
-            total = np.zeros(n_periods)
-            np.maximum.at(total, idx, rate)
+    n_periods = max(1, int(np.ceil(horizon / demand.period_hours - 1e-9)))
+    hours = np.full(n_periods, demand.period_hours)
+    hours[-1] = horizon - demand.period_hours * (n_periods - 1)
+    if demand.profile == "file":
+        needed = n_periods * per_period
+        steps = np.tile(steps, int(np.ceil(needed / len(steps))))[:needed]  # a shorter trace repeats
+        by_period = steps.reshape(n_periods, per_period)
+        total = np.percentile(by_period, demand.percentile, axis=1)
+        mean = by_period.mean(axis=1)
+    elif demand.profile == "constant":
+        total = mean = np.full(n_periods, demand.rps)
+    else:
+        # SAMPLES_PER_PERIOD points inside each period, plus the daily peak where it falls inside
+        starts = np.concatenate([[0.0], np.cumsum(hours)[:-1]])
+        frac = (np.arange(SAMPLES_PER_PERIOD) + 0.5) / SAMPLES_PER_PERIOD
+        t = starts[:, None] + frac[None, :] * hours[:, None]
+        rate = _diurnal_rate(demand, t)
+        mean = rate.mean(axis=1)
+        day = np.floor(starts / 24)
+        peaks = np.stack([(day + d) * 24 + demand.peak_hour for d in (0, 1)], axis=1)  # this day's and next day's peak
+        inside = (peaks >= starts[:, None]) & (peaks < (starts + hours)[:, None])
+        peak_rate = np.where(inside, _diurnal_rate(demand, peaks), 0.0).max(axis=1)
+        total = np.maximum(rate.max(axis=1), peak_rate)
     if not np.all(total >= 0) or not np.any(total > 0):
         raise ProblemError(f"{loaded.where('workload', 'demand')}: demand is zero in every period")
-    return DemandSeries(regions, hours, shares[:, None] * total[None, :])
+    return DemandSeries(regions, hours, shares[:, None] * total[None, :], shares[:, None] * mean[None, :])

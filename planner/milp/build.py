@@ -155,6 +155,13 @@ def offered(inp: MilpInput) -> dict[str, np.ndarray]:
     return out
 
 
+def replicas_per_unit(inp: MilpInput) -> np.ndarray:
+    """(K,) model replicas per unit bought (1 when the input does not say)."""
+    if inp.replicas_per_unit is None:
+        return np.ones(len(inp.candidate_ids))
+    return np.asarray(inp.replicas_per_unit, dtype=float)
+
+
 def effective_demand(inp: MilpInput) -> np.ndarray:
     """(U, T) demand to cover, headroom included: d_{u,t} (1 + η)."""
     return np.asarray(inp.demand_rps, dtype=float) * (1.0 + float(inp.headroom))
@@ -304,13 +311,14 @@ def define_spot_share(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> No
 def define_min_replicas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
     """At least m replicas in service in every period (skipped when m = 0)::
 
-        min_replicas_t{t}:   Σ_k n_{k,t}  ≥  m
+        min_replicas_t{t}:   Σ_k ρ_k n_{k,t}  ≥  m      (ρ_k = replicas_per_unit, 1 when not given)
     """
     m = int(inp.min_replicas)
     if m <= 0:
         return
+    rho = replicas_per_unit(inp)
     for t in range(idx.T):
-        terms = [(v, 1.0) for k in range(idx.K) for v in _replica_terms(idx, k, t)]
+        terms = [(v, float(rho[k])) for k in range(idx.K) for v in _replica_terms(idx, k, t)]
         _add_row(prob, idx, "min_replicas", f"min_replicas_t{t}", terms, _GE, m)
 
 

@@ -37,7 +37,9 @@ class MilpInput:
     max_spot_share: spot capacity ≤ this share of total capacity in every period (0..1).
     min_replicas: at least this many replicas in service in every period (0 = no rule).
     tiers: tiers allowed by the problem (subset of TIERS).
-    gpus_per_replica: (K,) GPUs in one replica (reported, and used by quota rules later).
+    gpus_per_replica: (K,) GPUs in one unit of k (reported, and used by quota rules later).
+    replicas_per_unit: (K,) model replicas one unit of k runs (an instance of G GPUs at tensor
+        parallelism tp runs G/tp); ``min_replicas`` counts these. ``None`` = 1 each.
     """
 
     candidate_ids: tuple[str, ...]
@@ -52,6 +54,7 @@ class MilpInput:
     min_replicas: int = 0
     tiers: tuple[str, ...] = TIERS
     gpus_per_replica: np.ndarray | None = None
+    replicas_per_unit: np.ndarray | None = None
 
 
 class SolveStatus(str, enum.Enum):

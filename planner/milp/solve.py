@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from planner.milp.build import VarIndex, build_model, coverage_sets, effective_demand, offered, validate_input
+from planner.milp.build import VarIndex, build_model, coverage_sets, effective_demand, offered, replicas_per_unit, validate_input
 from planner.milp.data import (
     PER_PERIOD_TIERS,
     RESERVED_TIERS,
@@ -479,7 +479,7 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
                 errs.append(f"spot_share_s{mask}_t{t}: non-spot capacity {have[t]:.6g} < (1 − {sigma}) × {need[members, t].sum():.6g} req/s")
     m = int(inp.min_replicas)
     if m > 0:
-        tot = n.sum(axis=0)
+        tot = (replicas_per_unit(inp)[:, None] * n).sum(axis=0)
         for t in np.flatnonzero(tot < m - 0.5)[:10]:
             errs.append(f"min_replicas_t{t}: {int(tot[t])} replicas < {m}")
     return errs

@@ -193,3 +193,55 @@ def test_fidelity_reports_every_source():
 def test_fidelity_bad_grouping_exit_3():
     result = run("fidelity", "--by", "colour", "--data", CALIBRATION)
     assert result.exit_code == 3
+
+
+def _tamper(plan_path, tmp_path, edit):
+    plan = json.loads(plan_path.read_text())
+    edit(plan)
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(plan))
+    return run("verify", QUICKSTART, bad)
+
+
+@pytest.mark.parametrize(
+    "name, edit, failed_check",
+    [
+        ("replicas", lambda p: p["assignments"][0].update(replicas_per_instance=10), "layout"),
+        ("precision", lambda p: p["assignments"][0].update(precision="int4"), "precision"),
+        ("batch", lambda p: p["assignments"][0].update(max_batch=100), "max_batch"),
+        ("tier", lambda p: p["assignments"][0].update(tier="api"), "tier"),
+        ("unit cost", lambda p: p.update(cost_per_1k_requests_usd=0.001), "unit_costs"),
+        ("horizon", lambda p: p.update(horizon_hours=1.0), "horizon"),
+        ("duplicate", lambda p: p["assignments"].append(p["assignments"][0]), "assignments"),
+    ],
+)
+def test_verify_catches_tampering(quickstart_plan, tmp_path, name, edit, failed_check):
+    result = _tamper(quickstart_plan, tmp_path, edit)
+    assert result.exit_code == 4, result.output
+    assert f"FAIL {failed_check}" in result.output
+    no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (("rps: 5", "rps: .inf"), "finite number"),
+        (("gpus: [L4-24GB, A10G-24GB, L40S-48GB, H100-SXM-80GB]", "gpus: []"), "gpus is empty"),
+    ],
+)
+def test_more_bad_inputs_exit_3(tmp_path, edit, expected):
+    text = QUICKSTART.read_text()
+    assert edit[0] in text
+    result = run("solve", _write(tmp_path, text.replace(*edit)))
+    assert result.exit_code == 3, result.output
+    assert expected in result.output
+
+
+@pytest.mark.parametrize("args", [["--gap", "2"], ["--gap", "nan"], ["--time-limit", "-1"]])
+def test_bad_solver_flags_are_usage_errors(args):
+    assert run("solve", QUICKSTART, *args).exit_code == 2
+
+
+def test_unwritable_output_exit_3(tmp_path):
+    result = run("solve", QUICKSTART, "-o", tmp_path / "missing" / "plan.json")
+    assert result.exit_code == 3 and "cannot write" in result.output

@@ -73,3 +73,41 @@ def test_lengths_file_subsample_is_deterministic(tmp_path):
     loaded = parse_problem(text, tmp_path / "p.yaml")
     a, b = length_samples(loaded), length_samples(loaded)
     assert len(a[0]) == 2000 and np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_requests_count_the_mean_rate_not_the_planned_peak():
+    d = demand_series(_problem("{profile: diurnal, peak_rps: 40, trough_rps: 10, period_hours: 4}"))
+    assert d.requests == pytest.approx(25 * 168 * 3600, rel=2e-3)  # mean of the cosine day = (peak + trough) / 2
+    assert d.demand_rps.sum(axis=0).max() == pytest.approx(40)
+    c = demand_series(_problem("{profile: constant, rps: 3, horizon_hours: 10}"))
+    assert c.requests == pytest.approx(3 * 10 * 3600)
+
+
+def test_short_periods_all_get_demand():
+    d = demand_series(_problem("{profile: diurnal, peak_rps: 50, trough_rps: 40, period_hours: 0.05, horizon_hours: 24}"))
+    assert d.demand_rps.sum(axis=0).min() >= 40
+
+
+def test_mean_and_one_percentile_give_a_lognormal_with_both():
+    s = samples_from_stats(LengthStats(mean=1000, p90=2000), n=4000)
+    assert np.percentile(s, 90) == pytest.approx(2000, rel=0.02)
+    assert s.mean() == pytest.approx(1000, rel=0.05)
+    # no log-normal has mean 500 and p90 2000: the percentile is kept, the mean comes as close as it can
+    s = samples_from_stats(LengthStats(mean=500, p90=2000), n=4000)
+    assert np.percentile(s, 90) == pytest.approx(2000, rel=0.02) and s.mean() < 1000
+
+
+def test_stated_mean_is_matched_by_the_tail_beyond_p99():
+    s = samples_from_stats(LengthStats(mean=211, p50=129, p90=424, p99=601))
+    assert s.mean() == pytest.approx(211, rel=0.01)
+    assert np.percentile(s, 50) == pytest.approx(129, rel=0.02) and np.percentile(s, 90) == pytest.approx(424, rel=0.02)
+
+
+def test_non_finite_rates_and_lengths_are_input_errors(tmp_path):
+    from planner.errors import ProblemError
+
+    (tmp_path / "rates.csv").write_text("minute,requests\n")
+    with pytest.raises(ProblemError, match="no rows"):
+        demand_series(_problem("{profile: file, file: rates.csv}", tmp_path))
+    with pytest.raises(ProblemError, match="finite number|Input should be"):
+        _problem("{profile: constant, rps: .inf}")
