@@ -284,11 +284,14 @@ def _benchmarks(data: str | None) -> pd.DataFrame:
               help="measurements CSV (default: ../shared/calibration/benchmarks.csv)")
 @click.option("--by", default="all,source,engine_family,gpu,model,precision,scenario", show_default=True,
               help="comma-separated grouping columns")
+@click.option("--cv", type=click.Choice(["gpu", "model", "source", "engine_family"]), default=None,
+              help="leave-one-group-out: refit without each group and report the error on it")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table", show_default=True)
 @catalogs_option
 @handled
-def fidelity(data, by, fmt, catalog_dir):
-    """Error of the performance model against measurements: median/P90 APE and bias per group."""
+def fidelity(data, by, cv, fmt, catalog_dir):
+    """Error of the performance model against measurements: median/P90 APE and bias per group
+    (in-sample with the fitted catalogs/efficiency.csv, or out-of-sample with --cv)."""
     from planner.catalog import load_catalogs
     from planner.perf import Efficiency, calibration
 
@@ -298,7 +301,11 @@ def fidelity(data, by, fmt, catalog_dir):
     missing = [g for g in groups if g not in bench.columns]
     if missing:
         raise InputError(f"--by: column(s) {', '.join(missing)} not in the data")
-    pred = calibration.predict(bench, cats.accelerators, cats.models, Efficiency(cats.efficiency))
+    if cv:
+        pred = calibration.cross_validate(bench, cats.accelerators, cats.models, cv,
+                                          progress=lambda g: click.echo(f"refit without {cv} = {g}", err=True))
+    else:
+        pred = calibration.predict(bench, cats.accelerators, cats.models, Efficiency(cats.efficiency))
     table = calibration.fidelity(bench, pred, by=groups).round(1)
     errors = int(pred["error"].notna().sum())
     click.echo(f"{len(bench)} rows, {errors} not estimable; efficiency fit {cats.efficiency['fit_version'].iloc[0]}", err=True)

@@ -110,19 +110,25 @@ def mean_output_tokens(loaded: LoadedProblem, output_samples: np.ndarray) -> flo
     return float(np.mean(output_samples))
 
 
+def _read_problem_csv(loaded: LoadedProblem, relative: str, *field: str) -> tuple[str, object, pd.DataFrame]:
+    """Read a CSV named by a problem field (path relative to the problem file); errors point at the field."""
+    where = loaded.where(*field)
+    path = loaded.resolve_path(relative)
+    try:
+        frame = pd.read_csv(path, index_col=False)  # index_col=False: a ragged row is an error, not a shifted index
+    except FileNotFoundError:
+        raise ProblemError(f"{where}: file '{path}' not found") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ProblemError(f"{where}: cannot parse '{path}': {exc}") from None
+    return where, path, frame
+
+
 def length_samples(loaded: LoadedProblem) -> tuple[np.ndarray, np.ndarray]:
     """(input_tokens, output_tokens) sample arrays of equal length."""
     wl = loaded.problem.workload
     if wl.lengths_file is None:
         return samples_from_stats(wl.input_tokens), samples_from_stats(wl.output_tokens)
-    path = loaded.resolve_path(wl.lengths_file)
-    where = loaded.where("workload", "lengths_file")
-    try:
-        frame = pd.read_csv(path, index_col=False)
-    except FileNotFoundError:
-        raise ProblemError(f"{where}: file '{path}' not found") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ProblemError(f"{where}: cannot parse '{path}': {exc}") from None
+    where, path, frame = _read_problem_csv(loaded, wl.lengths_file, "workload", "lengths_file")
     missing = [c for c in ("input_tokens", "output_tokens") if c not in frame.columns]
     if missing:
         raise ProblemError(f"{where}: '{path}' lacks column(s) {', '.join(missing)}")
@@ -147,14 +153,7 @@ def _diurnal_rate(demand, h: np.ndarray) -> np.ndarray:
 
 def _file_steps(loaded: LoadedProblem) -> np.ndarray:
     demand = loaded.problem.workload.demand
-    where = loaded.where("workload", "demand", "file")
-    path = loaded.resolve_path(demand.file)
-    try:
-        frame = pd.read_csv(path, index_col=False)
-    except FileNotFoundError:
-        raise ProblemError(f"{where}: file '{path}' not found") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ProblemError(f"{where}: cannot parse '{path}': {exc}") from None
+    where, path, frame = _read_problem_csv(loaded, demand.file, "workload", "demand", "file")
     if frame.empty:
         raise ProblemError(f"{where}: '{path}' has no rows")
     if demand.value_column not in frame.columns:

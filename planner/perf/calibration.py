@@ -166,6 +166,24 @@ def predict(bench: pd.DataFrame, accelerators: pd.DataFrame, models: pd.DataFram
     return res
 
 
+def cross_validate(bench: pd.DataFrame, accelerators: pd.DataFrame, models: pd.DataFrame, by: str,
+                   progress=None) -> pd.DataFrame:
+    """Leave-one-group-out predictions: for each value g of column ``by`` (gpu, model, source, ...),
+    refit on the rows where ``by != g`` and predict the rows where ``by == g``. The fidelity of the
+    result is an out-of-sample figure for a GPU/model/source the fit never saw. Rows aligned with
+    ``bench``; ``progress(group)`` is called before each refit."""
+    parts = []
+    for group in sorted(bench[by].astype(str).unique()):
+        if progress is not None:
+            progress(group)
+        held = (bench[by].astype(str) == group).to_numpy()
+        table = fit(bench[~held], accelerators, models)
+        pred = predict(bench[held], accelerators, models, Efficiency(table))
+        pred.index = bench.index[held]
+        parts.append(pred)
+    return pd.concat(parts).loc[bench.index]
+
+
 def fidelity(bench: pd.DataFrame, predictions: pd.DataFrame,
              by: tuple[str, ...] = ("source", "engine_family", "gpu", "model", "scenario")) -> pd.DataFrame:
     """Error of ``predictions`` (rows aligned with ``bench``) per group: columns ``group_by, group,
