@@ -77,11 +77,11 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
 def explain_no_candidates(prep: Prepared) -> list[str]:
     """Why no configuration survived: memory, or the fastest latency reached versus the SLO."""
     p = prep.loaded.problem
-    lines = [f"{prep.loaded.where('slo')}: no configuration of {prep.scope.model_id} on the allowed GPUs can serve at the SLO"]
     rejected = prep.candidates.best_rejected
     if rejected is None or rejected.empty:
-        lines.append(f"{prep.loaded.where('options')}: no cloud offer matches the allowed clouds, GPUs, tiers and user regions")
-        return lines
+        return [f"{prep.loaded.where('options')}: no cloud offer matches the allowed clouds, GPUs and tiers "
+                f"in a region that may serve {', '.join(prep.scope.user_regions)} (placement: {p.options.placement})"]
+    lines = [f"{prep.loaded.where('slo')}: no configuration of {prep.scope.model_id} on the allowed GPUs can serve at the SLO"]
     for row in rejected.itertuples(index=False):
         if isinstance(row.error, str) and row.error:
             lines.append(f"  {row.gpu}: {row.error}")

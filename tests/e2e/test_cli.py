@@ -245,3 +245,11 @@ def test_bad_solver_flags_are_usage_errors(args):
 def test_unwritable_output_exit_3(tmp_path):
     result = run("solve", QUICKSTART, "-o", tmp_path / "missing" / "plan.json")
     assert result.exit_code == 3 and "cannot write" in result.output
+
+
+def test_no_offer_for_the_users_exit_4(tmp_path):
+    text = QUICKSTART.read_text().replace("{us-east: 1.0}", "{sa: 1.0}").replace("clouds: [aws, gcp]", "clouds: [lambda]")
+    result = run("solve", _write(tmp_path, text))
+    assert result.exit_code == 4
+    assert "no cloud offer matches" in result.output and "sa" in result.output
+    assert "SLO" not in result.output  # the reason is placement, not latency
