@@ -1,5 +1,7 @@
 """Catalog join, efficiency table, calibration fit and fidelity report (small, synthetic)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,11 @@ from planner.perf import Efficiency, estimate, load_efficiency, spec_table
 from planner.perf.calibration import _fit_group, PRIOR, fidelity
 from planner.perf.fixtures import GPUS, MODELS, example_cfg
 from planner.units import ENGINE_FAMILIES
+
+
+
+BENCH_PATH = Path(__file__).resolve().parents[3] / "shared" / "calibration" / "benchmarks.csv"
+CATALOGS = Path(__file__).resolve().parents[2] / "catalogs"
 
 ACC = pd.DataFrame([{"id": "H100-SXM-80GB", "aliases": "H100;h100 sxm",
                      **{k[4:]: v for k, v in GPUS["H100-SXM-80GB"].items()}}])
@@ -56,3 +63,29 @@ def test_fit_recovers_factors_and_fidelity_reports():
     thr = fid[(fid.metric == "throughput") & (fid.group_by == "source")]
     assert set(thr.group) == {"a", "b"} and np.allclose(thr.median_ape, 10.0) and np.allclose(thr.bias, 10.0)
     assert np.allclose(fid[fid.metric == "tpot"].median_ape, 0.0)
+
+
+@pytest.mark.skipif(not BENCH_PATH.exists(), reason="shared/calibration not beside the checkout")
+def test_cross_validation_predicts_each_group_with_a_fit_that_never_saw_it(monkeypatch):
+    from planner.perf import calibration
+
+    bench = pd.read_csv(BENCH_PATH)
+    bench = bench[bench["source"].str.startswith("LMDeploy") & (bench["scenario"] == "fixed_batch")]
+    bench = bench[bench["model"].isin(["llama-2-7b", "llama-2-13b"])].head(16)
+    acc = pd.read_csv(CATALOGS / "accelerators.csv")
+    models = pd.read_csv(CATALOGS / "models.csv")
+    seen = []
+    real_fit = calibration.fit
+
+    def spy(rows, *a, **k):
+        seen.append(set(rows["model"]))
+        return real_fit(rows, *a, **k)
+
+    monkeypatch.setattr(calibration, "fit", spy)
+    pred = calibration.cross_validate(bench, acc, models, "model")
+    assert list(pred.index) == list(bench.index)
+    assert np.isfinite(pred["throughput_out_tok_s"]).all()
+    groups = sorted(bench["model"].unique())
+    assert len(seen) == len(groups)
+    for held, fitted_on in zip(groups, seen):
+        assert held not in fitted_on
