@@ -45,13 +45,20 @@ def fcol(cfg: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(cfg[name], errors="coerce").to_numpy(dtype=float)
 
 
+def normalised(values, default: str = "") -> np.ndarray:
+    """Lowercase stripped str array; missing/empty -> ``default``. Normalises each distinct value
+    once (a candidate table has a handful of distinct engines/families over 10⁵–10⁶ rows)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    table = [str(u).strip().lower() if isinstance(u, str) or not pd.isna(u) else "" for u in uniques]
+    lookup = np.array([t if t else default for t in table] + [default], dtype=object)
+    return lookup[codes]  # code -1 (missing) picks the trailing default
+
+
 def scol(cfg: pd.DataFrame, name: str, default: str = "") -> np.ndarray:
     """Column as lowercase stripped str array; missing/empty -> ``default``."""
     if name not in cfg.columns:
         return np.full(len(cfg), default, dtype=object)
-    s = cfg[name].astype("string").str.strip().str.lower().fillna(default)
-    s = s.mask(s == "", default)
-    return s.to_numpy(dtype=object)
+    return normalised(cfg[name].to_numpy(dtype=object), default)
 
 
 def _bytes_of(prec: np.ndarray) -> np.ndarray:
@@ -169,7 +176,9 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     # spec: 8/16/32 GT/s per lane x 16 lanes x 128b/130b). Other interconnects have no default.
     pcie = np.full(n, np.nan)
     for gen, rate in PCIE_X16_GB_PER_S.items():
-        pcie = np.where(pd.Series(s.interconnect).str.contains(f"pcie {gen}", regex=False).to_numpy(), rate, pcie)
+        codes, uniques = pd.factorize(pd.Series(s.interconnect, dtype=object))
+        has = np.array([f"pcie {gen}" in str(u) for u in uniques] + [False])
+        pcie = np.where(has[codes], rate, pcie)
     s.link_gb_s = np.where(s.link_gb_s > 0, s.link_gb_s, pcie)
     s.add_error((tp > 1) & ~(s.link_gb_s > 0), "gpu_link_bw_gb_per_s missing (needed for tp>1)")
 

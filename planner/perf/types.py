@@ -107,9 +107,12 @@ class Efficiency:
     def lookup(self, engine_family, gpu_family) -> pd.DataFrame:
         """Factors for each (engine, gpu family) pair; arrays of equal length. Returns a DataFrame
         with the FACTORS columns plus ``efficiency_key`` (the row that matched, 'engine/gpu')."""
-        eng = pd.Series(engine_family, dtype=object).fillna(WILDCARD).astype(str).str.strip().str.lower()
-        gpu = pd.Series(gpu_family, dtype=object).fillna(WILDCARD).astype(str).str.strip().str.lower()
-        keys = pd.MultiIndex.from_arrays([eng.to_numpy(), gpu.to_numpy()])
+        from planner.perf.config import normalised
+
+        n = len(engine_family) if np.ndim(engine_family) else 1
+        eng = normalised(np.broadcast_to(np.asarray(engine_family, dtype=object), (n,)), WILDCARD)
+        gpu = normalised(np.broadcast_to(np.asarray(gpu_family, dtype=object), (n,)), WILDCARD)
+        keys = pd.MultiIndex.from_arrays([eng, gpu])
         uniq = keys.unique()
         t = self.table.set_index(["engine_family", "gpu_family"])
         rows = []
