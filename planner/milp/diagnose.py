@@ -9,6 +9,8 @@ shortfall.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from planner.milp.build import effective_demand, offered, validate_input
@@ -101,12 +103,20 @@ def explain_infeasibility(
         return msgs + [f"could not compute the demand shortfall ({status.value}): {message}"]
     need = effective_demand(inp)
     raw = np.asarray(inp.demand_rps, dtype=float)
+    # Is it the spot rule that binds? Re-solve without it: where the shortfall vanishes, say so.
+    spot_binds = np.zeros_like(short, dtype=bool)
+    if inp.max_spot_share < 1.0 and "spot" in inp.tiers:
+        _, short_free, _ = solve_shortfall(dataclasses.replace(inp, max_spot_share=1.0), opts)
+        if short_free is not None:
+            spot_binds = short_free <= SHORT_TOL * np.maximum(1.0, need)
     for u, name in enumerate(inp.user_regions):
         periods = [t for t in range(short.shape[1]) if raw[u, t] > 0 and short[u, t] > SHORT_TOL * max(1.0, need[u, t])]
         for t in periods[:max_periods_per_region]:
+            cause = (f" under the spot rule: reserved + on-demand must cover {1 - inp.max_spot_share:.0%} of it "
+                     f"(max_spot_share = {inp.max_spot_share:g})" if spot_binds[u, t] else "")
             msgs.append(
                 f"short {_fmt(short[u, t])} req/s for user region {name!r} in period {t} "
-                f"(needs {_fmt(need[u, t])} req/s incl. headroom {inp.headroom:g})"
+                f"(needs {_fmt(need[u, t])} req/s incl. headroom {inp.headroom:g}){cause}"
             )
         if len(periods) > max_periods_per_region:
             rest = periods[max_periods_per_region:]
