@@ -70,7 +70,8 @@ class Spec:
     """Numpy arrays, one entry per configuration row (see module docstring for defaults)."""
 
     n: int
-    errors: list[list[str]] = field(repr=False)
+    # (rows that fail, message) pairs in the order found; per-row strings are built only for those rows
+    error_masks: list = field(default_factory=list, repr=False)
     # model
     layers: np.ndarray = None
     hidden: np.ndarray = None
@@ -114,22 +115,33 @@ class Spec:
     concurrency: np.ndarray = None
 
     def add_error(self, mask: np.ndarray, message: str) -> None:
-        for i in np.flatnonzero(mask):  # only rows that fail; the message list is per row
-            if message not in self.errors[i]:
-                self.errors[i].append(message)
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.error_masks.append((mask.copy(), message))
 
     @property
     def error_strings(self) -> np.ndarray:
-        return np.array(["; ".join(e) for e in self.errors], dtype=object)
+        out = np.full(self.n, "", dtype=object)
+        bad = ~self.ok
+        for i in np.flatnonzero(bad):  # only the failing rows pay for string building
+            seen: list[str] = []
+            for mask, message in self.error_masks:
+                if mask[i] and message not in seen:
+                    seen.append(message)
+            out[i] = "; ".join(seen)
+        return out
 
     @property
     def ok(self) -> np.ndarray:
-        return np.array([not e for e in self.errors], dtype=bool)
+        bad = np.zeros(self.n, dtype=bool)
+        for mask, _ in self.error_masks:
+            bad |= mask
+        return ~bad
 
 
 def prepare(cfg: pd.DataFrame) -> Spec:
     n = len(cfg)
-    s = Spec(n=n, errors=[[] for _ in range(n)])
+    s = Spec(n=n)
     f = lambda c: fcol(cfg, c)  # noqa: E731
     s.layers, s.hidden, s.heads = f("num_layers"), f("hidden_size"), f("num_attention_heads")
     for name, arr in (("num_layers", s.layers), ("hidden_size", s.hidden),
