@@ -29,7 +29,7 @@ from planner.catalog import Catalogs
 from planner.catalog.prices import tier_prices
 from planner.milp.data import TIERS
 from planner.problem import LoadedProblem
-from planner.scope import Scope, can_serve_matrix
+from planner.scope import Scope, can_serve_matrix, quota_members
 
 TP_DEGREES = (1, 2, 4, 8, 16)
 
@@ -128,7 +128,9 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     # 3. dominated offers among those that may serve the same user regions
     before = len(merged)
     signature = can_serve_matrix(scope.user_regions, merged["geo"], loaded.problem.options.placement, scope.geo_continent).T
-    merged = _drop_dominated(merged, signature)
+    if scope.quotas:  # a candidate under a quota is only comparable with others under the same quotas
+        signature = np.concatenate([signature, quota_members(scope, merged).T], axis=1)
+    merged = _drop_dominated(merged, signature, uses_gpus=bool(scope.quotas))
     pruned["dominated by a cheaper, larger instance serving the same users"] = before - len(merged)
 
     table = merged.rename(columns={"concurrency": "max_batch"}).sort_values("candidate_id").reset_index(drop=True)
@@ -137,15 +139,17 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     return CandidateSet(table, evaluated, pruned, _best_rejections(rejected))
 
 
-def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray) -> pd.DataFrame:
+def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, uses_gpus: bool = False) -> pd.DataFrame:
     """Drop candidate a when some b may serve the same user regions, has at least a's capacity and a
     price no higher in every tier (a missing tier counts as +inf), and is strictly better somewhere
-    (ties: the smaller candidate_id survives). Vectorised within each group of equal signature."""
+    (ties: the smaller candidate_id survives). With quotas (``uses_gpus``) b must also use no more
+    GPUs than a. Vectorised within each group of equal signature."""
     price_cols = [f"price_{t}" for t in TIERS]
     cap = frame["capacity_rps"].to_numpy(float)
     prices = frame[price_cols].to_numpy(float)
     prices = np.where(np.isfinite(prices), prices, np.inf)
     ids = frame["candidate_id"].to_numpy(str)
+    gpus = frame["gpus_per_instance"].to_numpy(float)
     keep = np.ones(len(frame), dtype=bool)
     groups: dict[bytes, list[int]] = {}
     for i, sig in enumerate(serve_signature):
@@ -155,6 +159,9 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray) -> pd.Data
         c, p, name = cap[idx], prices[idx], ids[idx]
         # [a, b]: b dominates a
         no_worse = (c[None, :] >= c[:, None]) & np.all(p[None, :, :] <= p[:, None, :], axis=2)
+        if uses_gpus:
+            g = gpus[idx]
+            no_worse &= g[None, :] <= g[:, None]
         better = (c[None, :] > c[:, None]) | np.any(p[None, :, :] < p[:, None, :], axis=2) | (name[None, :] < name[:, None])
         dominated = no_worse & better
         np.fill_diagonal(dominated, False)

@@ -17,7 +17,7 @@ from planner.milp.data import TIERS, MilpInput, SolveResult, SolverOptions, Solv
 from planner.milp.solve import solve
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
-from planner.scope import Scope, can_serve_matrix, resolve_scope
+from planner.scope import Scope, can_serve_matrix, quota_members, resolve_scope
 from planner.units import HOURS_PER_MONTH
 from planner.workload import DemandSeries, demand_series, length_samples, mean_output_tokens
 
@@ -71,6 +71,8 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         tiers=tuple(t for t in TIERS if t in opts.tiers),
         gpus_per_replica=table["gpus_per_instance"].to_numpy(int),
         replicas_per_unit=table["replicas_per_instance"].to_numpy(int),
+        quota_members=quota_members(scope, table) if scope.quotas else None,
+        quota_max_gpus=np.array([q[3] for q in scope.quotas], dtype=float) if scope.quotas else None,
     )
 
 

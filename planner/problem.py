@@ -123,6 +123,16 @@ class Slo(_Frozen):
         return self
 
 
+class Quota(_Frozen):
+    """A cap on GPUs in service at any time in one cloud (optionally one region and/or one GPU type),
+    e.g. the account's service quota for that instance family."""
+
+    cloud: str = Field(description="cloud id (offers.csv)")
+    region: str | None = Field(None, description="the cloud's region name; empty = every region")
+    gpu: str | None = Field(None, description="accelerator id or alias; empty = every GPU type")
+    max_gpus: int = Field(ge=0, description="GPUs in service at most, in every period")
+
+
 class Options(_Frozen):
     """What the planner may buy."""
 
@@ -139,6 +149,7 @@ class Options(_Frozen):
     )
     max_batch: list[int] = Field(default_factory=lambda: [8, 16, 32, 64, 128, 256], description="max-batch settings to consider")
     max_gpus_per_replica: int = Field(8, ge=1, le=64, description="largest replica (GPUs)")
+    quotas: list[Quota] = Field(default_factory=list, description="caps on GPUs in service per cloud/region/GPU type")
 
     @model_validator(mode="after")
     def _non_empty(self) -> "Options":

@@ -23,6 +23,7 @@ class Scope:
     clouds: tuple[str, ...]  # allowed clouds (sorted)
     user_regions: tuple[str, ...]  # sorted user geographies
     geo_continent: dict[str, str]  # geo -> continent, from regions.csv
+    quotas: tuple[tuple[str, str | None, str | None, int], ...] = ()  # (cloud, region, gpu id, max GPUs)
 
 
 def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
@@ -69,9 +70,40 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
             errors.append(
                 f"{loaded.where('workload', 'user_regions', geo)}: unknown user region '{geo}'{did_you_mean(geo, known_geos)}"
             )
+    quotas = []
+    for i, q in enumerate(problem.options.quotas):
+        cloud = q.cloud.strip().lower()
+        if cloud not in known_clouds:
+            errors.append(f"{loaded.where('options', 'quotas', i, 'cloud')}: unknown cloud '{q.cloud}'{did_you_mean(cloud, known_clouds)}")
+            continue
+        if q.region is not None:
+            regions_of_cloud = sorted(set(catalogs.offers.loc[catalogs.offers["cloud"] == cloud, "region"]))
+            if q.region not in regions_of_cloud:
+                errors.append(f"{loaded.where('options', 'quotas', i, 'region')}: no {cloud} offer in region '{q.region}'"
+                              f"{did_you_mean(q.region, regions_of_cloud)}")
+        gid = None
+        if q.gpu is not None:
+            gid = catalogs.gpu_ids.resolve(q.gpu)
+            if gid is None:
+                errors.append(f"{loaded.where('options', 'quotas', i, 'gpu')}: {catalogs.gpu_ids.unknown_message(q.gpu)}")
+        quotas.append((cloud, q.region, gid, q.max_gpus))
     if errors:
         raise ProblemError(errors)
-    return Scope(model_id, tuple(gpu_ids), tuple(clouds), tuple(sorted(problem.workload.user_regions)), geo_continent)
+    return Scope(model_id, tuple(gpu_ids), tuple(clouds), tuple(sorted(problem.workload.user_regions)), geo_continent,
+                 tuple(quotas))
+
+
+def quota_members(scope: Scope, table: pd.DataFrame) -> np.ndarray:
+    """(Q, K) bool: candidate k counts against quota q (same cloud, and region/GPU where the quota names them)."""
+    out = np.zeros((len(scope.quotas), len(table)), dtype=bool)
+    for q, (cloud, region, gpu, _) in enumerate(scope.quotas):
+        m = table["cloud"].to_numpy() == cloud
+        if region is not None:
+            m &= table["region"].to_numpy() == region
+        if gpu is not None:
+            m &= table["gpu"].to_numpy() == gpu
+        out[q] = m
+    return out
 
 
 def can_serve_matrix(user_regions: tuple[str, ...], cand_geo: pd.Series, placement: str, geo_continent: dict[str, str]) -> np.ndarray:

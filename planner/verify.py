@@ -7,7 +7,7 @@ per replica and P99 latencies within the SLO); demand × (1 + headroom) covered 
 every set of user regions by the instances allowed to serve them (Hall's condition on the
 user-region/instance bipartite graph, exact for U ≤ 12); the spot rule (without spot instances,
 the rest still covers (1 − max_spot_share) of demand × (1 + headroom), checked the same way); and
-the minimum instances.
+the minimum replicas; GPU quotas.
 """
 
 from __future__ import annotations
@@ -196,6 +196,11 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     check(all(_close(p.capacity_rps, c) for p, c in zip(plan.periods, capacity.sum(axis=0))), "periods",
           "each period's capacity is the sum of its instances' capacity")
     replicas = np.array([n * a.replicas_per_instance for a, n, _ in rows]).sum(axis=0)
+    for cloud, region, gpu, max_gpus in scope.quotas:
+        used = sum(n * a.gpus_per_instance for a, n, _ in rows
+                   if a.cloud == cloud and (region is None or a.region == region) and (gpu is None or a.gpu == gpu))
+        peak = float(np.max(used)) if np.ndim(used) else 0.0
+        check(peak <= max_gpus, "quota", f"quota {cloud}/{region or '*'}/{gpu or '*'}: at most {peak:.0f} of {max_gpus} GPUs in service")
     check(np.all(replicas >= problem.options.min_replicas), "min_replicas",
           f"at least {problem.options.min_replicas} replica(s) in every period (fewest: {replicas.min():.0f})")
     return out

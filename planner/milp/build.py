@@ -27,7 +27,7 @@ problem solve in seconds where the load-variable form stalled HiGHS. The load sp
 recovered after the solve (``planner.milp.solve.allocate_load``).
 
 Constraint families, one ``define_*`` each (see their docstrings), every row named with indices only
-(``demand_s{mask}_t{t}``, ``spot_share_t{t}``, ``min_replicas_t{t}``) so that
+(``demand_s{mask}_t{t}``, ``spot_share_s{mask}_t{t}``, ``min_replicas_t{t}``, ``quota_q{q}_t{t}``) so that
 names are short, deterministic and valid in LP format. Construction loops in index order and every
 expression is created from a list of ``(variable, coefficient)`` pairs (linear time).
 
@@ -322,6 +322,20 @@ def define_min_replicas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> 
         _add_row(prob, idx, "min_replicas", f"min_replicas_t{t}", terms, _GE, m)
 
 
+def define_quotas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
+    """GPUs in service under each quota q, in every period t (g_k = GPUs per unit of k)::
+
+        quota_q{q}_t{t}:   Σ_{k ∈ q} g_k n_{k,t}  ≤  Q_q
+    """
+    if inp.quota_members is None or inp.quota_max_gpus is None:
+        return
+    gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(idx.K), dtype=float)
+    for q, members in enumerate(np.asarray(inp.quota_members, dtype=bool)):
+        for t in range(idx.T):
+            terms = [(v, float(gpus[k])) for k in np.flatnonzero(members) for v in _replica_terms(idx, int(k), t)]
+            _add_row(prob, idx, "quota", f"quota_q{q}_t{t}", terms, _LE, float(inp.quota_max_gpus[q]))
+
+
 def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:
     """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}."""
     hours = np.asarray(inp.period_hours, dtype=float)
@@ -383,6 +397,7 @@ def build_model(inp: MilpInput, *, relax: bool = False, elastic: bool = False) -
     define_demand(prob, inp, idx, elastic=elastic)
     define_spot_share(prob, inp, idx)
     define_min_replicas(prob, inp, idx)
+    define_quotas(prob, inp, idx)
     define_objective(prob, inp, idx, elastic=elastic)
     return prob, idx
 

@@ -38,6 +38,7 @@ class MilpInput:
     min_replicas: at least this many replicas in service in every period (0 = no rule).
     tiers: tiers allowed by the problem (subset of TIERS).
     gpus_per_replica: (K,) GPUs in one unit of k (reported, and used by quota rules later).
+    quota_members, quota_max_gpus: quotas on GPUs in service (Σ_{k∈q} gpus_per_replica_k n_{k,t} ≤ Q_q).
     replicas_per_unit: (K,) model replicas one unit of k runs (an instance of G GPUs at tensor
         parallelism tp runs G/tp); ``min_replicas`` counts these. ``None`` = 1 each.
     """
@@ -55,6 +56,8 @@ class MilpInput:
     tiers: tuple[str, ...] = TIERS
     gpus_per_replica: np.ndarray | None = None
     replicas_per_unit: np.ndarray | None = None
+    quota_members: np.ndarray | None = None  # (Q, K) bool: k counts against quota q
+    quota_max_gpus: np.ndarray | None = None  # (Q,) GPUs in service at most under quota q
 
 
 class SolveStatus(str, enum.Enum):

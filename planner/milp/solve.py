@@ -477,6 +477,12 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
             viol = (raw[members].sum(axis=0) > 0) & (required - have > tol * np.maximum(1.0, required))
             for t in np.flatnonzero(viol)[:10]:
                 errs.append(f"spot_share_s{mask}_t{t}: non-spot capacity {have[t]:.6g} < (1 − {sigma}) × {need[members, t].sum():.6g} req/s")
+    if inp.quota_members is not None and inp.quota_max_gpus is not None:
+        gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(K), dtype=float)
+        for q, members in enumerate(np.asarray(inp.quota_members, dtype=bool)):
+            used = (gpus[members, None] * n[members]).sum(axis=0)
+            for t in np.flatnonzero(used > inp.quota_max_gpus[q] + tol)[:10]:
+                errs.append(f"quota_q{q}_t{t}: {used[t]:.0f} GPUs > quota {inp.quota_max_gpus[q]:.0f}")
     m = int(inp.min_replicas)
     if m > 0:
         tot = (replicas_per_unit(inp)[:, None] * n).sum(axis=0)

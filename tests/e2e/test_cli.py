@@ -253,3 +253,29 @@ def test_no_offer_for_the_users_exit_4(tmp_path):
     assert result.exit_code == 4
     assert "no cloud offer matches" in result.output and "sa" in result.output
     assert "SLO" not in result.output  # the reason is placement, not latency
+
+
+def test_quota_is_respected_and_verified(tmp_path):
+    text = QUICKSTART.read_text().replace(
+        "  headroom: 0.15", "  headroom: 0.15\n  quotas:\n    - {cloud: aws, gpu: L40S-48GB, max_gpus: 0}")
+    problem = _write(tmp_path, text)
+    out = tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    assert not any(a["cloud"] == "aws" and a["gpu"] == "L40S-48GB" for a in plan["assignments"])
+    assert run("verify", problem, out).exit_code == 0
+    # the unconstrained plan uses that GPU, so the quota changed the answer and verify must catch a breach
+    free = json.loads(run("solve", QUICKSTART, "--format", "json").stdout)
+    assert any(a["cloud"] == "aws" and a["gpu"] == "L40S-48GB" for a in free["assignments"])
+    breach = tmp_path / "free.json"
+    breach.write_text(json.dumps(free))
+    result = run("verify", problem, breach)
+    assert result.exit_code == 4 and "FAIL quota" in result.output
+
+
+def test_quota_with_unknown_ids_exit_3(tmp_path):
+    text = QUICKSTART.read_text().replace(
+        "  headroom: 0.15", "  headroom: 0.15\n  quotas:\n    - {cloud: awz, max_gpus: 1}\n    - {cloud: aws, gpu: L41S, max_gpus: 1}")
+    result = run("solve", _write(tmp_path, text))
+    assert result.exit_code == 3
+    assert "did you mean 'aws'" in result.output and "did you mean 'L40S-48GB'" in result.output

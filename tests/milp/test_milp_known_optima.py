@@ -1,5 +1,7 @@
 """A hand-computed optimum for each constraint family (and the tier/offer rules)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from milp_helpers import NAN, make_input
@@ -140,3 +142,20 @@ def test_nothing_to_serve_is_free_and_needs_no_solver():
     assert r.status == SolveStatus.OPTIMAL and r.objective_usd == 0.0
     assert r.options["backend"] == "none"
     assert r.per_period["on-demand"].shape == (1, 2) and r.load_rps.shape == (1, 1, 2)
+
+
+def test_quota_moves_load_to_the_dearer_candidate():
+    # cheap candidate 0 (1 GPU/unit) is capped at 2 GPUs; the rest must come from candidate 1
+    inp = make_input(
+        capacity=[10, 10],
+        prices={"on-demand": [1.0, 3.0]},
+        demand=[[35]],
+    )
+    inp = dataclasses.replace(inp, gpus_per_replica=np.array([1, 1]), quota_members=np.array([[True, False]]),
+                              quota_max_gpus=np.array([2.0]))
+    for solver in ("highs", "cbc"):
+        r = solve(inp, SolverOptions(solver=solver, gap=1e-9))
+        assert r.status == SolveStatus.OPTIMAL
+        assert r.per_period["on-demand"][:, 0].tolist() == [2, 2]
+        assert r.objective_usd == pytest.approx(2 * 1.0 + 2 * 3.0)
+        assert check_solution(inp, r.reserved, r.per_period, r.load_rps) == []
