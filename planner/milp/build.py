@@ -78,6 +78,7 @@ class VarIndex:
     per_period: dict[str, dict[tuple[int, int], pulp.LpVariable]] = field(default_factory=dict)
     load: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
     shortfall: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    api: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     rows: dict[str, list[str]] = field(default_factory=dict)
     empty_infeasible: list[str] = field(default_factory=list)
 
@@ -135,6 +136,10 @@ def validate_input(inp: MilpInput) -> list[str]:
         errs.append(f"{U} user regions: at most {MAX_USER_REGIONS} are supported")
     if not (math.isfinite(inp.headroom) and inp.headroom >= 0):
         errs.append(f"headroom must be >= 0, got {inp.headroom}")
+    if inp.api_usd_per_request is not None and not (math.isfinite(inp.api_usd_per_request) and inp.api_usd_per_request >= 0):
+        errs.append(f"api_usd_per_request must be finite and >= 0, got {inp.api_usd_per_request}")
+    if not (math.isfinite(inp.max_api_share) and 0 <= inp.max_api_share <= 1):
+        errs.append(f"max_api_share must be in [0, 1], got {inp.max_api_share}")
     if not (math.isfinite(inp.max_spot_share) and 0 <= inp.max_spot_share):
         errs.append(f"max_spot_share must be >= 0 (values >= 1 mean no cap), got {inp.max_spot_share}")
     if int(inp.min_replicas) != inp.min_replicas or inp.min_replicas < 0:
@@ -180,7 +185,8 @@ def _new_var(prob: pulp.LpProblem, name: str, integer: bool) -> pulp.LpVariable:
 
 
 def define_variables(prob: pulp.LpProblem, inp: MilpInput, relax: bool = False) -> VarIndex:
-    """Create r_{k,τ}, o_{k,t}, s_{k,t} (integer unless ``relax``).
+    """Create r_{k,τ}, o_{k,t}, s_{k,t} (integer unless ``relax``) and, with an API tier, the
+    continuous API requests 0 ≤ a_{u,t} ≤ α d_{u,t} (α = max_api_share).
 
     r_{k,τ} exists iff τ ∈ R is offered by k; o/s_{k,t} iff on-demand/spot is offered by k.
     """
@@ -201,7 +207,21 @@ def define_variables(prob: pulp.LpProblem, inp: MilpInput, relax: bool = False) 
             if off[tier][k]
             for t in range(T)
         }
+    if inp.api_usd_per_request is not None:
+        dem = np.asarray(inp.demand_rps, dtype=float)
+        for u in range(U):
+            for t in range(T):
+                if dem[u, t] > 0:
+                    v = _new_var(prob, f"api_u{u}_t{t}", False)
+                    v.upBound = float(inp.max_api_share) * float(dem[u, t])
+                    idx.api[(u, t)] = v
     return idx
+
+
+def _api_terms(idx: VarIndex, members, t: int, coef: float) -> list:
+    """(1 + η)-weighted API requests of the user regions in ``members``: a request sent to the API
+    needs no headroom on the fleet, so it relieves (1 + η) of required capacity."""
+    return [(idx.api[(int(u), t)], coef) for u in members if (int(u), t) in idx.api]
 
 
 def _replica_terms(idx: VarIndex, k: int, t: int) -> list[pulp.LpVariable]:
@@ -251,7 +271,7 @@ def define_demand(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, elastic: 
     """Demand with headroom covered by the capacity allowed to serve it (Hall's condition), for every
     period t and every user-region set S from :func:`coverage_sets` with demand in t::
 
-        demand_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k n_{k,t}  (+ Σ_{u∈S} e_{u,t} if elastic)  ≥  Σ_{u∈S} d_{u,t} (1 + η)
+        demand_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k n_{k,t} + (1 + η) Σ_{u∈S} a_{u,t}  (+ Σ_{u∈S} e_{u,t} if elastic)  ≥  Σ_{u∈S} d_{u,t} (1 + η)
 
     With one user region this is Σ_k c_k n_{k,t} ≥ d_t (1 + η).
     """
@@ -269,6 +289,7 @@ def define_demand(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, elastic: 
             if raw[members, t].sum() <= 0:
                 continue
             terms = [(v, float(cap[k])) for k in ks for v in _replica_terms(idx, int(k), t)]
+            terms += _api_terms(idx, members, t, 1.0 + float(inp.headroom))
             if elastic:
                 terms += [(idx.shortfall[(int(u), t)], 1.0) for u in members if (int(u), t) in idx.shortfall]
             _add_row(prob, idx, "demand", f"demand_s{mask}_t{t}", terms, _GE, dem[members, t].sum())
@@ -279,7 +300,7 @@ def define_spot_share(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> No
     covered by reserved and on-demand capacity, for every period t and coverage set S (so at most a
     share σ of the required capacity rests on spot). Skipped when σ ≥ 1 or there is no spot variable::
 
-        spot_share_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k (Σ_{τ∈R} r_{k,τ} + o_{k,t})  ≥  (1 − σ) Σ_{u∈S} d_{u,t} (1 + η)
+        spot_share_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k (Σ_{τ∈R} r_{k,τ} + o_{k,t}) + (1 + η) Σ_{u∈S} a_{u,t}  ≥  (1 − σ) Σ_{u∈S} d_{u,t} (1 + η)
 
     A covering row like the demand rows (more capacity never violates it), which keeps dominance
     pruning of candidates exact and the LP relaxation tight; a "share of installed capacity" form
@@ -303,6 +324,7 @@ def define_spot_share(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> No
                 od = idx.per_period["on-demand"].get((k, t))
                 if od is not None:
                     terms.append((od, float(cap[k])))
+            terms += _api_terms(idx, members, t, 1.0 + float(inp.headroom))  # the API is not reclaimed like spot
             if idx.shortfall:  # elastic: unmet demand is exempt from the spot rule too
                 terms += [(idx.shortfall[(int(u), t)], 1.0 - sigma) for u in members if (int(u), t) in idx.shortfall]
             _add_row(prob, idx, "spot_share", f"spot_share_s{mask}_t{t}", terms, _GE, (1.0 - sigma) * dem[members, t].sum())
@@ -337,7 +359,7 @@ def define_quotas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
 
 
 def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:
-    """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}."""
+    """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}; 3600 h_t p_api for a_{u,t}."""
     hours = np.asarray(inp.period_hours, dtype=float)
     H = float(hours.sum())
     terms: list[tuple[pulp.LpVariable, float]] = []
@@ -351,6 +373,8 @@ def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable
         price = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
         for (k, t), v in idx.per_period[tier].items():
             terms.append((v, float(price[k]) * float(hours[t])))
+    for (u, t), v in idx.api.items():  # requests/s × seconds in the period × USD per request
+        terms.append((v, float(inp.api_usd_per_request) * float(hours[t]) * 3600.0))
     return terms
 
 

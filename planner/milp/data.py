@@ -56,6 +56,8 @@ class MilpInput:
     tiers: tuple[str, ...] = TIERS
     gpus_per_replica: np.ndarray | None = None
     replicas_per_unit: np.ndarray | None = None
+    api_usd_per_request: float | None = None  # per-token API as overflow/alternative; None = no API tier
+    max_api_share: float = 1.0  # at most this share of each user region's demand may go to the API
     quota_members: np.ndarray | None = None  # (Q, K) bool: k counts against quota q
     quota_max_gpus: np.ndarray | None = None  # (Q,) GPUs in service at most under quota q
 
@@ -86,6 +88,7 @@ class SolveResult:
     reserved: dict tier -> (K,) int replicas held in every period (reserved tiers only).
     per_period: dict tier -> (K, T) int replicas in each period (on-demand, spot).
     load_rps: (U, K, T) requests/s of user region u served by k in period t (incl. headroom).
+    api_rps: (U, T) requests/s of user region u sent to the per-token API in period t.
     """
 
     status: SolveStatus
@@ -99,6 +102,7 @@ class SolveResult:
     reserved: dict[str, np.ndarray] = field(default_factory=dict)
     per_period: dict[str, np.ndarray] = field(default_factory=dict)
     load_rps: np.ndarray | None = None
+    api_rps: np.ndarray | None = None  # (U, T) requests/s sent to the per-token API (zeros when none)
 
     @property
     def has_solution(self) -> bool:

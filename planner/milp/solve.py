@@ -332,9 +332,9 @@ def _round_int(value: float | None, name: str, errors: list[str]) -> int:
     return int(r)
 
 
-def extract_solution(inp: MilpInput, idx: VarIndex) -> tuple[dict, dict, np.ndarray, list[str]]:
+def extract_solution(inp: MilpInput, idx: VarIndex) -> tuple[dict, dict, np.ndarray, np.ndarray, list[str]]:
     """Replica arrays (rounded) from the variables' values, a zero load array (filled by
-    :func:`allocate_load`), and any problem."""
+    :func:`allocate_load`), the API requests/s (U, T), and any problem."""
     K, U, T = idx.K, idx.U, idx.T
     errors: list[str] = []
     reserved = {tier: np.zeros(K, dtype=np.int64) for tier in RESERVED_TIERS}
@@ -346,16 +346,23 @@ def extract_solution(inp: MilpInput, idx: VarIndex) -> tuple[dict, dict, np.ndar
         for (k, t), v in vars_.items():
             per_period[tier][k, t] = _round_int(v.varValue, v.name, errors)
     load = np.zeros((U, K, T), dtype=float)
-    return reserved, per_period, load, errors
+    api = np.zeros((U, T), dtype=float)
+    for (u, t), v in idx.api.items():
+        val = v.varValue
+        if val is None or not math.isfinite(val):
+            errors.append(f"{v.name} has no value")
+            continue
+        api[u, t] = min(max(float(val), 0.0), float(v.upBound))  # clip solver tolerance noise
+    return reserved, per_period, load, api, errors
 
 
-def allocate_load(inp: MilpInput, n: np.ndarray, options: SolverOptions) -> tuple[np.ndarray | None, str]:
+def allocate_load(inp: MilpInput, n: np.ndarray, options: SolverOptions, api: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
     """Split each period's demand (with headroom) over the replicas in service ``n`` (K, T): a
     feasibility LP with x_{u,k,t} ≥ 0 only where can_serve, Σ_k x ≥ d(1+η), Σ_u x ≤ c_k n_{k,t}.
     Among feasible splits it prefers, for determinism, the one that minimises Σ x (the demand rows
     then hold with equality). Returns (load (U, K, T) or None, message)."""
     K, U, T = n.shape[0], len(inp.user_regions), n.shape[1]
-    need = effective_demand(inp)
+    need = fleet_need(inp, api)
     cap = np.asarray(inp.capacity_rps, dtype=float)
     cs = np.asarray(inp.can_serve, dtype=bool)
     prob = pulp.LpProblem("load_split", pulp.LpMinimize)
@@ -403,8 +410,26 @@ def replicas_in_service(inp: MilpInput, reserved: dict, per_period: dict) -> np.
     return n
 
 
-def cost_usd(inp: MilpInput, reserved: dict, per_period: dict) -> float:
-    """Re-cost a plan in numpy: Σ p_{k,τ} H r_{k,τ} + Σ h_t p_{k,τ} (o|s)_{k,t} (unused tiers cost 0)."""
+def fleet_need(inp: MilpInput, api: np.ndarray | None) -> np.ndarray:
+    """(U, T) requests/s the fleet must carry: demand × (1 + η) less what goes to the API (which
+    needs no headroom on the fleet), never below 0."""
+    need = effective_demand(inp)
+    if api is None:
+        return need
+    return np.maximum(need - (1.0 + float(inp.headroom)) * np.asarray(api, dtype=float), 0.0)
+
+
+def api_cost_usd(inp: MilpInput, api: np.ndarray | None) -> float:
+    """USD of the API requests: Σ_{u,t} a_{u,t} × 3600 h_t × price per request."""
+    if api is None or inp.api_usd_per_request is None:
+        return 0.0
+    return float((np.asarray(api, dtype=float).sum(axis=0) * np.asarray(inp.period_hours, dtype=float)).sum()
+                 * 3600.0 * float(inp.api_usd_per_request))
+
+
+def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray | None = None) -> float:
+    """Re-cost a plan in numpy: Σ p_{k,τ} H r_{k,τ} + Σ h_t p_{k,τ} (o|s)_{k,t} (unused tiers cost 0)
+    + the API requests."""
     hours = np.asarray(inp.period_hours, dtype=float)
     H = float(hours.sum())
     total = 0.0
@@ -418,10 +443,11 @@ def cost_usd(inp: MilpInput, reserved: dict, per_period: dict) -> float:
         if np.any(q):
             p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
             total += float(np.sum(np.where(q > 0, p[:, None], 0.0) * q * hours[None, :]))
-    return total
+    return total + api_cost_usd(inp, api)
 
 
-def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.ndarray, tol: float = ROW_TOL) -> list[str]:
+def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.ndarray, tol: float = ROW_TOL,
+                   api: np.ndarray | None = None) -> list[str]:
     """Check a plan against every constraint family, in numpy from ``inp`` alone (no PuLP).
 
     Returns a list of violations (empty = feasible). Tolerances are relative to each row's magnitude.
@@ -453,8 +479,14 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
     if bad.any():
         u, k, t = np.argwhere(bad)[0]
         errs.append(f"load where can_serve is false: user region {u}, candidate {k}, period {t}")
-    need = effective_demand(inp)
     raw = np.asarray(inp.demand_rps, dtype=float)
+    if api is not None:
+        a = np.asarray(api, dtype=float)
+        if a.shape != (U, T) or np.any(a < -tol) or np.any(a > float(inp.max_api_share) * raw * (1 + tol) + tol):
+            errs.append(f"api_rps must be (U, T) within 0..{inp.max_api_share:g} × demand")
+        if inp.api_usd_per_request is None and np.any(a > tol):
+            errs.append("api_rps used without an API tier")
+    need = fleet_need(inp, api)
     served = x.sum(axis=1)  # (U, T)
     short = need - served
     lim = tol * np.maximum(1.0, need)
@@ -471,12 +503,14 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
     sigma = float(inp.max_spot_share)
     if sigma < 1.0:
         firm = cap[:, None] * (n - np.asarray(per_period.get("spot", np.zeros((K, T))), dtype=float))  # (K, T)
+        full_need = effective_demand(inp)
+        relief = (1.0 + float(inp.headroom)) * (np.asarray(api, dtype=float) if api is not None else np.zeros((U, T)))
         for mask, members, ks in coverage_sets(inp):
-            required = (1.0 - sigma) * need[members].sum(axis=0)  # (T,)
-            have = firm[ks].sum(axis=0)
+            required = (1.0 - sigma) * full_need[members].sum(axis=0)  # (T,)
+            have = firm[ks].sum(axis=0) + relief[members].sum(axis=0)
             viol = (raw[members].sum(axis=0) > 0) & (required - have > tol * np.maximum(1.0, required))
             for t in np.flatnonzero(viol)[:10]:
-                errs.append(f"spot_share_s{mask}_t{t}: non-spot capacity {have[t]:.6g} < (1 − {sigma}) × {need[members, t].sum():.6g} req/s")
+                errs.append(f"spot_share_s{mask}_t{t}: non-spot capacity {have[t]:.6g} < (1 − {sigma}) × {full_need[members, t].sum():.6g} req/s")
     if inp.quota_members is not None and inp.quota_max_gpus is not None:
         gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(K), dtype=float)
         for q, members in enumerate(np.asarray(inp.quota_members, dtype=bool)):
@@ -565,16 +599,16 @@ def solve(inp: MilpInput, options: SolverOptions | None = None) -> SolveResult:
     if out.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         return done(out.status, out.message, **common)
 
-    reserved, per_period, load, problems = extract_solution(inp, idx)
+    reserved, per_period, load, api, problems = extract_solution(inp, idx)
     if problems:
         return done(SolveStatus.ERROR, f"{out.message}; solution rejected: " + "; ".join(problems[:5]), **common)
-    load, load_message = allocate_load(inp, replicas_in_service(inp, reserved, per_period), options)
+    load, load_message = allocate_load(inp, replicas_in_service(inp, reserved, per_period), options, api)
     if load is None:
         return done(SolveStatus.ERROR, f"{out.message}; the replicas cannot carry the demand: {load_message}", **common)
-    violations = check_solution(inp, reserved, per_period, load)
+    violations = check_solution(inp, reserved, per_period, load, api=api)
     if violations:
         return done(SolveStatus.ERROR, f"{out.message}; solution violates: " + "; ".join(violations[:5]), **common)
-    objective = cost_usd(inp, reserved, per_period)
+    objective = cost_usd(inp, reserved, per_period, api)
     if out.objective is not None and abs(out.objective - objective) > OBJ_TOL * max(1.0, abs(objective)):
         return done(
             SolveStatus.ERROR,
@@ -601,6 +635,7 @@ def solve(inp: MilpInput, options: SolverOptions | None = None) -> SolveResult:
         reserved=reserved,
         per_period=per_period,
         load_rps=load,
+        api_rps=api,
     )
 
 

@@ -159,3 +159,19 @@ def test_quota_moves_load_to_the_dearer_candidate():
         assert r.per_period["on-demand"][:, 0].tolist() == [2, 2]
         assert r.objective_usd == pytest.approx(2 * 1.0 + 2 * 3.0)
         assert check_solution(inp, r.reserved, r.per_period, r.load_rps) == []
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_api_tier_takes_small_demand_and_its_share_cap_binds(solver):
+    base = make_input(capacity=[10], prices={"on-demand": [10.0]}, demand=[[1.0]], headroom=0.2)
+    api_only = dataclasses.replace(base, api_usd_per_request=1e-4)
+    r = solve(api_only, SolverOptions(solver=solver, gap=1e-9))
+    assert r.status == SolveStatus.OPTIMAL
+    assert r.per_period["on-demand"].sum() == 0
+    assert r.api_rps[0, 0] == pytest.approx(1.0)  # the API needs no headroom: 1 req/s, not 1.2
+    assert r.objective_usd == pytest.approx(1.0 * 3600 * 1e-4)
+    capped = dataclasses.replace(api_only, max_api_share=0.5)
+    r = solve(capped, SolverOptions(solver=solver, gap=1e-9))
+    assert r.per_period["on-demand"][0, 0] == 1  # the other half needs an instance anyway
+    assert r.objective_usd == pytest.approx(10.0 + r.api_rps[0, 0] * 3600 * 1e-4)
+    assert check_solution(capped, r.reserved, r.per_period, r.load_rps, api=r.api_rps) == []
