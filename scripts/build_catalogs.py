@@ -186,11 +186,67 @@ def build_accelerators(ref: Path) -> pd.DataFrame:
                        "converted to 3900 GB/s; TDP 400 W (ml-engineering power table). Per-GPU dense TFLOPS not found in "
                        "a retrievable source: the TFLOPS cells are EMPTY = UNKNOWN here (the part does have FP8 tensor cores)"),
         _acc_row(id="RTX-A6000-48GB", aliases="A6000;RTX A6000;rtx-a6000", vendor="NVIDIA", family="ampere",
-                 memory_gb=48.0, mem_bw_gb_per_s=768.0,
-                 source="public code GPU tables (find_string hits id 31190821273 and 30862149169: 'RTX A6000': vram_gb 48, bandwidth_gb_s 768)",
+                 memory_gb=48.0, mem_bw_gb_per_s=768.0, fp32_tflops=38.71, tdp_w=300.0,
+                 source="public code GPU tables (find_string hits id 31190821273 and 30862149169: 'RTX A6000': vram_gb 48, bandwidth_gb_s 768); "
+                        "fp32/TDP: https://huggingface.co/datasets/ohdoking/gpu_spec/blob/main/data/nvidia_gpu.csv "
+                        "(NVIDIA RTX A6000, 48 GB, 300 W, FP32 38.71 TFLOPS)",
                  retrieved=LOOKUP_RETRIEVED,
                  notes="low-confidence provenance (repositories not exposed by the index); the two tables disagree on "
-                       "fp16 (154.8 vs 38.7), so the TFLOPS cells are empty = unknown; no FP8"),
+                       "fp16 (154.8 vs 38.7; 38.7 equals the FP32 non-tensor rate), so the tensor TFLOPS cells are empty = "
+                       "unknown; fp32 38.71 and 300 W from a second table (third-party dataset); no FP8"),
+    ]
+    # ---- extra accelerators (2026-11-30 lookup): consumer/workstation cards and the 32 GB V100 PCIe ----
+    ref_v100p = next(r for r in rows if r["id"] == "V100-PCIe-16GB")
+    v100p32 = dict(ref_v100p)
+    v100p32.update(
+        id="V100-PCIe-32GB", aliases="V100 PCIe 32GB;Tesla V100 PCIe 32GB;V100-PCIE-32GB", memory_gb=32.0,
+        notes="same PCIe part with 32 GB (reference V100 PCIe notes: '16 or 32 GB variants'); every other cell copied "
+              "from the reference V100 PCIe row (one row for both variants there); no BF16/FP8/INT8 tensor cores",
+    )
+    rows.append(v100p32)
+    rows += [
+        _acc_row(id="RTX-3090-24GB", aliases="RTX 3090;GeForce RTX 3090;rtx3090", vendor="NVIDIA", family="ampere",
+                 memory_gb=24.0, mem_bw_gb_per_s=936.0, fp32_tflops=35.6, fp16_tflops=142.0, tdp_w=350.0,
+                 source="https://holynerdvana.blogspot.com/2022/10/nvidia-geforce-rtx-3090-specifications.html "
+                        "(spec table: 24 GB, 936 GB/s, FP32 35.6 TFLOPS, 'FP16 TFLOPS (Sparsity) 142 (285)', 350 W TBP)",
+                 retrieved=LOOKUP_RETRIEVED,
+                 notes="third-party transcription of NVIDIA's launch specs; fp16_tflops 142 = the dense figure the page gives "
+                       "(half its sparse 285). CAVEAT: on GeForce parts this headline is the FP16-accumulate tensor rate; the "
+                       "FP32-accumulate rate engines use may be lower (not stated in the source read). bf16, int8, int4 EMPTY "
+                       "(not stated); no FP8 tensor cores"),
+        _acc_row(id="RTX-4090-24GB", aliases="RTX 4090;GeForce RTX 4090;rtx4090", vendor="NVIDIA", family="ada",
+                 memory_gb=24.0, mem_bw_gb_per_s=1008.0, fp32_tflops=82.58, fp16_tflops=165.15, bf16_tflops=165.15,
+                 fp8_tflops=330.3, int8_tops=660.6, int4_tops=1321.21, tdp_w=450.0,
+                 source="https://waredb.com/processor/nvidia-geforce-rtx-4090 (matrix table: FP16/BF16 165.15 dense / 330.30 "
+                        "sparse, FP8 330.30 / 660.60, INT8 660.60 / 1321.21, INT4 1321.21 / 2642.41, FP32 82.58, 24 GB, 1008 GB/s); "
+                        "450 W TBP: https://holynerdvana.blogspot.com/2022/10/nvidia-geforce-rtx-4090-specifications.html",
+                 retrieved=LOOKUP_RETRIEVED,
+                 notes="dense = half the sparse figures, FP32-accumulate rates (Ada whitepaper convention for GeForce: "
+                       "FP16-accumulate rates are 2x, e.g. FP16 330.3 / FP8 660.6 dense as listed by gigagpu.com); "
+                       "third-party transcriptions of NVIDIA's Ada whitepaper"),
+        _acc_row(id="RTX-5090-32GB", aliases="RTX 5090;GeForce RTX 5090;rtx5090", vendor="NVIDIA", family="blackwell",
+                 memory_gb=32.0, mem_bw_gb_per_s=1792.0, fp16_tflops=419.2, fp8_tflops=838.4, fp4_tflops=1676.0,
+                 tdp_w=575.0, interconnect="PCIe Gen5",
+                 source="https://www.spheron.network/blog/nvidia-rtx-5090-specs/ (datasheet table: 32 GB GDDR7, 1,792 GB/s, "
+                        "FP16 tensor 838.4 sparse, FP8 ~1,676.8 sparse, FP4 3,352 TOPS sparse = AI TOPS, 575 W); "
+                        "https://pocketmags.com/linux-format-magazine/may-2025/articles/nvidia-geforce-rtx-5090 "
+                        "(838 FP16, 3,352 FP8/4, 1,792 GB/s, 575 W)",
+                 retrieved=LOOKUP_RETRIEVED,
+                 notes="dense = half the sparse headline (838.4/2, 1676.8/2, 3352/2). fp32_tflops EMPTY: the sources differ "
+                       "(104 vs ~105.2). bf16_tflops EMPTY: the FP16 figure is likely the FP16-accumulate rate and no BF16 "
+                       "(FP32-accumulate) figure was stated; int8/int4 not stated. Third-party pages, not NVIDIA's datasheet"),
+        _acc_row(id="RTX-PRO-6000-96GB", aliases="RTX PRO 6000;RTX PRO 6000 Blackwell;RTX Pro 6000 Blackwell Workstation Edition;rtx-pro-6000",
+                 vendor="NVIDIA", family="blackwell", memory_gb=96.0, mem_bw_gb_per_s=1792.0, fp32_tflops=125.0,
+                 fp4_tflops=2000.0, tdp_w=600.0, interconnect="PCIe Gen5",
+                 source="https://www.topcpu.net/es/news/nvidia-launches-96gb-rtx-5090-model-with-a-whopping-price-tag-of-10000 "
+                        "(GTC 2025: 96 GB GDDR7, 512-bit 28 Gbps, FP32 up to 125 TFLOPS, 4,000 AI TOPS FP4); "
+                        "https://gpu.name/posts/nvidia-unveils-rtx-pro-6000-blackwell-gpu-with-24-064-cores-and-96gb-memory "
+                        "(1,792 GB/s, 600 W)",
+                 retrieved=LOOKUP_RETRIEVED,
+                 notes="Workstation Edition figures (the Max-Q edition has a lower power limit; the Server Edition's figures were "
+                       "not read). fp4_tflops 2000 = half the 4,000 AI TOPS sparse headline. FP16/BF16/FP8 tensor rates not stated "
+                       "in the sources read: EMPTY. one third-party page gives 1.8 TB/s (rounded), another 1.5 TB/s (conflict; "
+                       "1792 = 28 Gbps x 512 bit / 8 per two sources)"),
     ]
     df = pd.DataFrame(rows, columns=ACCELERATORS.names)
     return df
@@ -418,6 +474,146 @@ def build_models(ref: Path) -> pd.DataFrame:
             retrieved=LOOKUP_RETRIEVED,
             notes="head_dim derived as hidden/heads; params_b nominal; max_position_embeddings 4096 per vidur "
                   "(the card claims 16k context through inference extrapolation)",
+        ),
+    ]
+    # ---- extra models (2026-11-30 lookup): commonly deployed models missing above ----
+    mlc = "mlc-ai/mlc-llm:python/mlc_llm/model/model_preset.py@f2b1ffe068a84d4703fb695ac9a3615c88713a1a"
+    extra += [
+        _model_row(
+            id="llama-4-scout-17b-16e",
+            aliases="meta-llama/Llama-4-Scout-17B-16E;meta-llama/Llama-4-Scout-17B-16E-Instruct;Llama-4-Scout-17B-16E;Llama 4 Scout",
+            family="llama-4", arch_type="moe", params_b=109.0, active_params_b=17.0, num_layers=48, hidden_size=5120,
+            num_attention_heads=40, num_kv_heads=8, head_dim=128, intermediate_size=16384, moe_intermediate_size=8192,
+            vocab_size=202048, num_experts=16, experts_per_token=1, num_shared_experts=1, first_dense_layers=0,
+            max_context=262144, attention_type="GQA",
+            source="printed Llama4Config of meta-llama/Llama-4-Scout-17B-16E with a parameter table, 'Total Trainable Params: "
+                   "109,676,279,296 (109B)' (find_string hit id 41112263523; repository not exposed by the index); same text dims in "
+                   "Shameerisb/llama-4-scout_Implementation_Pytorch:configs/text_config.py; 17B active / 109B total / 16 experts: "
+                   "Llama 4 announcement as summarised in public notes (code search)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="text_config: interleave_moe_layer_step 1 (all 48 layers MoE, moe_layers 0..47), num_local_experts 16, "
+                  "num_experts_per_tok 1, intermediate_size 8192 = per-expert FFN (moe_intermediate_size here), "
+                  "intermediate_size_mlp 16384 = dense FFN (intermediate_size here, unused since every layer is MoE); "
+                  "num_shared_experts 1 = Llama 4's always-on shared expert (MoE 'with shared expert', same size as a routed "
+                  "expert); params_b 109 includes the vision encoder; max_context 262144 = max_position_embeddings of the printed "
+                  "config (a vLLM/issue copy of the text config gives 262144 too; a test fixture gives 10485760, the 10M context "
+                  "Meta advertises - conflict); chunked local attention (attention_chunk_size 8192) on 3 of 4 layers is NOT "
+                  "modelled: sliding_window left EMPTY, so the KV cache is overstated for long contexts; LOW-CONFIDENCE provenance",
+        ),
+        _model_row(
+            id="llama-4-maverick-17b-128e",
+            aliases="meta-llama/Llama-4-Maverick-17B-128E;meta-llama/Llama-4-Maverick-17B-128E-Instruct;"
+                    "meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8;Llama-4-Maverick-17B-128E;Llama 4 Maverick",
+            family="llama-4", arch_type="moe", params_b=400.0, active_params_b=17.0, num_layers=48, hidden_size=5120,
+            num_attention_heads=40, num_kv_heads=8, head_dim=128, intermediate_size=16384, moe_intermediate_size=8192,
+            vocab_size=202048, num_experts=128, experts_per_token=1, num_shared_experts=1, first_dense_layers=24,
+            max_context=1048576, attention_type="GQA",
+            source="TensorRT-LLM unit-test copy of the Llama-4-Maverick config reduced to 2 layers ('This is Llama4 Maverick "
+                   "config but with only 2 layers'; find_string hit id 115210306): hidden 5120, heads 40, kv 8, head_dim 128, "
+                   "intermediate_size 8192, intermediate_size_mlp 16384, interleave_moe_layer_step 2, num_local_experts 128, "
+                   "num_experts_per_tok 1, max_position_embeddings 1048576, vocab 202048; 48 layers and moe-layer-freq ([0,1]*24): "
+                   "Megatron args for meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8 (code search excerpt); 400B total / 17B "
+                   "active / 128 experts: Hugging Face blog 'Welcome Llama 4 Maverick & Scout' (~400B) and public notes",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="num_layers 48 from the Megatron args (the test copy has 2): MoE and dense layers ALTERNATE "
+                  "(interleave_moe_layer_step 2: 24 MoE + 24 dense). first_dense_layers = 24 is the COUNT of dense layers (the "
+                  "planner only uses the count; they are interleaved, not leading). params_b 400 nominal (one code comment says "
+                  "402B); includes the vision encoder. Chunked local attention not modelled (sliding_window empty). "
+                  "LOW-CONFIDENCE provenance (repositories of the config copies not exposed by the index)",
+        ),
+        _model_row(
+            id="qwen3-8b", aliases="Qwen/Qwen3-8B;Qwen/Qwen3-8B-Base;Qwen3-8B",
+            family="qwen3", arch_type="decoder", num_layers=36, hidden_size=4096, num_attention_heads=32,
+            num_kv_heads=8, head_dim=128, intermediate_size=12288, vocab_size=151936, max_context=40960,
+            attention_type="GQA",
+            source=mlc + " (HF config dict 'qwen3_8b', commented out in the preset list)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="tie_word_embeddings False; sliding_window null (use_sliding_window False); max_position_embeddings 40960 "
+                  "(the card advertises 131072 with YaRN); no QKV bias (attention_bias False), q/k norms add < 0.001B",
+        ),
+        _model_row(
+            id="phi-4", aliases="microsoft/phi-4;Phi-4;phi4-14b",
+            family="phi-4", arch_type="decoder", params_b=14.0, num_layers=40, hidden_size=5120,
+            num_attention_heads=40, num_kv_heads=10, head_dim=128, intermediate_size=17920, vocab_size=100352,
+            max_context=16384, attention_type="GQA",
+            source="copy of microsoft/phi-4 config.json ('_name_or_path': 'microsoft/phi-4', Phi3ForCausalLM: hidden 5120, "
+                   "intermediate 17920, max_position_embeddings 16384, 40 heads, 40 layers, 10 KV heads, vocab 100352, "
+                   "tie_word_embeddings false; find_string hit id 58256788114, repository not exposed); same dims in a Rust "
+                   "phi4 test (hidden 5120, 40 heads, 40 layers, intermediate 17920, vocab 100352); 14B: "
+                   "nosana-ci/pipeline-templates:templates/Microsoft-Phi/README.md and xinyuwei-david/david-share:Deep-Learning/Phi4/readme.md",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="head_dim derived as hidden/heads = 128; sliding_window null; rope_theta 250000; params_b nominal 14 "
+                  "(another table lists intermediate 20480 for phi-4 - conflicts with the config copy, which is used); "
+                  "LOW-CONFIDENCE provenance for the dims",
+        ),
+        _model_row(
+            id="falcon-7b", aliases="tiiuae/falcon-7b;tiiuae/falcon-7b-instruct;Falcon-7B",
+            family="falcon", arch_type="decoder", params_b=7.0, num_layers=32, hidden_size=4544,
+            num_attention_heads=71, num_kv_heads=1, head_dim=64, intermediate_size=18176, vocab_size=65024,
+            max_context=2048, attention_type="MQA",
+            source="copy of the tiiuae/falcon-7b config in a tt-metal style demo (find_string hit id 30274148586: hidden 4544, "
+                   "71 heads, 32 layers, multi_query true, new_decoder_architecture false, vocab 65024); intermediate 18176 = "
+                   "4*4544 (find_string hit id 62667560180, a FalconForCausalLM config with intermediate_size 18176); "
+                   "2048 positions: Megatron-LLM falcon conversion args (find_string hit id 27818301263: max_position_embeddings 2048, "
+                   "num_attention_heads_kv 1 for 7B)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="multi_query true = one KV head (num_kv_heads 1; the config's num_kv_heads field 71 is ignored in MQA mode); "
+                  "head_dim 64 = 4544/71; NON-GATED GELU MLP (2 matrices, 4x) and parallel attention/MLP - the planner's "
+                  "gated-FFN dims formula does not apply, so params_b (nominal 7) is set; LOW-CONFIDENCE provenance",
+        ),
+        _model_row(
+            id="falcon-40b", aliases="tiiuae/falcon-40b;tiiuae/falcon-40b-instruct;Falcon-40B",
+            family="falcon", arch_type="decoder", params_b=40.0, num_layers=60, hidden_size=8192,
+            num_attention_heads=128, num_kv_heads=8, head_dim=64, max_context=2048, attention_type="GQA",
+            source="Megatron-LLM falcon weight-conversion args (find_string hit id 27818301263: num_layers 60, hidden_size 8192, "
+                   "num_attention_heads 128, num_attention_heads_kv 8, max_position_embeddings 2048); same 8192/128/60 in a "
+                   "model-identifier table (find_string hit id 7806064252)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="head_dim 64 = 8192/128; intermediate_size and vocab_size EMPTY (not stated in the sources read; the MLP is "
+                  "non-gated 4x); params_b nominal 40; LOW-CONFIDENCE provenance",
+        ),
+        _model_row(
+            id="falcon-180b", aliases="tiiuae/falcon-180B;tiiuae/falcon-180B-chat;Falcon-180B",
+            family="falcon", arch_type="decoder", params_b=180.0, num_layers=80, hidden_size=14848,
+            num_attention_heads=232, num_kv_heads=8, head_dim=64, intermediate_size=59392, vocab_size=65024,
+            attention_type="GQA",
+            source=vidur.format(p="tiiuae/falcon-180B.yml", c="6d98aa8f71696520acc603d87439e77cc78160a7"),
+            retrieved=LOOKUP_RETRIEVED,
+            notes="head_dim 64 = 14848/232; use_gated_mlp false: intermediate_size 59392 feeds a 2-matrix GELU MLP (the "
+                  "planner's gated formula would overcount, so params_b nominal 180 is set); max_context EMPTY (not in the source)",
+        ),
+        _model_row(
+            id="gpt-j-6b", aliases="EleutherAI/gpt-j-6b;EleutherAI/gpt-j-6B;GPT-J-6B;GPT-J",
+            family="gpt-j", arch_type="decoder", params_b=6.0, num_layers=28, hidden_size=4096,
+            num_attention_heads=16, num_kv_heads=16, head_dim=256, intermediate_size=16384, vocab_size=50400,
+            max_context=2048, attention_type="MHA",
+            source=mlc + " (HF config dict 'gpt_j': n_embd 4096, n_head 16, n_layer 28, n_positions 2048, n_inner null, "
+                   "rotary_dim 64, vocab 50400, tie_word_embeddings false); same values in cli99/llm-analysis:"
+                   "llm_analysis/model_configs/EleutherAI_gpt-j-6b.json@b60b392f747850d198145889205d8a3586d00282 (not opened)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="head_dim 256 = 4096/16; intermediate_size 16384 = 4*n_embd, the HF default when n_inner is null; non-gated "
+                  "GELU MLP with biases, parallel attention+MLP: params_b nominal 6 (from the name) is set so the gated dims "
+                  "formula is not used",
+        ),
+        _model_row(
+            id="internlm2-20b", aliases="internlm/internlm2-20b;internlm/internlm2-chat-20b;InternLM2-20B",
+            family="internlm2", arch_type="decoder", params_b=20.0, num_layers=48, hidden_size=6144,
+            num_attention_heads=48, num_kv_heads=8, head_dim=128, intermediate_size=16384, vocab_size=92544,
+            max_context=32768, attention_type="GQA",
+            source=vidur.format(p="internlm/internlm2-20b.yml", c="6d98aa8f71696520acc603d87439e77cc78160a7"),
+            retrieved=LOOKUP_RETRIEVED,
+            notes="head_dim derived 6144/48 = 128; gated SiLU MLP, no biases, rope_theta 1e6; params_b nominal 20",
+        ),
+        _model_row(
+            id="ministral-3-3b", aliases="Ministral 3 3B;ministral3_3b_2512;Ministral-3-3B-2512",
+            family="ministral-3", arch_type="multimodal", params_b=3.0, num_layers=26, hidden_size=3072,
+            num_attention_heads=32, num_kv_heads=8, head_dim=128, intermediate_size=9216, vocab_size=131072,
+            max_context=262144, attention_type="GQA",
+            source=mlc + " (HF config dict 'ministral3_3b_2512', Mistral3ForConditionalGeneration text_config)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="text decoder dims; pixtral vision encoder (24 layers, hidden 1024) not counted in the dims; tied embeddings; "
+                  "sliding_window null; YaRN to 262144 from original 16384; params_b nominal 3 from the name; image_tokens "
+                  "EMPTY (variable-resolution encoder)",
         ),
     ]
     # derive params where no stated/nominal count
