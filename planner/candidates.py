@@ -98,6 +98,12 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
             offers[f"price_{tier}"] = np.nan
     offers = offers[np.isfinite(offers[[f"price_{t}" for t in TIERS]].to_numpy(float)).any(axis=1)]
 
+    if offers.empty:  # nothing to buy (e.g. only the API tier is allowed): an empty, well-formed table
+        cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp",
+                "gpus_per_replica", "precision", "kv_precision", "max_batch", "replicas_per_instance", "capacity_rps",
+                "capacity_rps_per_replica", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "source", "retrieved"]
+        cols += [f"{x}_{t}" for t in TIERS for x in ("price", "basis")]
+        return CandidateSet(pd.DataFrame({c: pd.Series(dtype=float if c.startswith("price") or "rps" in c else object) for c in cols}), 0, {}, None)
     configs = _configurations(loaded, scope, offers, catalogs)
     perf_table = evaluate_configurations(configs, loaded, scope, catalogs, lengths, slo)
     merged = offers.reset_index(drop=True).merge(perf_table, on="gpu", how="inner")

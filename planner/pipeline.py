@@ -19,7 +19,8 @@ from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
 from planner.scope import Scope, can_serve_matrix, quota_members, resolve_scope
 from planner.units import HOURS_PER_MONTH
-from planner.workload import DemandSeries, demand_series, length_samples, mean_output_tokens
+from planner.catalog.prices import api_choice
+from planner.workload import DemandSeries, demand_series, length_samples, mean_input_tokens, mean_output_tokens
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Prepared:
     demand: DemandSeries
     candidates: CandidateSet
     milp_input: MilpInput | None
+    api: dict | None = None  # the per-token API offer when the 'api' tier is allowed (prices.api_choice)
 
 
 def slo_targets(loaded: LoadedProblem) -> perf.SloTargets:
@@ -48,13 +50,18 @@ def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
     slo = slo_targets(loaded)
     demand = demand_series(loaded)
     cands = build_candidates(loaded, scope, catalogs, lengths, slo)
+    api = None
+    if "api" in loaded.problem.options.tiers:
+        api = api_choice(catalogs.api_prices, scope.model_id, loaded.problem.options.api_provider,
+                         mean_input_tokens(loaded, inputs), mean_output_tokens(loaded, outputs))
     milp_input = None
-    if len(cands.table):
-        milp_input = milp_input_for(loaded, scope, cands, demand)
-    return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input)
+    if len(cands.table) or api is not None:
+        milp_input = milp_input_for(loaded, scope, cands, demand, api)
+    return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input, api)
 
 
-def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, demand: DemandSeries) -> MilpInput:
+def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, demand: DemandSeries,
+                   api: dict | None = None) -> MilpInput:
     opts = loaded.problem.options
     table = cands.table
     return MilpInput(
@@ -64,13 +71,15 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         user_regions=demand.user_regions,
         period_hours=demand.period_hours,
         demand_rps=demand.demand_rps,
-        can_serve=can_serve_matrix(demand.user_regions, table["geo"], opts.placement, scope.geo_continent),
+        can_serve=can_serve_matrix(demand.user_regions, table["geo"], opts.placement, scope.geo_continent).reshape(len(demand.user_regions), len(table)),
         headroom=opts.headroom,
         max_spot_share=opts.max_spot_share,
         min_replicas=opts.min_replicas,
         tiers=tuple(t for t in TIERS if t in opts.tiers),
         gpus_per_replica=table["gpus_per_instance"].to_numpy(int),
         replicas_per_unit=table["replicas_per_instance"].to_numpy(int),
+        api_usd_per_request=None if api is None else api["usd_per_request"],
+        max_api_share=opts.max_api_share,
         quota_members=quota_members(scope, table) if scope.quotas else None,
         quota_max_gpus=np.array([q[3] for q in scope.quotas], dtype=float) if scope.quotas else None,
     )
@@ -118,8 +127,12 @@ def assumptions_for(prep: Prepared) -> list[str]:
         f"capacity covers demand × (1 + {prep.loaded.problem.options.headroom:g}) in every period",
         f"user regions may be served from cloud regions: {prep.loaded.problem.options.placement}",
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
-        "egress, platform fees, storage and API overflow are not priced by this version (0 in cost_breakdown)",
+        "egress, platform fees and storage are not priced by this version (0 in cost_breakdown)",
     ]
+    if prep.api is not None:
+        out.append(f"per-token API: {prep.api['provider']} {prep.api['api_model']} at {prep.api['mean_input_tokens']:.0f} input + "
+                   f"{prep.api['mean_output_tokens']:.0f} output tokens per request (the problem's means); API requests are "
+                   "priced at each period's planning rate (its peak), an upper bound on the bill")
     for tier in ("reserved-1y", "reserved-3y"):
         col = f"basis_{tier}"
         if col in table:
@@ -147,6 +160,8 @@ def _expand(result: SolveResult, inverse: np.ndarray) -> SolveResult:
     result.per_period = {tier: arr[:, inverse] for tier, arr in result.per_period.items()}
     if result.load_rps is not None:
         result.load_rps = result.load_rps[:, :, inverse]
+    if result.api_rps is not None:
+        result.api_rps = result.api_rps[:, inverse]
     return result
 
 
@@ -177,6 +192,7 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         slo=p.slo.model_dump(),
         mean_output_tokens=mean_output_tokens(prep.loaded, prep.lengths.output_tokens),
         requests_in_horizon=prep.demand.requests,
+        api=prep.api,
         candidates_summary={"evaluated": prep.candidates.evaluated, "kept": len(prep.candidates.table), "pruned": prep.candidates.pruned},
         assumptions=assumptions_for(prep),
     )

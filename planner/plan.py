@@ -60,12 +60,30 @@ class Assignment(_Model):
     serves_user_regions: list[str]
 
 
+class ApiUse(_Model):
+    """Requests of one user region sent to a per-token API (tier 'api')."""
+
+    tier: str = "api"
+    provider: str
+    api_model: str
+    user_region: str
+    rps_by_period: list[float]
+    requests: float
+    usd_per_request: float  # mean prompt × input price + mean output × output price
+    input_usd_per_mtok: float
+    output_usd_per_mtok: float
+    price_source: str
+    price_retrieved: str
+    cost_usd: float
+
+
 class Period(_Model):
     index: int
     hours: float
     demand_rps: dict[str, float]
     capacity_rps: float
     required_rps: float  # demand × (1 + headroom)
+    api_rps: float = 0.0  # sent to the per-token API (needs no fleet headroom)
 
 
 class Plan(_Model):
@@ -87,6 +105,7 @@ class Plan(_Model):
     headroom: float
     max_spot_share: float
     assignments: list[Assignment]
+    api: list[ApiUse] = Field(default_factory=list)
     periods: list[Period]
     cost_breakdown: dict[str, float]
     cost_by_tier: dict[str, float]
@@ -110,6 +129,7 @@ def build_plan(
     mean_output_tokens: float,
     requests_in_horizon: float,
     candidates_summary: dict,
+    api: dict | None = None,
     assumptions: list[str],
 ) -> Plan:
     """Assemble a plan from the solver's integer solution; costs are recomputed here from the
@@ -168,6 +188,22 @@ def build_plan(
                 )
             )
     compute = float(sum(a.cost_usd for a in assignments))
+    api_uses: list[ApiUse] = []
+    api_rps = result.api_rps if result.api_rps is not None else np.zeros((len(inp.user_regions), T))
+    for u, region in enumerate(inp.user_regions):
+        if api is None or not np.any(api_rps[u] > 0):
+            continue
+        reqs = float(np.dot(api_rps[u], hours) * 3600.0)
+        api_uses.append(ApiUse(
+            provider=api["provider"], api_model=api["api_model"], user_region=region,
+            rps_by_period=[float(v) for v in api_rps[u]], requests=reqs, usd_per_request=api["usd_per_request"],
+            input_usd_per_mtok=api["input_usd_per_mtok"], output_usd_per_mtok=api["output_usd_per_mtok"],
+            price_source=api["source"], price_retrieved=api["retrieved"], cost_usd=reqs * api["usd_per_request"],
+        ))
+    api_cost = float(sum(a.cost_usd for a in api_uses))
+    if api_uses:
+        by_tier["api"] = api_cost
+    total = compute + api_cost
     requests = requests_in_horizon
     periods = [
         Period(
@@ -176,6 +212,7 @@ def build_plan(
             demand_rps={u: float(inp.demand_rps[i, t]) for i, u in enumerate(inp.user_regions)},
             capacity_rps=float(capacity[t]),
             required_rps=float(inp.demand_rps[:, t].sum() * (1 + inp.headroom)),
+            api_rps=float(api_rps[:, t].sum()),
         )
         for t in range(T)
     ]
@@ -184,11 +221,11 @@ def build_plan(
         model=model,
         engine=engine,
         status=result.status.value,
-        objective_usd=compute,
+        objective_usd=total,
         horizon_hours=horizon,
-        monthly_cost_usd=compute * HOURS_PER_MONTH / horizon,
-        cost_per_1k_requests_usd=compute / requests * 1000 if requests else 0.0,
-        cost_per_mtok_output_usd=compute / (requests * mean_output_tokens) * MTOK if requests else 0.0,
+        monthly_cost_usd=total * HOURS_PER_MONTH / horizon,
+        cost_per_1k_requests_usd=total / requests * 1000 if requests else 0.0,
+        cost_per_mtok_output_usd=total / (requests * mean_output_tokens) * MTOK if requests else 0.0,
         mean_output_tokens=mean_output_tokens,
         requests_in_horizon=requests,
         solver=SolverInfo(
@@ -203,8 +240,9 @@ def build_plan(
         headroom=inp.headroom,
         max_spot_share=inp.max_spot_share,
         assignments=assignments,
+        api=api_uses,
         periods=periods,
-        cost_breakdown={"compute": compute, "egress": 0.0, "platform": 0.0, "storage": 0.0, "api": 0.0},
+        cost_breakdown={"compute": compute, "egress": 0.0, "platform": 0.0, "storage": 0.0, "api": api_cost},
         cost_by_tier=dict(sorted(by_tier.items())),
         candidates=candidates_summary,
         assumptions=assumptions,

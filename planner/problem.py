@@ -20,7 +20,7 @@ from planner.errors import ProblemError
 from planner.units import ENGINE_FAMILIES, PRECISIONS
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "fp4", "int8", "int4"]
-Tier = Literal["reserved-1y", "reserved-3y", "on-demand", "spot"]
+Tier = Literal["reserved-1y", "reserved-3y", "on-demand", "spot", "api"]
 EngineFamily = Literal["vllm", "trtllm", "sglang", "lmdeploy", "nim", "ollama", "other"]
 assert set(PRECISIONS) == set(Precision.__args__) and set(ENGINE_FAMILIES) == set(EngineFamily.__args__)
 
@@ -140,7 +140,7 @@ class Options(_Frozen):
     gpus: list[str] | Literal["any"] = Field("any", description="accelerator ids or aliases to consider")
     precisions: list[Precision] = Field(default_factory=lambda: ["bf16"], description="weight/compute precisions acceptable for quality")
     kv_precision: Precision | Literal["same"] = Field("same", description="KV-cache precision; 'same' = the weight precision (fp16 for int4/int8 weights)")
-    tiers: list[Tier] = Field(default_factory=lambda: ["reserved-1y", "on-demand", "spot"], description="pricing tiers allowed")
+    tiers: list[Tier] = Field(default_factory=lambda: ["reserved-1y", "on-demand", "spot"], description="pricing tiers allowed ('api' = per-token API for overflow or all traffic)")
     max_spot_share: float = Field(0.3, ge=0, le=1, description="at most this share of the required capacity may rest on spot: without spot, reserved + on-demand still cover (1 − share) × demand × (1 + headroom) in every period and user region")
     min_replicas: int = Field(1, ge=0, le=10_000, description="model replicas in service in every period, at least (an instance of G GPUs at tensor parallelism tp runs G/tp)")
     headroom: float = Field(0.15, ge=0, le=5, description="capacity ≥ demand × (1 + headroom)")
@@ -150,6 +150,8 @@ class Options(_Frozen):
     max_batch: list[int] = Field(default_factory=lambda: [8, 16, 32, 64, 128, 256], description="max-batch settings to consider")
     max_gpus_per_replica: int = Field(8, ge=1, le=64, description="largest replica (GPUs)")
     quotas: list[Quota] = Field(default_factory=list, description="caps on GPUs in service per cloud/region/GPU type")
+    api_provider: str | None = Field(None, description="tier 'api': provider in api_prices.csv; empty = the cheapest that serves the model")
+    max_api_share: float = Field(1.0, ge=0, le=1, description="tier 'api': at most this share of each period's demand goes to the API")
 
     @model_validator(mode="after")
     def _non_empty(self) -> "Options":

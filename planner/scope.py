@@ -87,6 +87,16 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
             if gid is None:
                 errors.append(f"{loaded.where('options', 'quotas', i, 'gpu')}: {catalogs.gpu_ids.unknown_message(q.gpu)}")
         quotas.append((cloud, q.region, gid, q.max_gpus))
+    if "api" in problem.options.tiers and model_id is not None:
+        priced = catalogs.api_prices[(catalogs.api_prices["model"] == model_id)
+                                     & catalogs.api_prices["input_usd_per_mtok"].notna()
+                                     & catalogs.api_prices["output_usd_per_mtok"].notna()]
+        providers = sorted(set(priced["provider"]))
+        if not providers:
+            errors.append(f"{loaded.where('options', 'tiers')}: tier 'api': api_prices.csv has no per-token price for {model_id}")
+        elif problem.options.api_provider is not None and problem.options.api_provider.strip().lower() not in [p.lower() for p in providers]:
+            errors.append(f"{loaded.where('options', 'api_provider')}: no {model_id} price from '{problem.options.api_provider}'"
+                          f"{did_you_mean(problem.options.api_provider, providers)}")
     if errors:
         raise ProblemError(errors)
     return Scope(model_id, tuple(gpu_ids), tuple(clouds), tuple(sorted(problem.workload.user_regions)), geo_continent,

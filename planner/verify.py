@@ -22,14 +22,14 @@ import pandas as pd
 from planner import perf
 from planner.candidates import evaluate_configurations, kv_precision_for
 from planner.catalog import Catalogs
-from planner.catalog.prices import tier_prices
+from planner.catalog.prices import api_choice, tier_prices
 from planner.milp.data import RESERVED_TIERS, TIERS
 from planner.pipeline import slo_targets
 from planner.plan import Plan
 from planner.problem import LoadedProblem
 from planner.scope import can_serve_matrix, resolve_scope
 from planner.units import HOURS_PER_MONTH, MTOK
-from planner.workload import demand_series, length_samples, mean_output_tokens
+from planner.workload import demand_series, length_samples, mean_input_tokens, mean_output_tokens
 
 REL_TOL = 1e-6
 
@@ -62,12 +62,46 @@ def _worst_shortfall(capacity: np.ndarray, serve: np.ndarray, need: np.ndarray, 
     return worst
 
 
-def _check_headline(plan: Plan, demand, total: float, loaded: LoadedProblem, check) -> None:
+def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, demand, check) -> np.ndarray:
+    """Requests sent to the per-token API: allowed, priced from the catalog, within the share cap,
+    re-costed. Returns the API requests/s (U, T) for the coverage checks."""
+    problem = loaded.problem
+    U, T = demand.demand_rps.shape
+    api_rps = np.zeros((U, T))
+    if not plan.api:
+        return api_rps
+    inputs, outputs = length_samples(loaded)
+    offer = api_choice(catalogs.api_prices, scope.model_id, problem.options.api_provider,
+                       mean_input_tokens(loaded, inputs), mean_output_tokens(loaded, outputs))
+    check("api" in problem.options.tiers and offer is not None, "tier", "tier api allowed by the problem and priced in the catalog")
+    if offer is None:
+        return api_rps
+    for use in plan.api:
+        label = f"api {use.provider}/{use.api_model} [{use.user_region}]"
+        check(use.provider == offer["provider"] and use.api_model == offer["api_model"]
+              and _close(use.usd_per_request, offer["usd_per_request"]), "price",
+              f"{label}: catalog offer {offer['provider']}/{offer['api_model']} at {offer['usd_per_request']:.8f} USD/request")
+        if use.user_region not in demand.user_regions or len(use.rps_by_period) != T:
+            check(False, "api", f"{label}: unknown user region or wrong number of periods")
+            continue
+        u = demand.user_regions.index(use.user_region)
+        rps = np.array(use.rps_by_period, dtype=float)
+        limit = problem.options.max_api_share * demand.demand_rps[u]
+        check(np.all(rps >= 0) and np.all(rps <= limit * (1 + 1e-6) + 1e-9), "api",
+              f"{label}: at most {problem.options.max_api_share:.0%} of the region's demand in every period")
+        cost = float(np.dot(rps, demand.period_hours) * 3600.0 * offer["usd_per_request"])
+        check(_close(cost, use.cost_usd), "cost", f"{label}: re-costed {cost:.4f} USD, plan {use.cost_usd:.4f} USD")
+        api_rps[u] += rps
+    return api_rps
+
+
+def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, check) -> None:
     """The figures a reader sees first, re-derived: horizon, requests, unit costs, splits, status."""
     keys = [(a.candidate_id, a.tier) for a in plan.assignments]
     check(len(keys) == len(set(keys)), "assignments", "each (candidate, tier) appears once")
     check(plan.status in ("optimal", "feasible"), "status", f"status {plan.status!r} is optimal or feasible")
     check(_close(plan.horizon_hours, demand.horizon_hours), "horizon", f"horizon {plan.horizon_hours} h, problem {demand.horizon_hours} h")
+    total = fleet + api_cost
     requests = demand.requests
     check(_close(plan.requests_in_horizon, requests), "requests", f"{requests:,.0f} requests in the horizon, plan {plan.requests_in_horizon:,.0f}")
     out_tokens = mean_output_tokens(loaded, length_samples(loaded)[1])
@@ -78,9 +112,12 @@ def _check_headline(plan: Plan, demand, total: float, loaded: LoadedProblem, che
     by_tier: dict[str, float] = {}
     for a in plan.assignments:
         by_tier[a.tier] = by_tier.get(a.tier, 0.0) + a.cost_usd
+    if plan.api:
+        by_tier["api"] = api_cost
     check(set(by_tier) == set(plan.cost_by_tier) and all(_close(v, plan.cost_by_tier[t]) for t, v in by_tier.items()),
           "cost_by_tier", "cost by tier adds up the assignments")
-    check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), total),
+    check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), fleet)
+          and _close(plan.cost_breakdown.get("api", 0.0), api_cost),
           "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
@@ -148,11 +185,15 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(_close(cost, a.cost_usd), "cost", f"{label}: re-costed {cost:.4f} USD, plan {a.cost_usd:.4f} USD")
         total += cost
         rows.append((a, n, regions.loc[(a.cloud, a.region), "geo"]))
-    check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
+    fleet = total
+    api_rps = _check_api(plan, loaded, catalogs, scope, demand, check)  # (U, T)
+    api_cost = sum(a.cost_usd for a in plan.api)
+    total = fleet + api_cost
+    check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments and API {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
-    _check_headline(plan, demand, total, loaded, check)
-    if not rows:
+    _check_headline(plan, demand, fleet, api_cost, loaded, check)
+    if not rows and not plan.api:
         check(False, "demand", "the plan buys nothing")
         return out
 
@@ -164,8 +205,8 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch) for a, _, _ in rows}),
         columns=["gpu", "tp", "precision", "kv_precision", "concurrency"],
     )
-    evaluated = evaluate_configurations(configs, loaded, scope, catalogs, lengths, slo).set_index(
-        ["gpu", "tp", "precision", "kv_precision", "concurrency"])
+    evaluated = (evaluate_configurations(configs, loaded, scope, catalogs, lengths, slo).set_index(
+        ["gpu", "tp", "precision", "kv_precision", "concurrency"]) if rows else None)
     capacity = []
     for a, n, _ in rows:
         e = evaluated.loc[(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch)]
@@ -177,25 +218,28 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
             if target is not None:
                 check(value <= target * (1 + 1e-6), "slo", f"{a.candidate_id}: P99 {field.upper()} {value:.1f} ms ≤ {target:.0f} ms")
         capacity.append(cap * a.replicas_per_instance * n)
-    capacity = np.array(capacity)  # (A, T)
-
+    U = len(demand.user_regions)
+    fleet_capacity = np.array(capacity).reshape(len(rows), T)  # (A, T)
     geos = pd.Series([g for _, _, g in rows])
-    serve = can_serve_matrix(demand.user_regions, geos, problem.options.placement, scope.geo_continent)  # (U, A)
+    fleet_serve = can_serve_matrix(demand.user_regions, geos, problem.options.placement, scope.geo_continent).reshape(U, len(rows))
+    # requests sent to the API relieve (1 + headroom) of fleet capacity, for their own user region only
+    capacity = np.concatenate([fleet_capacity, (1 + problem.options.headroom) * api_rps])
+    serve = np.concatenate([fleet_serve, np.eye(U, dtype=bool)], axis=1)  # (U, A + U)
     need = demand.demand_rps * (1 + problem.options.headroom)
     worst = _worst_shortfall(capacity, serve, need, demand.user_regions)
     check(worst is None, "demand",
           "demand × (1 + headroom) covered in every period and user region" if worst is None else
           f"short {worst[0]:.2f} req/s for user region(s) {', '.join(worst[2])} in period {worst[1]}")
     share = problem.options.max_spot_share
-    spot = np.array([a.tier == "spot" for a, _, _ in rows])
+    spot = np.array([a.tier == "spot" for a, _, _ in rows] + [False] * U, dtype=bool)
     if share < 1:
         worst = _worst_shortfall(capacity[~spot], serve[:, ~spot], (1 - share) * need, demand.user_regions)
         check(worst is None, "spot",
               f"without spot, reserved and on-demand capacity covers {1 - share:.0%} of demand × (1 + headroom)" if worst is None else
               f"without spot, short {worst[0]:.2f} req/s of {1 - share:.0%} of demand for {', '.join(worst[2])} in period {worst[1]}")
-    check(all(_close(p.capacity_rps, c) for p, c in zip(plan.periods, capacity.sum(axis=0))), "periods",
+    check(all(_close(p.capacity_rps, c) for p, c in zip(plan.periods, fleet_capacity.sum(axis=0))), "periods",
           "each period's capacity is the sum of its instances' capacity")
-    replicas = np.array([n * a.replicas_per_instance for a, n, _ in rows]).sum(axis=0)
+    replicas = np.array([n * a.replicas_per_instance for a, n, _ in rows] + [np.zeros(T)]).sum(axis=0)
     for cloud, region, gpu, max_gpus in scope.quotas:
         used = sum(n * a.gpus_per_instance for a, n, _ in rows
                    if a.cloud == cloud and (region is None or a.region == region) and (gpu is None or a.gpu == gpu))

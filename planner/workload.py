@@ -104,10 +104,18 @@ def samples_from_stats(stats: LengthStats, n: int = MAX_LENGTH_SAMPLES) -> np.nd
 
 def mean_output_tokens(loaded: LoadedProblem, output_samples: np.ndarray) -> float:
     """The stated mean output length when the problem gives one, else the samples' mean."""
-    stats = loaded.problem.workload.output_tokens
+    return _stated_mean(loaded.problem.workload.output_tokens, output_samples)
+
+
+def mean_input_tokens(loaded: LoadedProblem, input_samples: np.ndarray) -> float:
+    """The stated mean prompt length when the problem gives one, else the samples' mean."""
+    return _stated_mean(loaded.problem.workload.input_tokens, input_samples)
+
+
+def _stated_mean(stats: LengthStats | None, samples: np.ndarray) -> float:
     if stats is not None and stats.mean is not None:
         return float(stats.mean)
-    return float(np.mean(output_samples))
+    return float(np.mean(samples))
 
 
 def _read_problem_csv(loaded: LoadedProblem, relative: str, *field: str) -> tuple[str, object, pd.DataFrame]:

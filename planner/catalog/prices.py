@@ -40,3 +40,29 @@ def tier_prices(offers: pd.DataFrame, discounts: pd.DataFrame) -> pd.DataFrame:
         out[f"price_{tier}"] = price
         out[f"basis_{tier}"] = basis
     return out
+
+
+def api_choice(api_prices: pd.DataFrame, model_id: str, provider: str | None,
+               mean_input_tokens: float, mean_output_tokens: float) -> dict | None:
+    """The per-token API offer for a catalog model: the named provider's, or the cheapest per request
+    for these mean lengths (ties: provider, then API model name). None when the catalog has none."""
+    rows = api_prices[(api_prices["model"] == model_id)
+                      & np.isfinite(api_prices["input_usd_per_mtok"].to_numpy(float))
+                      & np.isfinite(api_prices["output_usd_per_mtok"].to_numpy(float))]
+    if provider is not None:
+        rows = rows[rows["provider"].str.lower() == provider.strip().lower()]
+    if rows.empty:
+        return None
+    per_request = (mean_input_tokens * rows["input_usd_per_mtok"] + mean_output_tokens * rows["output_usd_per_mtok"]) / 1e6
+    pick = rows.assign(usd_per_request=per_request).sort_values(["usd_per_request", "provider", "api_model"]).iloc[0]
+    return {
+        "provider": str(pick["provider"]),
+        "api_model": str(pick["api_model"]),
+        "input_usd_per_mtok": float(pick["input_usd_per_mtok"]),
+        "output_usd_per_mtok": float(pick["output_usd_per_mtok"]),
+        "usd_per_request": float(pick["usd_per_request"]),
+        "mean_input_tokens": float(mean_input_tokens),
+        "mean_output_tokens": float(mean_output_tokens),
+        "source": str(pick["source"]),
+        "retrieved": str(pick["retrieved"]),
+    }

@@ -63,16 +63,34 @@ def render_table(plan: Plan) -> str:
     for k, v in headline(plan):
         head.add_row(f"[bold]{k}[/bold]", v)
     console.print(head)
-    table = Table(title="What to buy", title_justify="left")
     frame = assignments_frame(plan)
-    for c in frame.columns:
+    if frame.empty:
+        console.print("[bold]What to buy[/bold]: no instances")
+        frame = None
+    table = Table(title="What to buy", title_justify="left")
+    for c in ([] if frame is None else frame.columns):
         table.add_column(c, justify="right" if frame[c].dtype.kind == "f" else "left", no_wrap=True)
-    for row in frame.itertuples(index=False):
+    for row in ([] if frame is None else frame.itertuples(index=False)):
         table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
-    console.print(table)
+    if frame is not None:
+        console.print(table)
+    for line in api_lines(plan):
+        console.print("[bold]per-token API[/bold] " + line)
     console.print("[bold]instances by period[/bold] " + _periods_summary(plan))
     console.print("[bold]cost by tier[/bold] " + ", ".join(f"{t}: {_usd(c * 730 / plan.horizon_hours)}/month" for t, c in plan.cost_by_tier.items()))
     return console.export_text()
+
+
+def api_lines(plan: Plan) -> list[str]:
+    """One line per user region whose requests (partly) go to a per-token API."""
+    out = []
+    for a in plan.api:
+        share = a.requests / plan.requests_in_horizon if plan.requests_in_horizon else 0.0
+        out.append(f"{a.provider} {a.api_model} for {a.user_region}: up to {max(a.rps_by_period):,.2f} req/s, "
+                   f"{a.requests:,.0f} requests ({share:.0%} of all), ${a.usd_per_request:.6f}/request "
+                   f"(${a.input_usd_per_mtok:g}/${a.output_usd_per_mtok:g} per M input/output tokens), "
+                   f"{_usd(a.cost_usd * 730 / plan.horizon_hours)}/month")
+    return out
 
 
 def _periods_summary(plan: Plan) -> str:
@@ -93,10 +111,15 @@ def render_markdown(plan: Plan) -> str:
     lines.append("|" + "---|" * len(frame.columns))
     for row in frame.itertuples(index=False):
         lines.append("| " + " | ".join(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    if plan.api:
+        lines += ["", "## Per-token API", ""] + [f"- {x}" for x in api_lines(plan)]
     lines += ["", "## Prices used", ""]
     for a in plan.assignments:
         lines.append(f"- {a.cloud} {a.region} {a.instance_type} {a.tier}: ${a.price_usd_per_instance_hour:.4f}/h "
                      f"({a.price_basis}; source {a.price_source}, retrieved {a.price_retrieved})")
+    for a in plan.api:
+        lines.append(f"- {a.provider} {a.api_model}: ${a.input_usd_per_mtok:g} / ${a.output_usd_per_mtok:g} per M input/output tokens "
+                     f"(source {a.price_source}, retrieved {a.price_retrieved})")
     lines += ["", "## Assumptions", ""] + [f"- {x}" for x in plan.assumptions]
     return "\n".join(lines) + "\n"
 

@@ -279,3 +279,40 @@ def test_quota_with_unknown_ids_exit_3(tmp_path):
     result = run("solve", _write(tmp_path, text))
     assert result.exit_code == 3
     assert "did you mean 'aws'" in result.output and "did you mean 'L40S-48GB'" in result.output
+
+
+def _api_problem(tmp_path, tiers="[reserved-1y, on-demand, spot, api]", extra=""):
+    text = QUICKSTART.read_text().replace("tiers: [reserved-1y, on-demand, spot]", f"tiers: {tiers}")
+    if tiers == "[api]":  # nothing to buy, so no minimum of replicas either
+        text = text.replace("min_replicas: 2", "min_replicas: 0")
+    return _write(tmp_path, text.replace("  headroom: 0.15", "  headroom: 0.15" + extra))
+
+
+@pytest.mark.parametrize("tiers", ["[reserved-1y, on-demand, spot, api]", "[api]"])
+def test_api_tier_plans_verify_and_are_never_dearer(tmp_path, tiers):
+    problem = _api_problem(tmp_path, tiers)
+    out = tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    assert plan["api"] and plan["cost_breakdown"]["api"] > 0
+    assert run("verify", problem, out).exit_code == 0
+    if tiers.startswith("[reserved"):  # adding an option never raises the cost
+        base = json.loads(run("solve", QUICKSTART, "--format", "json").stdout)
+        assert plan["monthly_cost_usd"] <= base["monthly_cost_usd"] * (1 + 1e-6)
+    plan["api"][0]["cost_usd"] *= 0.5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    result = run("verify", problem, bad)
+    assert result.exit_code == 4 and "FAIL cost" in result.output
+
+
+def test_api_share_cap_and_unknown_provider(tmp_path):
+    problem = _api_problem(tmp_path, extra="\n  max_api_share: 0.25")
+    out = tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    assert max(plan["api"][0]["rps_by_period"]) <= 0.25 * 5.0 + 1e-9
+    assert run("verify", problem, out).exit_code == 0
+    bad = _api_problem(tmp_path, extra="\n  api_provider: Grok")
+    result = run("solve", bad)
+    assert result.exit_code == 3 and "did you mean 'Groq'" in result.output
