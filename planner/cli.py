@@ -104,6 +104,16 @@ def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, catalog_dir):
         click.echo(f"wrote {dump_lp}", err=True)
         return
     plan = pipeline.solve_prepared(prep, pipeline.solver_options(loaded, solver, time_limit, gap))
+    # every plan is re-checked independently of the solver before anyone sees it
+    from planner.errors import SolverError
+    from planner.verify import verify_plan
+
+    findings = verify_plan(loaded, catalogs, plan)
+    failed = [f for f in findings if not f.ok]
+    if failed:
+        raise SolverError([f"the solver's plan fails independent verification ({len(failed)} check(s)):"]
+                          + [f"  {f.check}: {f.message}" for f in failed[:10]])
+    click.echo(f"verified independently: {len(findings)} checks passed", err=True)
     render = {"json": lambda p: p.to_json() + "\n", "table": plan_report.render_table,
               "markdown": plan_report.render_markdown, "csv": plan_report.render_csv}[fmt]
     _emit(render(plan), output)

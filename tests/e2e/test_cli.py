@@ -78,7 +78,8 @@ def test_solve_formats(fmt):
     if fmt == "markdown":
         assert "## Assumptions" in result.output and "source" in result.output
     if fmt == "csv":
-        assert result.output.startswith("period,")
+        assert result.stdout.startswith("period,")  # stdout carries only the document
+    assert "verified independently" in result.stderr
 
 
 def test_dump_lp(tmp_path):
