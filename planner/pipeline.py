@@ -71,6 +71,7 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         user_regions=demand.user_regions,
         period_hours=demand.period_hours,
         demand_rps=demand.demand_rps,
+        mean_demand_rps=demand.mean_rps,
         can_serve=can_serve_matrix(demand.user_regions, table["geo"], opts.placement, scope.geo_continent).reshape(len(demand.user_regions), len(table)),
         headroom=opts.headroom,
         max_spot_share=opts.max_spot_share,
@@ -82,6 +83,7 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         max_api_share=opts.max_api_share,
         quota_members=quota_members(scope, table) if scope.quotas else None,
         quota_max_gpus=np.array([q[3] for q in scope.quotas], dtype=float) if scope.quotas else None,
+        quota_labels=tuple(f"{c}/{r or '*'}/{g or '*'} ≤ {m} GPUs" for c, r, g, m in scope.quotas) if scope.quotas else None,
     )
 
 
@@ -142,17 +144,20 @@ def assumptions_for(prep: Prepared) -> list[str]:
 
 
 def merge_identical_periods(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
-    """Periods with the same demand in every user region get the same optimal per-period decisions
+    """Periods with the same demand (planning and mean rate) in every user region get the same optimal per-period decisions
     (given the reserved fleet, periods are independent), so they are solved once with their hours
     added up. Returns the reduced input and, for each original period, its reduced index. Exact."""
-    _, first, inverse = np.unique(inp.demand_rps.T, axis=0, return_index=True, return_inverse=True)
+    key = inp.demand_rps if inp.mean_demand_rps is None else np.concatenate([inp.demand_rps, inp.mean_demand_rps])
+    _, first, inverse = np.unique(key.T, axis=0, return_index=True, return_inverse=True)
     inverse = np.asarray(inverse).ravel()
     order = np.argsort(first)  # keep the reduced periods in order of first appearance
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     inverse = rank[inverse]
     hours = np.bincount(inverse, weights=inp.period_hours, minlength=len(order))
-    reduced = replace(inp, period_hours=hours, demand_rps=inp.demand_rps[:, np.sort(first)])
+    keep = np.sort(first)
+    reduced = replace(inp, period_hours=hours, demand_rps=inp.demand_rps[:, keep],
+                      mean_demand_rps=None if inp.mean_demand_rps is None else inp.mean_demand_rps[:, keep])
     return reduced, inverse
 
 

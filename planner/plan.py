@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from planner.milp.build import api_billing_ratio
 from planner.milp.data import RESERVED_TIERS, MilpInput, SolveResult
 from planner.units import HOURS_PER_MONTH, MTOK
 
@@ -67,8 +68,8 @@ class ApiUse(_Model):
     provider: str
     api_model: str
     user_region: str
-    rps_by_period: list[float]
-    requests: float
+    rps_by_period: list[float]  # share of the period's planning (peak) rate sent to the API
+    requests: float  # billed requests: the same share of each period's mean rate × its duration
     usd_per_request: float  # mean prompt × input price + mean output × output price
     input_usd_per_mtok: float
     output_usd_per_mtok: float
@@ -190,10 +191,11 @@ def build_plan(
     compute = float(sum(a.cost_usd for a in assignments))
     api_uses: list[ApiUse] = []
     api_rps = result.api_rps if result.api_rps is not None else np.zeros((len(inp.user_regions), T))
+    billed = api_billing_ratio(inp)
     for u, region in enumerate(inp.user_regions):
         if api is None or not np.any(api_rps[u] > 0):
             continue
-        reqs = float(np.dot(api_rps[u], hours) * 3600.0)
+        reqs = float(np.dot(api_rps[u] * billed[u], hours) * 3600.0)  # at the mean rate, as the API bills
         api_uses.append(ApiUse(
             provider=api["provider"], api_model=api["api_model"], user_region=region,
             rps_by_period=[float(v) for v in api_rps[u]], requests=reqs, usd_per_request=api["usd_per_request"],

@@ -57,7 +57,7 @@ def _worst_shortfall(capacity: np.ndarray, serve: np.ndarray, need: np.ndarray, 
             available = capacity[serve[rows].any(axis=0)].sum(axis=0) if capacity.size else np.zeros(T)
             short = need[rows].sum(axis=0) - available
             t = int(np.argmax(short))
-            if short[t] > 1e-9 * max(1.0, need[rows, t].sum()) and (worst is None or short[t] > worst[0]):
+            if short[t] > 1e-6 * max(1.0, need[rows, t].sum()) and (worst is None or short[t] > worst[0]):  # solver round-off
                 worst = (float(short[t]), t, [regions[i] for i in rows])
     return worst
 
@@ -76,8 +76,14 @@ def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, dem
     check("api" in problem.options.tiers and offer is not None, "tier", "tier api allowed by the problem and priced in the catalog")
     if offer is None:
         return api_rps
+    regions = [use.user_region for use in plan.api]
+    check(len(regions) == len(set(regions)), "api", "one API row per user region")
+    ratio = np.where(demand.demand_rps > 0, demand.mean_rps / np.where(demand.demand_rps > 0, demand.demand_rps, 1.0), 1.0)
     for use in plan.api:
         label = f"api {use.provider}/{use.api_model} [{use.user_region}]"
+        check(use.tier == "api" and _close(use.input_usd_per_mtok, offer["input_usd_per_mtok"])
+              and _close(use.output_usd_per_mtok, offer["output_usd_per_mtok"]) and use.price_source == offer["source"],
+              "price", f"{label}: per-token prices and source as in the catalog")
         check(use.provider == offer["provider"] and use.api_model == offer["api_model"]
               and _close(use.usd_per_request, offer["usd_per_request"]), "price",
               f"{label}: catalog offer {offer['provider']}/{offer['api_model']} at {offer['usd_per_request']:.8f} USD/request")
@@ -86,12 +92,16 @@ def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, dem
             continue
         u = demand.user_regions.index(use.user_region)
         rps = np.array(use.rps_by_period, dtype=float)
-        limit = problem.options.max_api_share * demand.demand_rps[u]
-        check(np.all(rps >= 0) and np.all(rps <= limit * (1 + 1e-6) + 1e-9), "api",
-              f"{label}: at most {problem.options.max_api_share:.0%} of the region's demand in every period")
-        cost = float(np.dot(rps, demand.period_hours) * 3600.0 * offer["usd_per_request"])
+        check(np.all(rps >= 0), "api", f"{label}: non-negative requests/s")
+        requests = float(np.dot(rps * np.minimum(ratio[u], 1.0), demand.period_hours) * 3600.0)
+        check(_close(requests, use.requests), "api", f"{label}: {requests:,.0f} requests billed, plan {use.requests:,.0f}")
+        cost = requests * offer["usd_per_request"]
         check(_close(cost, use.cost_usd), "cost", f"{label}: re-costed {cost:.4f} USD, plan {use.cost_usd:.4f} USD")
         api_rps[u] += rps
+    for u, region in enumerate(demand.user_regions):  # the cap holds for the region's total, not per row
+        limit = problem.options.max_api_share * demand.demand_rps[u]
+        check(np.all(api_rps[u] <= limit * (1 + 1e-6) + 1e-9), "api",
+              f"API requests of {region} within {problem.options.max_api_share:.0%} of its demand in every period")
     return api_rps
 
 

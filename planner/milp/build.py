@@ -160,6 +160,16 @@ def offered(inp: MilpInput) -> dict[str, np.ndarray]:
     return out
 
 
+def api_billing_ratio(inp: MilpInput) -> np.ndarray:
+    """(U, T) mean ÷ planning rate: sending a share of a period's planning (peak) rate to the API
+    sends that share of its mean rate, which is what the API bills."""
+    peak = np.asarray(inp.demand_rps, dtype=float)
+    if inp.mean_demand_rps is None:
+        return np.ones_like(peak)
+    mean = np.asarray(inp.mean_demand_rps, dtype=float)
+    return np.where(peak > 0, np.minimum(mean / np.where(peak > 0, peak, 1.0), 1.0), 1.0)
+
+
 def replicas_per_unit(inp: MilpInput) -> np.ndarray:
     """(K,) model replicas per unit bought (1 when the input does not say)."""
     if inp.replicas_per_unit is None:
@@ -373,8 +383,9 @@ def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable
         price = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
         for (k, t), v in idx.per_period[tier].items():
             terms.append((v, float(price[k]) * float(hours[t])))
+    billed = api_billing_ratio(inp)
     for (u, t), v in idx.api.items():  # requests/s × seconds in the period × USD per request
-        terms.append((v, float(inp.api_usd_per_request) * float(hours[t]) * 3600.0))
+        terms.append((v, float(inp.api_usd_per_request) * float(hours[t]) * 3600.0 * float(billed[u, t])))
     return terms
 
 

@@ -58,8 +58,10 @@ class MilpInput:
     replicas_per_unit: np.ndarray | None = None
     api_usd_per_request: float | None = None  # per-token API as overflow/alternative; None = no API tier
     max_api_share: float = 1.0  # at most this share of each user region's demand may go to the API
+    mean_demand_rps: np.ndarray | None = None  # (U, T) mean rate per period (API requests are billed at it); None = demand_rps
     quota_members: np.ndarray | None = None  # (Q, K) bool: k counts against quota q
     quota_max_gpus: np.ndarray | None = None  # (Q,) GPUs in service at most under quota q
+    quota_labels: tuple[str, ...] | None = None  # (Q,) how the problem names each quota, for messages
 
 
 class SolveStatus(str, enum.Enum):

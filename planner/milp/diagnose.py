@@ -82,6 +82,22 @@ def structural_checks(inp: MilpInput) -> list[str]:
     return msgs
 
 
+def quota_checks(inp: MilpInput) -> list[str]:
+    """Quotas that rule out whole instances: a cap below the smallest instance it covers, and, when
+    quotas are in force at all, a reminder that whole instances may not fit where fractions would."""
+    if inp.quota_members is None or inp.quota_max_gpus is None:
+        return []
+    gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(len(inp.candidate_ids)), dtype=float)
+    labels = inp.quota_labels or tuple(f"quota {q}" for q in range(len(inp.quota_max_gpus)))
+    msgs = []
+    for q, members in enumerate(np.asarray(inp.quota_members, dtype=bool)):
+        if members.any() and gpus[members].min() > inp.quota_max_gpus[q]:
+            msgs.append(f"GPU quota '{labels[q]}' is below the smallest instance it covers ({gpus[members].min():.0f} GPUs): "
+                        f"none of its {int(members.sum())} candidate(s) can be bought")
+    msgs.append("GPU quotas in force (" + "; ".join(labels) + "): whole instances may not fit under them where fractions would")
+    return msgs
+
+
 def explain_infeasibility(
     inp: MilpInput, options: SolverOptions | None = None, max_periods_per_region: int = 10
 ) -> list[str]:
@@ -94,10 +110,12 @@ def explain_infeasibility(
     errs = validate_input(inp)
     if errs:
         return ["invalid MILP input: " + e for e in errs]
-    msgs = structural_checks(inp)
+    msgs = structural_checks(inp) + quota_checks(inp)
     opts = options or SolverOptions()
     status, short, message = solve_shortfall(inp, opts)
     if short is None:
+        if status == SolveStatus.INFEASIBLE and inp.min_replicas > 0 and inp.quota_members is not None:
+            msgs.append(f"min_replicas = {inp.min_replicas} cannot be met within the GPU quotas")
         if status == SolveStatus.INFEASIBLE and msgs:
             return msgs
         return msgs + [f"could not compute the demand shortfall ({status.value}): {message}"]

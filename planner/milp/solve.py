@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from planner.milp.build import VarIndex, build_model, coverage_sets, effective_demand, offered, replicas_per_unit, validate_input
+from planner.milp.build import VarIndex, api_billing_ratio, build_model, coverage_sets, effective_demand, offered, replicas_per_unit, validate_input
 from planner.milp.data import (
     PER_PERIOD_TIERS,
     RESERVED_TIERS,
@@ -352,7 +352,8 @@ def extract_solution(inp: MilpInput, idx: VarIndex) -> tuple[dict, dict, np.ndar
         if val is None or not math.isfinite(val):
             errors.append(f"{v.name} has no value")
             continue
-        api[u, t] = min(max(float(val), 0.0), float(v.upBound))  # clip solver tolerance noise
+        val = min(max(float(val), 0.0), float(v.upBound))  # clip solver tolerance noise
+        api[u, t] = 0.0 if val <= INT_TOL * max(1.0, float(v.upBound)) else val
     return reserved, per_period, load, api, errors
 
 
@@ -381,8 +382,9 @@ def allocate_load(inp: MilpInput, n: np.ndarray, options: SolverOptions, api: np
     for (u, k, t), v in x.items():
         by_ut.setdefault((u, t), []).append((v, 1.0))
         by_kt.setdefault((k, t), []).append((v, 1.0))
-    for (u, t), terms in by_ut.items():
-        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE, f"serve_u{u}_t{t}", float(need[u, t]))
+    for (u, t), terms in by_ut.items():  # within the tolerance check_solution allows (solver round-off)
+        rhs = float(need[u, t]) - 0.5 * ROW_TOL * max(1.0, float(need[u, t]))
+        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE, f"serve_u{u}_t{t}", max(rhs, 0.0))
     for (k, t), terms in by_kt.items():
         prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"cap_k{k}_t{t}", float(cap[k] * n[k, t]))
     load = np.zeros((U, K, T))
@@ -420,11 +422,11 @@ def fleet_need(inp: MilpInput, api: np.ndarray | None) -> np.ndarray:
 
 
 def api_cost_usd(inp: MilpInput, api: np.ndarray | None) -> float:
-    """USD of the API requests: Σ_{u,t} a_{u,t} × 3600 h_t × price per request."""
+    """USD of the API requests: Σ_{u,t} a_{u,t} × (mean/peak)_{u,t} × 3600 h_t × price per request."""
     if api is None or inp.api_usd_per_request is None:
         return 0.0
-    return float((np.asarray(api, dtype=float).sum(axis=0) * np.asarray(inp.period_hours, dtype=float)).sum()
-                 * 3600.0 * float(inp.api_usd_per_request))
+    billed = np.asarray(api, dtype=float) * api_billing_ratio(inp)
+    return float((billed.sum(axis=0) * np.asarray(inp.period_hours, dtype=float)).sum() * 3600.0 * float(inp.api_usd_per_request))
 
 
 def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray | None = None) -> float:
@@ -533,6 +535,11 @@ def _confirm_infeasible(inp: MilpInput, options: SolverOptions, out: _Outcome) -
     """Do not trust "infeasible" either: CBC's preprocessing, cut short by the time limit, reports
     "infeasible or unbounded" on feasible models. Feasibility of this MILP equals feasibility of its
     LP relaxation, so re-check with the (cheap) penalised-shortfall LP."""
+    if inp.quota_members is not None:
+        # quotas are upper bounds: the LP relaxation may buy half an instance that the quota cannot
+        # fit whole, so a feasible LP does not prove a feasible MILP; keep the solver's verdict
+        out.message += "; GPU quotas are in force (see explain_infeasibility)"
+        return out
     lp_options = dataclasses.replace(options, time_limit_s=max(float(options.time_limit_s), 30.0))
     status, short, message = solve_shortfall(inp, lp_options)
     if short is None:

@@ -107,10 +107,13 @@ def render_markdown(plan: Plan) -> str:
     lines += [f"- **{k}**: {v}" for k, v in headline(plan)]
     lines += ["", "## What to buy", ""]
     frame = assignments_frame(plan)
-    lines.append("| " + " | ".join(frame.columns) + " |")
-    lines.append("|" + "---|" * len(frame.columns))
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    if frame.empty:
+        lines.append("No instances.")
+    else:
+        lines.append("| " + " | ".join(frame.columns) + " |")
+        lines.append("|" + "---|" * len(frame.columns))
+        for row in frame.itertuples(index=False):
+            lines.append("| " + " | ".join(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row) + " |")
     if plan.api:
         lines += ["", "## Per-token API", ""] + [f"- {x}" for x in api_lines(plan)]
     lines += ["", "## Prices used", ""]
@@ -132,4 +135,12 @@ def render_csv(plan: Plan) -> str:
                          "region": a.region, "instance_type": a.instance_type, "gpu": a.gpu, "tier": a.tier,
                          "instances": n, "replicas": a.replicas_by_period[t], "usd_per_instance_hour": a.price_usd_per_instance_hour,
                          "cost_usd": n * a.price_usd_per_instance_hour * plan.periods[t].hours})
-    return pd.DataFrame(rows).to_csv(index=False)
+    for a in plan.api:
+        for t, rps in enumerate(a.rps_by_period):
+            rows.append({"period": t, "hours": plan.periods[t].hours, "candidate_id": f"api/{a.provider}/{a.api_model}/{a.user_region}",
+                         "cloud": a.provider, "region": a.user_region, "instance_type": a.api_model, "gpu": "", "tier": "api",
+                         "instances": 0, "replicas": 0, "usd_per_instance_hour": 0.0,
+                         "cost_usd": a.cost_usd * (rps * plan.periods[t].hours) / max(sum(r * p.hours for r, p in zip(a.rps_by_period, plan.periods)), 1e-300)})
+    columns = ["period", "hours", "candidate_id", "cloud", "region", "instance_type", "gpu", "tier", "instances", "replicas",
+               "usd_per_instance_hour", "cost_usd"]
+    return pd.DataFrame(rows, columns=columns).to_csv(index=False)

@@ -317,3 +317,41 @@ def test_api_share_cap_and_unknown_provider(tmp_path):
     bad = _api_problem(tmp_path, extra="\n  api_provider: Grok")
     result = run("solve", bad)
     assert result.exit_code == 3 and "did you mean 'Groq'" in result.output
+
+
+def test_api_rows_cannot_split_a_region_past_its_cap(tmp_path):
+    problem = _api_problem(tmp_path, extra="\n  max_api_share: 0.2")
+    out = tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    row = dict(plan["api"][0])
+    row["rps_by_period"] = [0.15 * 5.0] * len(row["rps_by_period"])
+    plan["api"] = [row, dict(row)]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    result = run("verify", problem, bad)
+    assert result.exit_code == 4 and "FAIL api" in result.output
+
+
+def test_api_requests_are_billed_at_the_mean_rate(tmp_path):
+    text = (ROOT / "problems" / "rag-8b.yaml").read_text().replace("tiers: [reserved-1y, on-demand, spot]", "tiers: [api]")
+    text = text.replace("min_replicas: 2", "min_replicas: 0")
+    problem = tmp_path / "rag.yaml"
+    problem.write_text(text)
+    (tmp_path / "data").symlink_to(ROOT / "problems" / "data")
+    out = tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    billed = sum(a["requests"] for a in plan["api"])
+    assert billed == pytest.approx(plan["requests_in_horizon"], rel=1e-6)  # all traffic, counted once
+    assert run("verify", problem, out).exit_code == 0
+
+
+def test_quota_below_every_instance_is_explained(tmp_path):
+    text = QUICKSTART.read_text().replace("clouds: [aws, gcp]", "clouds: [azure]").replace(
+        "gpus: [L4-24GB, A10G-24GB, L40S-48GB, H100-SXM-80GB]", "gpus: [H100-SXM-80GB]")
+    text = text.replace("  headroom: 0.15", "  headroom: 0.15\n  quotas:\n    - {cloud: azure, max_gpus: 4}")
+    result = run("solve", _write(tmp_path, text))
+    assert result.exit_code == 4
+    assert "below the smallest instance it covers (8 GPUs)" in result.output
+    no_traceback(result)
