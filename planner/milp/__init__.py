@@ -12,7 +12,8 @@ from planner.milp.data import (
     SolveStatus,
 )
 from planner.milp.diagnose import explain_infeasibility
-from planner.milp.solve import check_solution, cost_usd, solve
+from planner.milp.check import check_solution, cost_usd
+from planner.milp.solve import solve
 
 __all__ = [
     "PER_PERIOD_TIERS",

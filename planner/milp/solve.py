@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from planner.milp.build import VarIndex, api_billing_ratio, build_model, coverage_sets, effective_demand, offered, replicas_per_unit, validate_input
+from planner.milp.build import VarIndex, build_model, effective_demand, validate_input
+from planner.milp.check import ROW_TOL, check_solution, cost_usd, fleet_need, replicas_in_service
 from planner.milp.data import (
     PER_PERIOD_TIERS,
     RESERVED_TIERS,
@@ -45,7 +46,6 @@ from planner.milp.data import (
 )
 
 INT_TOL = 1e-6  # an integer variable further than this from an integer is an error
-ROW_TOL = 1e-6  # relative (to the row's magnitude, at least 1) tolerance on constraint checks
 OBJ_TOL = 1e-4  # relative mismatch between solver and re-costed objective that is an error
 
 SOLVERS = ("highs", "cbc")
@@ -397,134 +397,6 @@ def allocate_load(inp: MilpInput, n: np.ndarray, options: SolverOptions, api: np
     for (u, k, t), v in x.items():
         load[u, k, t] = max(float(v.varValue or 0.0), 0.0)
     return load, ""
-
-
-def replicas_in_service(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
-    """(K, T) n_{k,t} = Σ_{τ∈R} r_{k,τ} + o_{k,t} + s_{k,t}."""
-    K, T = len(inp.candidate_ids), len(inp.period_hours)
-    n = np.zeros((K, T), dtype=float)
-    for tier in RESERVED_TIERS:
-        if tier in reserved:
-            n += np.asarray(reserved[tier], dtype=float)[:, None]
-    for tier in PER_PERIOD_TIERS:
-        if tier in per_period:
-            n += np.asarray(per_period[tier], dtype=float)
-    return n
-
-
-def fleet_need(inp: MilpInput, api: np.ndarray | None) -> np.ndarray:
-    """(U, T) requests/s the fleet must carry: demand × (1 + η) less what goes to the API (which
-    needs no headroom on the fleet), never below 0."""
-    need = effective_demand(inp)
-    if api is None:
-        return need
-    return np.maximum(need - (1.0 + float(inp.headroom)) * np.asarray(api, dtype=float), 0.0)
-
-
-def api_cost_usd(inp: MilpInput, api: np.ndarray | None) -> float:
-    """USD of the API requests: Σ_{u,t} a_{u,t} × (mean/peak)_{u,t} × 3600 h_t × price per request."""
-    if api is None or inp.api_usd_per_request is None:
-        return 0.0
-    billed = np.asarray(api, dtype=float) * api_billing_ratio(inp)
-    return float((billed.sum(axis=0) * np.asarray(inp.period_hours, dtype=float)).sum() * 3600.0 * float(inp.api_usd_per_request))
-
-
-def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray | None = None) -> float:
-    """Re-cost a plan in numpy: Σ p_{k,τ} H r_{k,τ} + Σ h_t p_{k,τ} (o|s)_{k,t} (unused tiers cost 0)
-    + the API requests."""
-    hours = np.asarray(inp.period_hours, dtype=float)
-    H = float(hours.sum())
-    total = 0.0
-    for tier in RESERVED_TIERS:
-        q = np.asarray(reserved.get(tier, 0), dtype=float)
-        if np.any(q):
-            p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
-            total += float(np.sum(np.where(q > 0, p, 0.0) * q)) * H
-    for tier in PER_PERIOD_TIERS:
-        q = np.asarray(per_period.get(tier, 0), dtype=float)
-        if np.any(q):
-            p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
-            total += float(np.sum(np.where(q > 0, p[:, None], 0.0) * q * hours[None, :]))
-    return total + api_cost_usd(inp, api)
-
-
-def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.ndarray, tol: float = ROW_TOL,
-                   api: np.ndarray | None = None) -> list[str]:
-    """Check a plan against every constraint family, in numpy from ``inp`` alone (no PuLP).
-
-    Returns a list of violations (empty = feasible). Tolerances are relative to each row's magnitude.
-    """
-    errs: list[str] = []
-    K, U, T = len(inp.candidate_ids), len(inp.user_regions), len(inp.period_hours)
-    off = offered(inp)
-    for tier in RESERVED_TIERS:
-        q = np.asarray(reserved.get(tier, np.zeros(K)))
-        if q.shape != (K,) or np.any(q < 0) or np.any(q != np.round(q)):
-            errs.append(f"reserved[{tier!r}] must be (K,) non-negative integers")
-        elif np.any(q[~off[tier]] > 0):
-            errs.append(f"reserved[{tier!r}] uses candidates that do not offer it")
-    for tier in PER_PERIOD_TIERS:
-        q = np.asarray(per_period.get(tier, np.zeros((K, T))))
-        if q.shape != (K, T) or np.any(q < 0) or np.any(q != np.round(q)):
-            errs.append(f"per_period[{tier!r}] must be (K, T) non-negative integers")
-        elif np.any(q[~off[tier]] > 0):
-            errs.append(f"per_period[{tier!r}] uses candidates that do not offer it")
-    if errs:
-        return errs
-    x = np.asarray(load, dtype=float)
-    if x.shape != (U, K, T):
-        return [f"load_rps has shape {x.shape}, expected ({U}, {K}, {T})"]
-    if np.any(x < -tol):
-        errs.append(f"negative load (min {x.min():.6g})")
-    cs = np.asarray(inp.can_serve, dtype=bool)
-    bad = (np.abs(x) > tol) & ~cs[:, :, None]
-    if bad.any():
-        u, k, t = np.argwhere(bad)[0]
-        errs.append(f"load where can_serve is false: user region {u}, candidate {k}, period {t}")
-    raw = np.asarray(inp.demand_rps, dtype=float)
-    if api is not None:
-        a = np.asarray(api, dtype=float)
-        if a.shape != (U, T) or np.any(a < -tol) or np.any(a > float(inp.max_api_share) * raw * (1 + tol) + tol):
-            errs.append(f"api_rps must be (U, T) within 0..{inp.max_api_share:g} × demand")
-        if inp.api_usd_per_request is None and np.any(a > tol):
-            errs.append("api_rps used without an API tier")
-    need = fleet_need(inp, api)
-    served = x.sum(axis=1)  # (U, T)
-    short = need - served
-    lim = tol * np.maximum(1.0, need)
-    viol = (raw > 0) & (short > lim)
-    for u, t in np.argwhere(viol)[:10]:
-        errs.append(f"demand_u{u}_t{t}: served {served[u, t]:.6g} < {need[u, t]:.6g} req/s")
-    cap = np.asarray(inp.capacity_rps, dtype=float)
-    n = replicas_in_service(inp, reserved, per_period)  # (K, T)
-    supply = cap[:, None] * n
-    used = x.sum(axis=0)  # (K, T)
-    viol = used - supply > tol * np.maximum(1.0, supply)
-    for k, t in np.argwhere(viol)[:10]:
-        errs.append(f"capacity_k{k}_t{t}: load {used[k, t]:.6g} > capacity {supply[k, t]:.6g} req/s")
-    sigma = float(inp.max_spot_share)
-    if sigma < 1.0:
-        firm = cap[:, None] * (n - np.asarray(per_period.get("spot", np.zeros((K, T))), dtype=float))  # (K, T)
-        full_need = effective_demand(inp)
-        relief = (1.0 + float(inp.headroom)) * (np.asarray(api, dtype=float) if api is not None else np.zeros((U, T)))
-        for mask, members, ks in coverage_sets(inp):
-            required = (1.0 - sigma) * full_need[members].sum(axis=0)  # (T,)
-            have = firm[ks].sum(axis=0) + relief[members].sum(axis=0)
-            viol = (raw[members].sum(axis=0) > 0) & (required - have > tol * np.maximum(1.0, required))
-            for t in np.flatnonzero(viol)[:10]:
-                errs.append(f"spot_share_s{mask}_t{t}: non-spot capacity {have[t]:.6g} < (1 − {sigma}) × {full_need[members, t].sum():.6g} req/s")
-    if inp.quota_members is not None and inp.quota_max_gpus is not None:
-        gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(K), dtype=float)
-        for q, members in enumerate(np.asarray(inp.quota_members, dtype=bool)):
-            used = (gpus[members, None] * n[members]).sum(axis=0)
-            for t in np.flatnonzero(used > inp.quota_max_gpus[q] + tol)[:10]:
-                errs.append(f"quota_q{q}_t{t}: {used[t]:.0f} GPUs > quota {inp.quota_max_gpus[q]:.0f}")
-    m = int(inp.min_replicas)
-    if m > 0:
-        tot = (replicas_per_unit(inp)[:, None] * n).sum(axis=0)
-        for t in np.flatnonzero(tot < m - 0.5)[:10]:
-            errs.append(f"min_replicas_t{t}: {int(tot[t])} replicas < {m}")
-    return errs
 
 
 # --------------------------------------------------------------------------------------------------

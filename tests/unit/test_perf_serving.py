@@ -1,7 +1,6 @@
 """Serving model: output contract, vectorisation, capacity-at-SLO properties, and a discrete-event
 simulation that checks the P99 queueing approximation."""
 
-import heapq
 
 import numpy as np
 import pandas as pd
