@@ -62,7 +62,7 @@ def _worst_shortfall(capacity: np.ndarray, serve: np.ndarray, need: np.ndarray, 
     return worst
 
 
-def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, demand, check) -> np.ndarray:
+def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, demand, samples, check) -> np.ndarray:
     """Requests sent to the per-token API: allowed, priced from the catalog, within the share cap,
     re-costed. Returns the API requests/s (U, T) for the coverage checks."""
     problem = loaded.problem
@@ -70,7 +70,7 @@ def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, dem
     api_rps = np.zeros((U, T))
     if not plan.api:
         return api_rps
-    inputs, outputs = length_samples(loaded)
+    inputs, outputs = samples
     offer = api_choice(catalogs.api_prices, scope.model_id, problem.options.api_provider,
                        mean_input_tokens(loaded, inputs), mean_output_tokens(loaded, outputs))
     check("api" in problem.options.tiers and offer is not None, "tier", "tier api allowed by the problem and priced in the catalog")
@@ -105,7 +105,7 @@ def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, dem
     return api_rps
 
 
-def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, check) -> None:
+def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, outputs, check) -> None:
     """The figures a reader sees first, re-derived: horizon, requests, unit costs, splits, status."""
     keys = [(a.candidate_id, a.tier) for a in plan.assignments]
     check(len(keys) == len(set(keys)), "assignments", "each (candidate, tier) appears once")
@@ -114,7 +114,7 @@ def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: L
     total = fleet + api_cost
     requests = demand.requests
     check(_close(plan.requests_in_horizon, requests), "requests", f"{requests:,.0f} requests in the horizon, plan {plan.requests_in_horizon:,.0f}")
-    out_tokens = mean_output_tokens(loaded, length_samples(loaded)[1])
+    out_tokens = mean_output_tokens(loaded, outputs)
     per_1k = total / requests * 1000 if requests else 0.0
     per_mtok = total / (requests * out_tokens) * MTOK if requests else 0.0
     check(_close(plan.cost_per_1k_requests_usd, per_1k), "unit_costs", f"cost per 1k requests {per_1k:.6f} USD, plan {plan.cost_per_1k_requests_usd:.6f}")
@@ -196,19 +196,19 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         total += cost
         rows.append((a, n, regions.loc[(a.cloud, a.region), "geo"]))
     fleet = total
-    api_rps = _check_api(plan, loaded, catalogs, scope, demand, check)  # (U, T)
+    inputs, outputs = length_samples(loaded)  # read once: a lengths file is I/O
+    api_rps = _check_api(plan, loaded, catalogs, scope, demand, (inputs, outputs), check)  # (U, T)
     api_cost = sum(a.cost_usd for a in plan.api)
     total = fleet + api_cost
     check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments and API {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
-    _check_headline(plan, demand, fleet, api_cost, loaded, check)
+    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check)
     if not rows and not plan.api:
         check(False, "demand", "the plan buys nothing")
         return out
 
     # re-evaluate each distinct configuration with the performance model
-    inputs, outputs = length_samples(loaded)
     lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
     slo = slo_targets(loaded)
     configs = pd.DataFrame(

@@ -136,7 +136,7 @@ def _cbc_solver(options: SolverOptions, mip: bool, log_path: str | None):
         timeLimit=eff["time_limit"],
         gapRel=eff["ratio_gap"],
         threads=eff["threads"],
-        options=[f"randomCbcSeed {eff['randomCbcSeed']}", "preprocess off"],
+        options=[f"randomCbcSeed {eff['randomCbcSeed']}", f"preprocess {eff['preprocess']}"],
     )
     if log_path is not None:
         kwargs["logPath"] = log_path

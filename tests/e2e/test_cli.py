@@ -93,7 +93,7 @@ def test_validate_and_candidates():
     assert run("validate", QUICKSTART).exit_code == 0
     result = run("candidates", QUICKSTART, "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert "candidate_id" in result.output.splitlines()[0 if not result.output.startswith("candidate_id") else 0] or "candidate_id" in result.output
+    assert result.stdout.startswith("candidate_id,")
 
 
 def _write(tmp_path, text, name="p.yaml"):
@@ -112,6 +112,8 @@ def _write(tmp_path, text, name="p.yaml"):
         (("rps: 5", "rps: -3"), "greater than 0"),
         (("gpus: [L4-24GB,", "gpus: [H101,"), "unknown gpu 'H101'"),
         (("{us-east: 1.0}", "{us-eastt: 1.0}"), "did you mean 'us-east'"),
+        (("rps: 5", "rps: .inf"), "finite number"),
+        (("gpus: [L4-24GB, A10G-24GB, L40S-48GB, H100-SXM-80GB]", "gpus: []"), "gpus is empty"),
     ],
 )
 def test_bad_input_exit_3_one_line(tmp_path, edit, expected):
@@ -221,21 +223,6 @@ def test_verify_catches_tampering(quickstart_plan, tmp_path, name, edit, failed_
     assert result.exit_code == 4, result.output
     assert f"FAIL {failed_check}" in result.output
     no_traceback(result)
-
-
-@pytest.mark.parametrize(
-    "edit, expected",
-    [
-        (("rps: 5", "rps: .inf"), "finite number"),
-        (("gpus: [L4-24GB, A10G-24GB, L40S-48GB, H100-SXM-80GB]", "gpus: []"), "gpus is empty"),
-    ],
-)
-def test_more_bad_inputs_exit_3(tmp_path, edit, expected):
-    text = QUICKSTART.read_text()
-    assert edit[0] in text
-    result = run("solve", _write(tmp_path, text.replace(*edit)))
-    assert result.exit_code == 3, result.output
-    assert expected in result.output
 
 
 @pytest.mark.parametrize("args", [["--gap", "2"], ["--gap", "nan"], ["--time-limit", "-1"]])
