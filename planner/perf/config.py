@@ -46,23 +46,82 @@ def fcol(cfg: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def normalised(values, default: str = "") -> np.ndarray:
-    """Lowercase stripped str array; missing/empty -> ``default``. Normalises each distinct value
-    once (a candidate table has a handful of distinct engines/families over 10⁵–10⁶ rows)."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    table = [str(u).strip().lower() if isinstance(u, str) or not pd.isna(u) else "" for u in uniques]
-    lookup = np.array([t if t else default for t in table] + [default], dtype=object)
-    return lookup[codes]  # code -1 (missing) picks the trailing default
+    """Lowercase stripped str array; missing/empty -> ``default`` (see ``Labels``)."""
+    return Labels.of(values, default).values
 
 
-def scol(cfg: pd.DataFrame, name: str, default: str = "") -> np.ndarray:
-    """Column as lowercase stripped str array; missing/empty -> ``default``."""
+@dataclass(frozen=True)
+class Labels:
+    """A string column held as small integer codes into its distinct normalised values.
+
+    A candidate table has a handful of distinct engines, precisions or scenarios over 10^5-10^6
+    rows; every test on the strings (equality, membership, substring, lookup of a number) is done
+    once per distinct value and then gathered by code, so the model's cost per row is numeric only.
+    """
+
+    codes: np.ndarray  # intp, one per row
+    uniques: tuple[str, ...]  # normalised (lowercase, stripped, default filled) distinct values
+
+    @classmethod
+    def of(cls, values, default: str = "") -> "Labels":
+        series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+        if isinstance(series.dtype, pd.CategoricalDtype):  # already coded: no pass over the strings
+            codes, raw = series.cat.codes.to_numpy(), list(series.cat.categories)
+        else:
+            codes, raw = pd.factorize(series, use_na_sentinel=True)
+        norm = [str(u).strip().lower() if isinstance(u, str) or not pd.isna(u) else "" for u in raw]
+        return cls(np.asarray(codes, dtype=np.intp), tuple(norm) + ("",)).relabel(lambda u: u or default)
+
+    @classmethod
+    def constant(cls, n: int, value: str) -> "Labels":
+        return cls(np.zeros(n, dtype=np.intp), (value,))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def per_value(self, fn, dtype=bool) -> np.ndarray:
+        """``fn(value)`` for each row, computed once per distinct value."""
+        return np.array([fn(u) for u in self.uniques], dtype=dtype)[self.codes]
+
+    def eq(self, value: str) -> np.ndarray:
+        return self.per_value(lambda u: u == value)
+
+    def isin(self, values) -> np.ndarray:
+        allowed = set(values)
+        return self.per_value(lambda u: u in allowed)
+
+    def contains(self, text: str) -> np.ndarray:
+        return self.per_value(lambda u: text in u)
+
+    def lookup(self, mapping: dict, default=np.nan) -> np.ndarray:
+        return self.per_value(lambda u: mapping.get(u, default), dtype=float)
+
+    def relabel(self, fn) -> "Labels":
+        """Labels whose value is ``fn(value)``: computed per distinct value, equal results merged.
+        A code of -1 (pandas' missing value) picks the last entry of ``uniques``."""
+        mapped = [fn(u) for u in self.uniques]
+        uniq = tuple(dict.fromkeys(mapped))
+        remap = np.array([uniq.index(v) for v in mapped], dtype=np.intp)
+        return Labels(remap[self.codes], uniq)
+
+    def fill(self, empty: np.ndarray, other: "Labels") -> "Labels":
+        """These labels with the rows where ``empty`` is true taken from ``other``."""
+        uniq = tuple(dict.fromkeys(self.uniques + other.uniques))
+        mine = np.array([uniq.index(u) for u in self.uniques], dtype=np.intp)[self.codes]
+        theirs = np.array([uniq.index(u) for u in other.uniques], dtype=np.intp)[other.codes]
+        return Labels(np.where(empty, theirs, mine), uniq).relabel(lambda u: u)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The normalised strings as an object array (for output and error messages)."""
+        return np.array(self.uniques, dtype=object)[self.codes]
+
+
+def scol(cfg: pd.DataFrame, name: str, default: str = "") -> Labels:
+    """Column as ``Labels`` of lowercase stripped strings; missing column/empty cell -> ``default``."""
     if name not in cfg.columns:
-        return np.full(len(cfg), default, dtype=object)
-    return normalised(cfg[name].to_numpy(dtype=object), default)
-
-
-def _bytes_of(prec: np.ndarray) -> np.ndarray:
-    return pd.Series(prec, dtype=object).map(BYTES_PER_ELEMENT).to_numpy(dtype=float)
+        return Labels.constant(len(cfg), default)
+    return Labels.of(cfg[name], default)
 
 
 @dataclass
@@ -87,28 +146,28 @@ class Spec:
     first_dense: np.ndarray = None
     params_b: np.ndarray = None
     active_params_b: np.ndarray = None
-    attention_type: np.ndarray = None
+    attention_type: Labels = None
     sliding_window: np.ndarray = None
     kv_lora_rank: np.ndarray = None
     qk_rope_head_dim: np.ndarray = None
     # accelerator
-    gpu_family: np.ndarray = None
+    gpu_family: Labels = None
     mem_gb: np.ndarray = None
     bw_gb_s: np.ndarray = None
     link_gb_s: np.ndarray = None
-    interconnect: np.ndarray = None
+    interconnect: Labels = None
     tflops: dict = None  # precision -> array (fp32, fp16, bf16, fp8, fp4, int8, int4)
     # configuration
     num_gpus: np.ndarray = None
     tp: np.ndarray = None
     pp: np.ndarray = None
     dp: np.ndarray = None
-    precision: np.ndarray = None
-    kv_precision: np.ndarray = None
+    precision: Labels = None
+    kv_precision: Labels = None
     w_bytes: np.ndarray = None  # bytes per weight element
     kv_bytes: np.ndarray = None  # bytes per KV element
-    engine: np.ndarray = None
-    scenario: np.ndarray = None
+    engine: Labels = None
+    scenario: Labels = None
     input_len: np.ndarray = None
     output_len: np.ndarray = None
     lengths_assumed: np.ndarray = None
@@ -161,7 +220,7 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     s.sliding_window = f("sliding_window")
     s.kv_lora_rank = f("kv_lora_rank")
     s.qk_rope_head_dim = np.nan_to_num(f("qk_rope_head_dim"), nan=0.0)
-    mla = s.attention_type == "mla"
+    mla = s.attention_type.eq("mla")
     s.add_error(mla & ~(s.kv_lora_rank > 0), "kv_lora_rank missing (MLA model)")
 
     s.gpu_family = scol(cfg, "gpu_family", "*")
@@ -186,24 +245,23 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     s.dp = np.where(bad, 1.0, np.round(s.dp))
     # Empty link bandwidth on a PCIe part: the PCIe x16 per-direction rate of its generation (PCI-SIG
     # spec: 8/16/32 GT/s per lane x 16 lanes x 128b/130b). Other interconnects have no default.
-    pcie = np.full(n, np.nan)
-    for gen, rate in PCIE_X16_GB_PER_S.items():
-        codes, uniques = pd.factorize(pd.Series(s.interconnect, dtype=object))
-        has = np.array([f"pcie {gen}" in str(u) for u in uniques] + [False])
-        pcie = np.where(has[codes], rate, pcie)
+    pcie = s.interconnect.per_value(
+        lambda u: next((r for g, r in PCIE_X16_GB_PER_S.items() if f"pcie {g}" in u), np.nan), float)
     s.link_gb_s = np.where(s.link_gb_s > 0, s.link_gb_s, pcie)
     s.add_error((tp > 1) & ~(s.link_gb_s > 0), "gpu_link_bw_gb_per_s missing (needed for tp>1)")
 
     s.precision = scol(cfg, "precision", DEFAULT_PRECISION)
-    s.add_error(~np.isin(s.precision, PRECISIONS), "unknown precision")
-    kv_default = np.where(np.isin(s.precision, ("fp32", "fp16", "bf16")), s.precision, DEFAULT_PRECISION)
-    s.kv_precision = scol(cfg, "kv_precision", "")
-    s.kv_precision = np.where(s.kv_precision == "", kv_default, s.kv_precision).astype(object)
-    s.add_error(~np.isin(s.kv_precision, PRECISIONS), "unknown kv_precision")
-    s.w_bytes, s.kv_bytes = _bytes_of(s.precision), _bytes_of(s.kv_precision)
+    s.add_error(~s.precision.isin(PRECISIONS), "unknown precision")
+    kv_given = scol(cfg, "kv_precision", "")
+    if "" in kv_given.uniques:
+        kv_default = s.precision.relabel(lambda u: u if u in ("fp32", "fp16", "bf16") else DEFAULT_PRECISION)
+        kv_given = kv_given.fill(kv_given.eq(""), kv_default)
+    s.kv_precision = kv_given
+    s.add_error(~s.kv_precision.isin(PRECISIONS), "unknown kv_precision")
+    s.w_bytes, s.kv_bytes = s.precision.lookup(BYTES_PER_ELEMENT), s.kv_precision.lookup(BYTES_PER_ELEMENT)
     s.engine = scol(cfg, "engine_family", DEFAULT_ENGINE)
     s.scenario = scol(cfg, "scenario", "offline")
-    s.add_error(~np.isin(s.scenario, SCENARIOS), "unknown scenario")
+    s.add_error(~s.scenario.isin(SCENARIOS), "unknown scenario")
 
     i, o = f("input_len"), f("output_len")
     s.lengths_assumed = np.isnan(i) | np.isnan(o)

@@ -56,14 +56,18 @@ def peak_tflops(s: Spec) -> tuple[np.ndarray, np.ndarray]:
     bf = np.where(np.isnan(t["bf16"]), t["fp16"], t["bf16"])
     fp = np.where(np.isnan(t["fp16"]), t["bf16"], t["fp16"])
     p = s.precision
-    native = np.select(
-        [p == "fp32", p == "fp16", p == "bf16", p == "fp8", p == "fp4", p == "int8", p == "int4"],
-        [t["fp32"], t["fp16"], t["bf16"], t["fp8"], t["fp4"], t["int8"], bf], default=np.nan)
-    sixteen = np.where(p == "fp16", fp, bf)
-    fallback = np.isnan(native) & (p != "fp32")
+    columns = {"fp32": t["fp32"], "fp16": t["fp16"], "bf16": t["bf16"], "fp8": t["fp8"], "fp4": t["fp4"],
+               "int8": t["int8"], "int4": bf}
+    native = np.full(s.n, np.nan)
+    for name, column in columns.items():
+        rows = p.eq(name)
+        native[rows] = column[rows]
+    is_fp16, is_fp32 = p.eq("fp16"), p.eq("fp32")
+    sixteen = np.where(is_fp16, fp, bf)
+    fallback = np.isnan(native) & ~is_fp32
     peak = np.where(fallback, sixteen, native)
-    s.add_error(~(peak > 0) & (p == "fp32"), "gpu_fp32_tflops missing")
-    s.add_error(~(peak > 0) & (p != "fp32"), "gpu_bf16_tflops/gpu_fp16_tflops missing")
+    s.add_error(~(peak > 0) & is_fp32, "gpu_fp32_tflops missing")
+    s.add_error(~(peak > 0) & ~is_fp32, "gpu_bf16_tflops/gpu_fp16_tflops missing")
     return peak, fallback & (peak > 0)
 
 
@@ -85,13 +89,31 @@ class StepModel:
     mfu: np.ndarray
     mbu: np.ndarray
     overhead_s: np.ndarray
+    hop_latency_s: np.ndarray  # per all-reduce ring step
+    # derived once (the step-time functions are evaluated many times per row)
+    rate: np.ndarray = None  # achieved FLOP/s of the TP group
+    eff_bw: np.ndarray = None  # achieved bytes/s of the TP group
+    comm_per_token: np.ndarray = None  # TP all-reduce seconds per token of the iteration
+    comm_fixed: np.ndarray = None  # TP all-reduce latency seconds per iteration
+    moe_rows: np.ndarray = None  # indices of rows with routed experts
+
+    def __post_init__(self) -> None:
+        s = self.s
+        n = s.tp
+        self.rate = n * self.peak * self.mfu
+        self.eff_bw = n * self.bw * self.mbu
+        link = np.where(s.link_gb_s > 0, s.link_gb_s * GB, np.inf)
+        per_layer = np.where(n > 1, ALLREDUCES_PER_LAYER * s.layers, 0.0)
+        self.comm_per_token = per_layer * 2.0 * (n - 1.0) / n * s.hidden * ACTIVATION_BYTES / link
+        self.comm_fixed = per_layer * 2.0 * (n - 1.0) * self.hop_latency_s
+        self.moe_rows = np.flatnonzero(self.experts > 0)
 
     @classmethod
     def build(cls, s: Spec, params: dict[str, np.ndarray], eff) -> "StepModel":
         bpp = weight_bytes_per_param(s)
         routed = params["routed"] * bpp
         dense = (params["total"] - params["embed"]) * bpp - routed
-        attn_dim = np.where(s.attention_type == "mla",
+        attn_dim = np.where(s.attention_type.eq("mla"),
                             np.nan_to_num(s.kv_lora_rank) + s.qk_rope_head_dim, s.head_dim)
         peak, fb = peak_tflops(s)
         tp_scale = np.power(np.asarray(eff["tp_efficiency"], float), np.log2(np.maximum(s.tp, 1.0)))
@@ -101,33 +123,33 @@ class StepModel:
                    attn_flops_per_ctx=FLOPS_PER_MAC * ATTENTION_MATMULS * s.layers * s.heads * attn_dim,
                    peak=peak * TERA, precision_fallback=fb, bw=s.bw_gb_s * GB,
                    mfu=np.asarray(eff["mfu"], float) * tp_scale, mbu=np.asarray(eff["mbu"], float) * tp_scale,
-                   overhead_s=np.asarray(eff["step_overhead_ms"], float) * MS)
+                   overhead_s=np.asarray(eff["step_overhead_ms"], float) * MS,
+                   hop_latency_s=np.where(s.interconnect.contains("nvlink"), HOP_LATENCY_S["nvlink"],
+                                          HOP_LATENCY_S["other"]))
 
     # ---- pieces -------------------------------------------------------------------------------
-    def touched_fraction(self, tokens: np.ndarray) -> np.ndarray:
-        """Expected share of routed experts read by ``tokens`` tokens (1 for dense models)."""
-        e = np.maximum(self.experts, 1.0)
-        frac = 1.0 - np.power(np.clip(1.0 - self.top_k / e, 0.0, 1.0), np.maximum(tokens, 0.0))
-        return np.where(self.experts > 0, frac, 1.0)
+    def routed_bytes_read(self, tokens: np.ndarray) -> np.ndarray:
+        """Bytes of routed-expert weights read by an iteration of ``tokens`` tokens: the expected
+        share of experts touched, ``1 - (1 - k/E)**T``, times all routed weights (0 for dense
+        models; computed on the MoE rows only)."""
+        out = np.zeros(np.broadcast(tokens, self.routed_bytes).shape)
+        i = self.moe_rows
+        if i.size:
+            tok = np.broadcast_to(tokens, out.shape)[i]
+            keep = np.clip(1.0 - self.top_k[i] / self.experts[i], 0.0, 1.0)
+            out[i] = self.routed_bytes[i] * (1.0 - np.power(keep, np.maximum(tok, 0.0)))
+        return out
 
     def comm_time(self, tokens: np.ndarray) -> np.ndarray:
-        s = self.s
-        n = s.tp
-        ring = 2.0 * (n - 1.0) / n
-        nvlink = np.char.find(s.interconnect.astype(str), "nvlink") >= 0
-        hop = np.where(nvlink, HOP_LATENCY_S["nvlink"], HOP_LATENCY_S["other"])
-        link = np.where(s.link_gb_s > 0, s.link_gb_s * GB, np.inf)
-        per = ring * tokens * s.hidden * ACTIVATION_BYTES / link + 2.0 * (n - 1.0) * hop
-        return np.where(n > 1, ALLREDUCES_PER_LAYER * s.layers * per, 0.0)
+        """TP all-reduce time of an iteration with ``tokens`` tokens (ring: bandwidth + hop latency)."""
+        return self.comm_per_token * tokens + self.comm_fixed
 
     def full_time(self, n_dec, ctx, n_pre, pre_ctx) -> np.ndarray:
         """Time of one micro-batch through all layers on one TP group (see module docstring)."""
-        tp = self.s.tp
         tokens = n_dec + n_pre
-        bw = tp * self.bw * self.mbu
-        rate = tp * self.peak * self.mfu
+        bw, rate = self.eff_bw, self.rate
         # linear layers: weights streamed once per iteration, GEMM FLOPs for every token
-        w_bytes = self.dense_bytes + self.routed_bytes * self.touched_fraction(tokens)
+        w_bytes = self.dense_bytes + self.routed_bytes_read(tokens)
         t_lin = np.maximum(w_bytes / bw, FLOPS_PER_MAC * self.compute_params * tokens / rate)
         # attention: decode reads each sequence's KV cache; prefill is FLOP-bound
         attn_flops = self.attn_flops_per_ctx * (n_dec * ctx + n_pre * pre_ctx)
@@ -156,12 +178,8 @@ class StepModel:
         """(c1, c2) with the marginal time a prompt of ``I`` tokens adds to an iteration when it
         piggybacks on a decode batch = ``c1 * I + c2 * I**2``: its FLOPs at ``peak * mfu`` plus its
         share of TP communication bandwidth (weights are not re-read)."""
-        s = self.s
-        rate = s.tp * self.peak * self.mfu
-        ones = np.ones(s.n)
-        comm_per_token = self.comm_time(ones) - self.comm_time(0.0 * ones)
-        c1 = FLOPS_PER_MAC * self.compute_params / rate + comm_per_token
-        c2 = self.attn_flops_per_ctx / 2.0 / rate
+        c1 = FLOPS_PER_MAC * self.compute_params / self.rate + self.comm_per_token
+        c2 = self.attn_flops_per_ctx / 2.0 / self.rate
         return c1, c2
 
     def prefill_compute_time(self, prompt_len) -> np.ndarray:

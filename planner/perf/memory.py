@@ -57,7 +57,7 @@ def _dims_counts(s: Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     """(total, active, routed_expert_total, embedding) parameter counts from the dims; NaN where a
     needed dim is missing."""
     d, L, H, hd = s.hidden, s.layers, s.heads, s.head_dim
-    mla = s.attention_type == "mla"
+    mla = s.attention_type.eq("mla")
     rope = s.qk_rope_head_dim
     lora = np.nan_to_num(s.kv_lora_rank, nan=0.0)
     attn_std = d * H * hd + 2 * d * s.kv_heads * hd + H * hd * d
@@ -99,8 +99,8 @@ def param_counts(s: Spec) -> dict[str, np.ndarray]:
 
 def weight_bytes_per_param(s: Spec) -> np.ndarray:
     b = s.w_bytes.copy()
-    b = np.where(s.precision == "int4", b + INT4_GROUP_OVERHEAD_BYTES / INT4_GROUP_SIZE, b)
-    b = np.where(s.precision == "fp4", b + FP4_GROUP_OVERHEAD_BYTES / FP4_GROUP_SIZE, b)
+    b = np.where(s.precision.eq("int4"), b + INT4_GROUP_OVERHEAD_BYTES / INT4_GROUP_SIZE, b)
+    b = np.where(s.precision.eq("fp4"), b + FP4_GROUP_OVERHEAD_BYTES / FP4_GROUP_SIZE, b)
     return b
 
 
@@ -111,7 +111,7 @@ def weight_bytes(s: Spec, params: dict[str, np.ndarray]) -> np.ndarray:
 
 def kv_bytes_per_token(s: Spec) -> np.ndarray:
     """KV-cache bytes per token of context, summed over layers and over the instance's GPUs."""
-    mla = s.attention_type == "mla"
+    mla = s.attention_type.eq("mla")
     std = 2 * s.layers * np.maximum(s.kv_heads, s.tp) * s.head_dim * s.kv_bytes
     latent = (np.nan_to_num(s.kv_lora_rank) + s.qk_rope_head_dim) * s.layers * s.kv_bytes * s.tp
     return np.where(mla, latent, std)

@@ -77,9 +77,8 @@ MS_PER_S = 1e3
 class _Model:
     """Everything per row that does not depend on the scenario."""
 
-    def __init__(self, cfg: pd.DataFrame, efficiency: Efficiency):
-        self.s: Spec = prepare(cfg)
-        s = self.s
+    def __init__(self, spec: Spec, efficiency: Efficiency):
+        self.s = s = spec
         self.params = param_counts(s)
         self.eff = efficiency.lookup(s.engine, s.gpu_family)
         self.step = StepModel.build(s, self.params, self.eff)
@@ -104,15 +103,15 @@ def _steady(m: _Model, B, I, O):
     return T, ttft
 
 
-def _estimate_arrays(cfg: pd.DataFrame, efficiency: Efficiency) -> tuple[pd.DataFrame, _Model]:
-    m = _Model(cfg, efficiency)
+def scenario_arrays(spec: Spec, efficiency: Efficiency) -> tuple[dict[str, np.ndarray], _Model]:
+    """The numeric core of ``estimate``: the DESIGN §3.3 outputs as arrays (SI units) from the
+    prepared arrays of ``config.prepare`` (no tables, no strings)."""
+    m = _Model(spec, efficiency)
     s, st = m.s, m.step
     I, O, dp = s.input_len, s.output_len, s.dp
     maxc = m.max_seqs(I + O)
     fits = m.ok & (maxc >= 1)
     conc = np.ceil(s.concurrency / dp)  # per instance, NaN = not given
-    nan = np.full(s.n, np.nan)
-    ttft, tpot, e2e, thr, rps, batch = nan.copy(), nan.copy(), nan.copy(), nan.copy(), nan.copy(), nan.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         # fixed batch (in waves when the KV cache cannot hold it)
         req = np.where(np.isnan(conc), 1.0, conc)
@@ -122,12 +121,12 @@ def _estimate_arrays(cfg: pd.DataFrame, efficiency: Efficiency) -> tuple[pd.Data
         f_tpot = st.decode_time(bw, m.window(I + O / 2.0))
         f_wave = f_ttft + (O - 1.0) * f_tpot
         f_e2e = waves * f_wave
-        fixed = s.scenario == "fixed_batch"
+        fixed = s.scenario.eq("fixed_batch")
         # continuous batching (offline / server / interactive)
         b = np.where(np.isnan(conc), maxc, np.minimum(conc, maxc))
         T, c_ttft = _steady(m, b, I, O)
         c_e2e = c_ttft + (O - 1.0) * T
-        server = np.isin(s.scenario, ("server", "interactive")) & (conc > b)
+        server = s.scenario.isin(("server", "interactive")) & (conc > b)
         wait = np.where(server, c_e2e * (conc / b - 1.0), 0.0)
         c_ttft, c_e2e = c_ttft + wait, c_e2e + wait
 
@@ -137,6 +136,15 @@ def _estimate_arrays(cfg: pd.DataFrame, efficiency: Efficiency) -> tuple[pd.Data
         e2e = np.where(fixed, f_e2e, c_e2e)
         thr = np.where(fixed, req * O / f_e2e, b / T) * dp
         rps = thr / O
+    return {"fits": fits, "maxc": maxc, "batch": batch, "ttft": ttft, "tpot": tpot, "e2e": e2e,
+            "thr": thr, "rps": rps}, m
+
+
+def _estimate_arrays(cfg: pd.DataFrame, efficiency: Efficiency) -> tuple[pd.DataFrame, _Model]:
+    r, m = scenario_arrays(prepare(cfg), efficiency)
+    s, st, dp = m.s, m.step, m.s.dp
+    fits, maxc, batch, ttft, tpot, e2e, thr, rps = (r[k] for k in ("fits", "maxc", "batch", "ttft", "tpot",
+                                                                 "e2e", "thr", "rps"))
     good = fits & np.isfinite(thr) & (thr > 0)
     out = pd.DataFrame({
         "fits": fits,
@@ -221,8 +229,9 @@ class _Workload:
         self.Is, self.Os = rep.input_tokens, rep.output_tokens
 
 
-def _p99_metrics(m: _Model, w: _Workload, B: np.ndarray, bmax: np.ndarray):
-    """λ and P99 TTFT/TPOT/e2e (seconds) at mean decode batch ``B`` (module docstring)."""
+def _p99_metrics(m: _Model, w: _Workload, B: np.ndarray, bmax: np.ndarray, need_e2e: bool = True):
+    """λ and P99 TTFT/TPOT/e2e (seconds) at mean decode batch ``B`` (module docstring). The e2e
+    quantile over the length samples is the costly part: ``need_e2e=False`` skips it (NaN)."""
     st = m.step
     n = m.s.n
     ctx = m.window(np.full(n, w.ctx_decode))
@@ -244,6 +253,8 @@ def _p99_metrics(m: _Model, w: _Workload, B: np.ndarray, bmax: np.ndarray):
     S99 = np.ceil(w.I99 / ACTIVATION_CHUNK_TOKENS) * T + c1 * w.I99 + c2 * w.I99 ** 2
     ES = w.ceil_mean * T + Ep
     ttft = 0.5 * T + np.maximum(S99 + W, ES + W99)
+    if not need_e2e:
+        return lam, ttft, tpot, np.full(n, np.nan), rho
     Is, Os = w.Is[None, :], w.Os[None, :]
     per = (np.ceil(Is / ACTIVATION_CHUNK_TOKENS) * T[:, None] + c1[:, None] * Is
            + c2[:, None] * Is ** 2 + (Os - 1.0) * T[:, None])
@@ -261,7 +272,7 @@ def capacity_at_slo(cfg: pd.DataFrame, lengths: LengthSamples, slo: SloTargets,
     that rate), ``max_concurrency, weights_gb, kv_gb, limit`` ('ttft', 'tpot', 'e2e', 'memory',
     'batch'; the target that binds) and ``error``. ``cfg.concurrency`` is the engine's max batch
     (empty = as many as memory allows)."""
-    m = _Model(cfg, efficiency)
+    m = _Model(prepare(cfg), efficiency)
     s = m.s
     w = _Workload(lengths)
     tgt = slo.as_array() / MS_PER_S
@@ -273,9 +284,11 @@ def capacity_at_slo(cfg: pd.DataFrame, lengths: LengthSamples, slo: SloTargets,
     # largest mean batch with B + z sqrt(B) <= bmax
     bcap = np.where(fits, ((-Z99 + np.sqrt(Z99 ** 2 + 4.0 * np.maximum(bmax, 0.0))) / 2.0) ** 2, 0.0)
 
-    def check(B):
-        lam, ttft, tpot, e2e, rho = _p99_metrics(m, w, B, bmax)
-        viol = np.stack([(ttft > tgt[0]) | (rho >= 1), tpot > tgt[1], e2e > tgt[2]])
+    has_e2e_target = bool(np.isfinite(tgt[2]))
+
+    def check(B, need_e2e=has_e2e_target):
+        lam, ttft, tpot, e2e, rho = _p99_metrics(m, w, B, bmax, need_e2e)
+        viol = np.stack([(ttft > tgt[0]) | (rho >= 1), tpot > tgt[1], need_e2e & (e2e > tgt[2])])
         return lam, ttft, tpot, e2e, viol
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -293,7 +306,7 @@ def capacity_at_slo(cfg: pd.DataFrame, lengths: LengthSamples, slo: SloTargets,
             good = ~v.any(axis=0)
             lo = np.where(search & good, mid, lo)
             hi = np.where(search & ~good, mid, hi)
-        lam, ttft, tpot, e2e, _ = check(lo)
+        lam, ttft, tpot, e2e, _ = check(lo, need_e2e=True)
         _, _, _, _, v_end = check(np.where(search, hi, lo))
 
     names = np.array(["ttft", "tpot", "e2e"], dtype=object)
@@ -325,7 +338,7 @@ def p99_at_rate(cfg: pd.DataFrame, lengths: LengthSamples, rate_rps, efficiency:
     arrival rate ``rate_rps`` (scalar or per row), by the approximation of ``capacity_at_slo``.
     Rows that cannot sustain the rate (prefill saturated or batch above the memory/concurrency cap)
     get NaN latencies and ``stable = False``."""
-    m = _Model(cfg, efficiency)
+    m = _Model(prepare(cfg), efficiency)
     s = m.s
     w = _Workload(lengths)
     rate = np.broadcast_to(np.asarray(rate_rps, float), (s.n,))

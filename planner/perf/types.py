@@ -105,29 +105,32 @@ class Efficiency:
                                   "tp_efficiency": tp_efficiency}]))
 
     def lookup(self, engine_family, gpu_family) -> pd.DataFrame:
-        """Factors for each (engine, gpu family) pair; arrays of equal length. Returns a DataFrame
-        with the FACTORS columns plus ``efficiency_key`` (the row that matched, 'engine/gpu')."""
-        from planner.perf.config import normalised
+        """Factors for each (engine, gpu family) pair: ``Labels`` or arrays of equal length (or
+        scalars). Returns a DataFrame with the FACTORS columns plus ``efficiency_key`` (the row that
+        matched, 'engine/gpu'). The fallback is resolved once per distinct pair, never per row."""
+        from planner.perf.config import Labels
 
-        n = len(engine_family) if np.ndim(engine_family) else 1
-        eng = normalised(np.broadcast_to(np.asarray(engine_family, dtype=object), (n,)), WILDCARD)
-        gpu = normalised(np.broadcast_to(np.asarray(gpu_family, dtype=object), (n,)), WILDCARD)
-        keys = pd.MultiIndex.from_arrays([eng, gpu])
-        uniq = keys.unique()
-        t = self.table.set_index(["engine_family", "gpu_family"])
-        rows = []
-        for e, g in uniq:  # loop over distinct families only (a handful), never over rows
-            for key in ((e, g), (e, WILDCARD), (WILDCARD, g), (WILDCARD, WILDCARD)):
-                if key in t.index:
-                    r = t.loc[key]
-                    if isinstance(r, pd.DataFrame):
-                        r = r.iloc[0]
-                    rows.append([*(float(r[f]) for f in FACTORS), f"{key[0]}/{key[1]}"])
-                    break
-        u = pd.DataFrame(rows, index=uniq, columns=[*FACTORS, "efficiency_key"])
-        out = u.reindex(keys)
-        out.index = range(len(out))
-        return out
+        def labels(x, n):
+            if isinstance(x, Labels):
+                return x
+            return Labels.of(np.broadcast_to(np.asarray(x, dtype=object), (n,)), WILDCARD)
+
+        n = max(len(x) if isinstance(x, Labels) or np.ndim(x) else 1 for x in (engine_family, gpu_family))
+        eng, gpu = labels(engine_family, n), labels(gpu_family, n)
+        pair, inverse = np.unique(eng.codes * len(gpu.uniques) + gpu.codes, return_inverse=True)
+        t = self.table.drop_duplicates(["engine_family", "gpu_family"]).set_index(["engine_family", "gpu_family"])
+        values, keys = np.empty((len(pair), len(FACTORS))), []
+        for j, code in enumerate(pair):  # distinct (engine, family) pairs only: a handful
+            e, g = eng.uniques[code // len(gpu.uniques)], gpu.uniques[code % len(gpu.uniques)]
+            e = e or WILDCARD
+            g = g or WILDCARD
+            key = next(k for k in ((e, g), (e, WILDCARD), (WILDCARD, g), (WILDCARD, WILDCARD)) if k in t.index)
+            values[j] = t.loc[key, list(FACTORS)].to_numpy(float)
+            keys.append(f"{key[0]}/{key[1]}")
+        inverse = inverse.ravel()
+        columns = {f: values[:, j][inverse] for j, f in enumerate(FACTORS)}
+        columns["efficiency_key"] = np.array(keys, dtype=object)[inverse]
+        return pd.DataFrame(columns, copy=False)
 
 
 def load_efficiency(path: str | Path | None = None) -> Efficiency:
