@@ -78,6 +78,27 @@ SRC_AZ_NDV2 = (
 SRC_AZ_NVA10 = "https://github.com/MicrosoftDocs/azure-docs/blob/main/articles/virtual-machines/nva10v5-series.md"
 SRC_LAMBDA_TYPES = "nateraw/lambdacloud:README.md@21f2fce56a2d9eb6f6350925417c01c71428ed17 (Lambda API instance-type descriptions)"
 SRC_HYPERSCALERS = "https://raw.githubusercontent.com/datareceipts/data-receipts/main/109-gpu-pricing/hyperscalers.json"
+# NVIDIA product-page spec tables, read through public transcriptions (the pages themselves are not in the index;
+# each transcription is cited by its find_string hit id because the index does not expose its repository)
+SRC_NV_H100 = (
+    "https://www.nvidia.com/en-us/data-center/h100/ (spec table, H100 NVL column: FP32 60 teraFLOPS; TF32 835, BFLOAT16 "
+    "1,671, FP16 1,671, FP8 3,341 teraFLOPS, INT8 3,341 TOPS - Tensor Core rows marked '* With sparsity'; 94 GB; 3.9 TB/s; "
+    "350-400 W (configurable); 'NVIDIA NVLink: 600 GB/s, PCIe Gen5: 128 GB/s'; form factor PCIe dual-slot) as transcribed in "
+    "public notes (find_string hits 43180238867, 63019425432, 69287850373 '*With sparsity, as listed on NVIDIA datasheets', "
+    "70974299245 quoting the page's '* With sparsity' footnote); datasheet copy: https://www.pny.com/file%20library/company/"
+    "support/product%20brochures/nvidia%20data%20center%20gpus/english/h100-nvl-datasheet.pdf (cited by hit 65910594837)"
+)
+SRC_NV_GB200 = (
+    "https://www.nvidia.com/en-us/data-center/gb200-nvl72/ (spec table, column 'GB200 Grace Blackwell Superchip' = 1 Grace "
+    "CPU | 2 Blackwell GPU: NVFP4 Tensor Core 40 | 20 PFLOPS (sparse | dense); FP8/FP6 20 PFLOPS; INT8 20 POPS; FP16/BF16 "
+    "10 PFLOPS; TF32 5 PFLOPS - footnote 'Specification in sparse. Dense is one-half sparse spec shown.'; FP32 160 TFLOPS; "
+    "372 GB HBM3e | 16 TB/s; NVLink 3.6 TB/s; NVL72 column 13.4 TB HBM3e | 576 TB/s for 72 GPUs) as transcribed in public "
+    "notes (find_string hits 71454434298, 68975056964, 61815428989); per-GPU table of NVIDIA's Blackwell product page "
+    "(columns GB200 NVL72 | GB200 NVL4 | HGX B200: FP16/BF16 5 PFLOPS sparse, FP8 10 PFLOPS, INT8 10 POPS, FP32 80 TFLOPS, "
+    "186 GB HBM3E 8 TB/s, 'Configurable up to 1,200 W', NVL4 interconnect 'Fifth-generation NVLink: 1.8 TB/s') as transcribed "
+    "in find_string hit 43180238867; 186 GB per GPU also in NVIDIA's MIG page table "
+    "(https://www.nvidia.com/en-us/technologies/multi-instance-gpu/, via find_string hit 70587054706)"
+)
 
 # ---------------------------------------------------------------------------------------------
 # Accelerators
@@ -180,20 +201,42 @@ def build_accelerators(ref: Path) -> pd.DataFrame:
                  source=SRC_MLENG, retrieved=LOOKUP_RETRIEVED,
                  notes=f"{mleng_tflops}; one package = 2 GCDs; no FP8; TDP not in the source; 3.28 TB/s converted to 3280 GB/s"),
         _acc_row(id="H100-NVL-94GB", aliases="H100 NVL;h100-nvl", vendor="NVIDIA", family="hopper", memory_gb=94.0,
-                 mem_bw_gb_per_s=3900.0, tdp_w=400.0,
-                 source=f"{SRC_AZ_NCH100}; {SRC_MLENG}", retrieved=LOOKUP_RETRIEVED,
-                 notes="94 GB per GPU (Azure NCads H100 v5 doc; ml-engineering); 3.9 TB/s memory (ml-engineering note) "
-                       "converted to 3900 GB/s; TDP 400 W (ml-engineering power table). Per-GPU dense TFLOPS not found in "
-                       "a retrievable source: the TFLOPS cells are EMPTY = UNKNOWN here (the part does have FP8 tensor cores)"),
+                 mem_bw_gb_per_s=3900.0, fp32_tflops=60.0, fp16_tflops=835.5, bf16_tflops=835.5, fp8_tflops=1670.5,
+                 int8_tops=1670.5, interconnect="NVLink bridge (2-GPU pairs); PCIe Gen5", link_bw_gb_per_s=600.0,
+                 tdp_w=400.0,
+                 source=f"{SRC_NV_H100}; {SRC_AZ_NCH100}; {SRC_MLENG}", retrieved=LOOKUP_RETRIEVED,
+                 notes="94 GB per GPU (NVIDIA spec table; Azure NCads H100 v5 doc; ml-engineering); 3.9 TB/s converted to "
+                       "3900 GB/s (the NVL product brief prints 3,938 GB/s, per hit 65910594837); TDP 400 W = top of NVIDIA's "
+                       "350-400 W configurable range (ml-engineering power table also 400 W). Tensor rates DERIVED: NVIDIA "
+                       "prints them with 2:4 sparsity, dense = half: FP16/BF16 1,671/2 = 835.5, FP8 3,341/2 = 1670.5, INT8 "
+                       "3,341/2 = 1670.5 TOPS (one transcription labels INT8 'teraFLOPS'); fp32 60 is the non-tensor rate "
+                       "(no sparsity). link_bw_gb_per_s 600 = NVIDIA's NVLink figure (total bidirectional, as published) over "
+                       "the NVLink bridge that joins cards in PAIRS; beyond a pair traffic goes over PCIe Gen5 (128 GB/s "
+                       "bidirectional x16), so tp > 2 is optimistic with this link figure. int4 EMPTY (not published for Hopper)"),
         _acc_row(id="RTX-A6000-48GB", aliases="A6000;RTX A6000;rtx-a6000", vendor="NVIDIA", family="ampere",
-                 memory_gb=48.0, mem_bw_gb_per_s=768.0, fp32_tflops=38.71, tdp_w=300.0,
+                 memory_gb=48.0, mem_bw_gb_per_s=768.0, fp32_tflops=38.71, fp16_tflops=154.8, bf16_tflops=154.8,
+                 int8_tops=309.7, int4_tops=619.3, interconnect="PCIe Gen4", tdp_w=300.0,
                  source="public code GPU tables (find_string hits id 31190821273 and 30862149169: 'RTX A6000': vram_gb 48, bandwidth_gb_s 768); "
                         "fp32/TDP: https://huggingface.co/datasets/ohdoking/gpu_spec/blob/main/data/nvidia_gpu.csv "
-                        "(NVIDIA RTX A6000, 48 GB, 300 W, FP32 38.71 TFLOPS)",
+                        "(NVIDIA RTX A6000, 48 GB, 300 W, FP32 38.71 TFLOPS); tensor rates: "
+                        "https://llmperf.net/categories/gpu/Nvidia-A6000-GPUs (spec summary citing Microway's 'In-Depth "
+                        "Comparison of NVIDIA Ampere GPU Accelerators', https://www.microway.com/knowledge-center-articles/"
+                        "in-depth-comparison-of-nvidia-ampere-gpu-accelerators/: FP16/BF16 154.8 TFLOPS dense (~309.7 with "
+                        "structured sparsity), INT8 309.7 TOPS, INT4 619.3 TOPS, PCI Express 4.0 x16, 300 W); NVLink: "
+                        "https://servethehome.com/nvidia-rtx-a6000-48gb-gpu-drops-quadro-designation (NVIDIA spec table: "
+                        "'NVLink Interconnect 112.5 GB/s (bidirectional)', 2-way, 'Graphics Bus PCI Express 4.0 x16', 768 GB/s, 300 W)",
                  retrieved=LOOKUP_RETRIEVED,
-                 notes="low-confidence provenance (repositories not exposed by the index); the two tables disagree on "
-                       "fp16 (154.8 vs 38.7; 38.7 equals the FP32 non-tensor rate), so the tensor TFLOPS cells are empty = "
-                       "unknown; fp32 38.71 and 300 W from a second table (third-party dataset); no FP8"),
+                 notes="tensor rates are third-party transcriptions (NVIDIA's GA102 whitepaper appendix C was not readable in "
+                       "the index); consistency check: the A40 datasheet (same GA102, 1740 MHz boost) prints FP16/BF16 149.7 "
+                       "dense and INT8 299.3 TOPS (https://www.ecer.com/corp/details-uuuedqa-p1bsay9-multi-display-setups-supported-"
+                       "by-48gb-gddr6-ecc-memory-nvidia-a40-gpu-and-vga-outputs.html), x 1800/1740 (boost clocks per "
+                       "https://sysrqmts.com/es/gpus/compare/nvidia-rtx-a6000-vs-nvidia-tesla-p40 and "
+                       "https://sysrqmts.com/fr/gpus/compare/nvidia-a40-pcie-vs-nvidia-quadro-rtx-6000) = 154.9 / 309.6, matching; "
+                       "the earlier conflicting 38.7 'fp16' in one code table is the non-tensor rate. Professional Ampere "
+                       "runs FP16 with FP32 accumulate at full rate (unlike GeForce). link_bw_gb_per_s EMPTY on purpose: the "
+                       "NVLink bridge (112.5 GB/s bidirectional) joins only 2 cards and cloud instances do not state it, so "
+                       "the planner uses the PCIe Gen4 x16 default; no FP8/FP4 tensor cores; low-confidence provenance for "
+                       "memory/bandwidth (repositories not exposed by the index; the servethehome table agrees: 48 GB, 768 GB/s)"),
     ]
     # ---- extra accelerators (2026-11-30 lookup): consumer/workstation cards and the 32 GB V100 PCIe ----
     ref_v100p = next(r for r in rows if r["id"] == "V100-PCIe-16GB")
@@ -237,17 +280,44 @@ def build_accelerators(ref: Path) -> pd.DataFrame:
                        "(FP32-accumulate) figure was stated; int8/int4 not stated. Third-party pages, not NVIDIA's datasheet"),
         _acc_row(id="RTX-PRO-6000-96GB", aliases="RTX PRO 6000;RTX PRO 6000 Blackwell;RTX Pro 6000 Blackwell Workstation Edition;rtx-pro-6000",
                  vendor="NVIDIA", family="blackwell", memory_gb=96.0, mem_bw_gb_per_s=1792.0, fp32_tflops=125.0,
-                 fp4_tflops=2000.0, tdp_w=600.0, interconnect="PCIe Gen5",
+                 fp16_tflops=503.8, bf16_tflops=503.8, fp8_tflops=1007.6, fp4_tflops=2000.0, int8_tops=1007.6,
+                 tdp_w=600.0, interconnect="PCIe Gen5",
                  source="https://www.topcpu.net/es/news/nvidia-launches-96gb-rtx-5090-model-with-a-whopping-price-tag-of-10000 "
                         "(GTC 2025: 96 GB GDDR7, 512-bit 28 Gbps, FP32 up to 125 TFLOPS, 4,000 AI TOPS FP4); "
                         "https://gpu.name/posts/nvidia-unveils-rtx-pro-6000-blackwell-gpu-with-24-064-cores-and-96gb-memory "
-                        "(1,792 GB/s, 600 W)",
+                        "(1,792 GB/s, 600 W); tensor rates: https://hmc-tech.com/gpu/nvidia-rtx-pro-6000-blackwell-vs-amd-radeon-pro-duo-polaris "
+                        "(RTX PRO 6000 Blackwell, 600 W, 2617 MHz: FP16 and BF16 Tensor 503.8 TFLOPS dense / 1.01 PFLOPS sparse "
+                        "with FP16 and with FP32 accumulate; FP8 Tensor 1.01 PFLOPS dense / 2.02 sparse; INT8 Tensor 1.01 POPS / "
+                        "2.02 sparse; FP4 Tensor 2.02 PFLOPS / 4.03 sparse; FP32 125.95 TFLOPS)",
                  retrieved=LOOKUP_RETRIEVED,
                  notes="Workstation Edition figures (the Max-Q edition has a lower power limit; the Server Edition's figures were "
-                       "not read). fp4_tflops 2000 = half the 4,000 AI TOPS sparse headline. FP16/BF16/FP8 tensor rates not stated "
-                       "in the sources read: EMPTY. one third-party page gives 1.8 TB/s (rounded), another 1.5 TB/s (conflict; "
-                       "1792 = 28 Gbps x 512 bit / 8 per two sources)"),
+                       "not read). fp4_tflops 2000 = half the 4,000 AI TOPS sparse headline (hmc-tech: 2.02 PFLOPS dense, "
+                       "consistent). fp16/bf16 503.8 dense as printed (third-party spec database, not NVIDIA's datasheet; full "
+                       "rate with FP32 accumulate on this professional part, = fp4/4 as on other Blackwell parts). fp8 and "
+                       "int8 1007.6 DERIVED = 2 x 503.8 (the page prints the rounded 1.01 PFLOPS / POPS). int4 EMPTY (not "
+                       "stated). One third-party page gives 1.8 TB/s (rounded), another 1.5 TB/s (conflict; 1792 = 28 Gbps x "
+                       "512 bit / 8 per two sources)"),
     ]
+    # ---- extra accelerators (2026-11-30 lookup, issue 3 coverage): GB200 per GPU ----
+    rows.append(_acc_row(
+        id="GB200-186GB", aliases="GB200;GB200 NVL72;gb200-nvl72;Blackwell GB200;GB200 186GB",
+        vendor="NVIDIA", family="blackwell", memory_gb=186.0, mem_bw_gb_per_s=8000.0, fp32_tflops=80.0,
+        fp16_tflops=2500.0, bf16_tflops=2500.0, fp8_tflops=5000.0, fp4_tflops=10000.0, int8_tops=5000.0,
+        interconnect="NVLink 5 (NVL72 NVLink Switch domain)", link_bw_gb_per_s=1800.0, tdp_w=1200.0,
+        source=SRC_NV_GB200, retrieved=LOOKUP_RETRIEVED,
+        notes="ONE Blackwell GPU of a GB200 Grace Blackwell Superchip (2 GPUs + 1 Grace CPU) as deployed in GB200 NVL72. "
+              "Per-GPU values DERIVED from the superchip column (/2 GPUs) and cross-checked with NVIDIA's per-GPU table: "
+              "memory 372/2 = 186 GB (= 13.4 TB / 72 GPUs; per-GPU table and MIG table: 186 GB); bandwidth 16/2 = 8 TB/s = "
+              "8000 GB/s; dense tensor = sparse/2 (NVIDIA footnote) /2 GPUs: FP16/BF16 10 PFLOPS -> 2500, FP8 20 -> 5000, "
+              "INT8 20 POPS -> 5000 TOPS (per-GPU table: 5 PFLOPS / 10 PFLOPS / 10 POPS sparse, same result); FP4 dense "
+              "20 PFLOPS / 2 = 10000 (per-GPU table 20 PFLOPS sparse); fp32 160/2 = 80 (non-tensor; per-GPU table 80). "
+              "link 3.6 TB/s / 2 = 1800 GB/s per GPU (fifth-generation NVLink, total bidirectional as NVIDIA publishes; the "
+              "NVLink domain is the 72-GPU rack, not one node). tdp_w 1200 = 'Configurable up to 1,200 W' (per-GPU table). "
+              "Earlier NVIDIA material said 'up to 384 GB HBM3e' per superchip (192 per GPU) - superseded by 372 GB. Grace "
+              "LPDDR5X (up to 480 GB per superchip over NVLink-C2C) is not counted. Higher clocks than HGX B200 "
+              "(B200-SXM-192GB row: 2250 bf16 dense; the per-GPU table's HGX B200 column: 4.5 PFLOPS sparse, 180 GB, 7.7 TB/s). "
+              "int4 EMPTY (not published)",
+    ))
     df = pd.DataFrame(rows, columns=ACCELERATORS.names)
     return df
 
@@ -352,6 +422,13 @@ def build_models(ref: Path) -> pd.DataFrame:
             row["intermediate_size"] = None
             row["first_dense_layers"] = 0
             notes.append("moe_intermediate_size = reference intermediate_size column; first_dense_layers 0 (all 94 layers MoE)")
+            if pd.isna(row["max_context"]):
+                row["max_context"] = 40960
+                row["source"] += ("; max_context: config table with Qwen3-235B-A22B {Qwen3MoeForCausalLM, 94 layers, 64 heads, "
+                                  "4 KV heads, head_dim 128, hidden 4096, max_position_embeddings 40960} (find_string hit id "
+                                  "9990193600, repository not exposed)")
+                notes.append("max_context 40960 = max_position_embeddings (LOW-CONFIDENCE provenance; the same value as every "
+                             "other Qwen3 config in this catalog; the cards advertise 32,768 native / 131,072 with YaRN)")
         if mid == "deepseek-v3":
             row.update(moe_intermediate_size=2048, intermediate_size=18432, num_shared_experts=1,
                        first_dense_layers=3, kv_lora_rank=512, qk_rope_head_dim=64)
@@ -614,6 +691,177 @@ def build_models(ref: Path) -> pd.DataFrame:
             notes="text decoder dims; pixtral vision encoder (24 layers, hidden 1024) not counted in the dims; tied embeddings; "
                   "sliding_window null; YaRN to 262144 from original 16384; params_b nominal 3 from the name; image_tokens "
                   "EMPTY (variable-resolution encoder)",
+        ),
+    ]
+
+    # ---- extra models (2026-11-30 lookup, issue 3 coverage): Gemma 3, Qwen3 dense, Phi-3 medium/128k, Phi-3.5, R1 ----
+    maxtext = ("AI-Hypercomputer/maxtext:MaxText/utils/ckpt_conversion/utils/hf_model_configs.py@"
+               "94959d07a381a3b8bc81469c4a4af18d5a90382f")
+    mlc2 = "mlc-ai/mlc-llm:python/mlc_llm/model/model_preset.py@01ced331a9e155c5ba4e7625b027a51bee611450"
+    gemma3_cfg = ("HF Gemma3Config table for google/gemma-3-4b|12b|27b with vocab_size 262208 and max_position_embeddings "
+                  "131072 (find_string hit id 53983210377, repository not exposed); Gemma3TextConfig defaults vocab_size=262_208 "
+                  "('with vision tokens'), max_position_embeddings=131_072 in public ports (find_string hits 62559293678, 6753139369)")
+    gemma3_note = ("ATTENTION PATTERN: 5 local layers (sliding window {w} tokens) for every global layer "
+                   "(sliding_window_pattern 6: layers 6, 12, ... are global = {g} global + {l} local layers). Represented as "
+                   "for Gemma 2: attention_type {at} and sliding_window EMPTY on purpose, because the schema's single "
+                   "sliding_window applies to every layer and would understate the KV cache of the global layers; the KV "
+                   "cache is therefore OVERSTATED at long context (true/modelled = ({g}*n + {l}*min(n,{w})) / ({L}*n) for n "
+                   "tokens, e.g. {r:.2f} at n = 32768). ")
+    gemma3_vocab = ("vocab_size 262208 = embedding rows of the HF checkpoints (the maxtext copy lists the tokenizer's 262144); "
+                    "max_context 131072 = HF max_position_embeddings, the 128K context of the model card (the maxtext copy "
+                    "lists 163840 - conflict, the HF value is used). ")
+
+    def _gemma3(mid, aliases, L, h, H, kv, hd, inter, sub):
+        g = L // 6
+        loc = L - g
+        r = (g * 32768 + loc * 1024) / (L * 32768)
+        v = dense_decoder_params(h, L, H, kv, hd, inter, 262208, tied=True)
+        return _model_row(
+            id=mid, aliases=aliases, family="gemma-3", arch_type="multimodal", params_b=round(v, 3),
+            num_layers=L, hidden_size=h, num_attention_heads=H, num_kv_heads=kv, head_dim=hd, intermediate_size=inter,
+            vocab_size=262208, max_context=131072, attention_type="GQA", image_tokens=256,
+            source=f"{maxtext} (transformers.Gemma3Config '{sub}': text_config hidden {h}, {L} layers, {H} heads, {kv} KV "
+                   f"heads, head_dim {hd}, intermediate {inter}, sliding_window 1024, sliding_window_pattern 6, "
+                   f"mm_tokens_per_image 256); {gemma3_cfg}; 5:1 local:global pattern: Gemma 3 technical report "
+                   "(arXiv 2503.19786) as quoted in find_string hit 70964766639",
+            retrieved=LOOKUP_RETRIEVED,
+            notes=gemma3_note.format(w=1024, g=g, l=loc, L=L, r=r, at="GQA") + gemma3_vocab
+                  + "image_tokens 256 = mm_tokens_per_image (SigLIP 896 px encoder, 27 layers, hidden 1152 - its weights "
+                    "are NOT in params_b); tied embeddings; gated GELU MLP (3 matrices, the dims formula applies); "
+                    + FORMULA.format(v=v) + " with tied embeddings (text decoder only)",
+        )
+
+    gemma1_v = dense_decoder_params(1152, 26, 4, 1, 256, 6912, 262144, tied=True)
+    q4_v = dense_decoder_params(2560, 36, 32, 8, 128, 9728, 151936, tied=True)
+    qwen3_note = ("tie_word_embeddings {t}; max_position_embeddings 40960 (the cards advertise 32,768 native and 131,072 "
+                  "with YaRN); no QKV bias; q/k RMSNorm weights (2 x 128 per layer) add < 0.001B")
+    phi3_med_src = ("Phi-3 medium config table in public code, '# https://huggingface.co/microsoft/Phi-3-medium-4k-instruct/"
+                    "blob/main/config.json': hidden_size 5120, 40 heads, 10 KV heads, head_dim 128, intermediate 17920, 40 "
+                    "decoder layers, vocab 32064, max_model_len 4*1024, sliding_window 2047 (find_string hits 2390356745 and "
+                    "409691242, repository not exposed)")
+    phi3_card = "YinanWusoymilk/hf-readme:training_and_application/readme_files/microsoft_{f}.md@1ab39f24f8f9548593ac6304367f31ae3ff45178"
+    extra += [
+        _gemma3("gemma-3-27b", "google/gemma-3-27b-it;google/gemma-3-27b-pt;Gemma-3-27B;Gemma 3 27B",
+                62, 5376, 32, 16, 128, 21504, "gemma3_27b_config"),
+        _gemma3("gemma-3-12b", "google/gemma-3-12b-it;google/gemma-3-12b-pt;Gemma-3-12B;Gemma 3 12B",
+                48, 3840, 16, 8, 256, 15360, "gemma3_12b_config"),
+        _gemma3("gemma-3-4b", "google/gemma-3-4b-it;google/gemma-3-4b-pt;Gemma-3-4B;Gemma 3 4B",
+                34, 2560, 8, 4, 256, 10240, "gemma3_4b_config"),
+        _model_row(
+            id="gemma-3-1b", aliases="google/gemma-3-1b-it;google/gemma-3-1b-pt;Gemma-3-1B;Gemma 3 1B",
+            family="gemma-3", arch_type="decoder", params_b=round(gemma1_v, 3), num_layers=26, hidden_size=1152,
+            num_attention_heads=4, num_kv_heads=1, head_dim=256, intermediate_size=6912, vocab_size=262144,
+            max_context=32768, attention_type="MQA",
+            source=mlc2 + " (HF config dict 'gemma3_1b_it', Gemma3ForCausalLM: hidden 1152, 26 layers, 4 heads, 1 KV head, "
+                   "head_dim 256, intermediate 6912, max_position_embeddings 32768, sliding_window 512, "
+                   "sliding_window_pattern 6, vocab 262144)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes=gemma3_note.format(w=512, g=4, l=22, L=26, r=(4 * 32768 + 22 * 512) / (26 * 32768), at="MQA")
+                  + "text-only (no vision tower); one KV head (MQA); tied embeddings; "
+                  + FORMULA.format(v=gemma1_v) + " with tied embeddings",
+        ),
+        _model_row(
+            id="qwen3-32b", aliases="Qwen/Qwen3-32B;Qwen3-32B;Qwen3 32B",
+            family="qwen3", arch_type="decoder", params_b=32.762, num_layers=64, hidden_size=5120,
+            num_attention_heads=64, num_kv_heads=8, head_dim=128, intermediate_size=25600, vocab_size=151936,
+            max_context=40960, attention_type="GQA",
+            source=maxtext + " (transformers.Qwen3Config 'qwen3_32b_config'); config.json copy of Qwen3-32B with "
+                   "num_hidden_layers reduced 'from 64 to 16' for an experiment, all other fields as published "
+                   "(find_string hit id 52352825654); params: daniel-p-green/alain-ai-learning-platform:out/research-qwen-"
+                   "qwen3-32b/sources/huggingface/model.json@522537bc54b2efa439c7755a8c5dedd6f8b001da (HF API capture of "
+                   "Qwen/Qwen3-32B: safetensors total 32,762,123,264 BF16)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="params_b 32.762 STATED (safetensors count); the dims formula gives 32.762107B and adds up exactly with "
+                  "the q/k norms (64 x 2 x 128 = 16384); " + qwen3_note.format(t="False"),
+        ),
+        _model_row(
+            id="qwen3-14b", aliases="Qwen/Qwen3-14B;Qwen/Qwen3-14B-Base;Qwen3-14B;Qwen3 14B",
+            family="qwen3", arch_type="decoder", num_layers=40, hidden_size=5120, num_attention_heads=40,
+            num_kv_heads=8, head_dim=128, intermediate_size=17408, vocab_size=151936, max_context=40960,
+            attention_type="GQA",
+            source=maxtext + " (transformers.Qwen3Config 'qwen3_14b_config')",
+            retrieved=LOOKUP_RETRIEVED,
+            notes=qwen3_note.format(t="False"),
+        ),
+        _model_row(
+            id="qwen3-4b", aliases="Qwen/Qwen3-4B;Qwen/Qwen3-4B-Base;Qwen3-4B;Qwen3 4B",
+            family="qwen3", arch_type="decoder", params_b=round(q4_v, 3), num_layers=36, hidden_size=2560,
+            num_attention_heads=32, num_kv_heads=8, head_dim=128, intermediate_size=9728, vocab_size=151936,
+            max_context=40960, attention_type="GQA",
+            source=maxtext + " (transformers.Qwen3Config 'qwen3_4b_config'); same dims in " + mlc2
+                   + " (commented-out HF config dict 'qwen3_4b')",
+            retrieved=LOOKUP_RETRIEVED,
+            notes=qwen3_note.format(t="True") + "; " + FORMULA.format(v=q4_v) + " with tied embeddings; the "
+                  "Qwen3-4B-Instruct-2507 / Thinking-2507 updates have max_position_embeddings 262144 (not this row)",
+        ),
+        _model_row(
+            id="phi-3-medium-4k", aliases="microsoft/Phi-3-medium-4k-instruct;Phi-3-medium-4k-instruct;Phi-3-medium;Phi-3 Medium",
+            family="phi-3", arch_type="decoder", num_layers=40, hidden_size=5120, num_attention_heads=40,
+            num_kv_heads=10, head_dim=128, intermediate_size=17920, vocab_size=32064, max_context=4096,
+            attention_type="GQA",
+            source=phi3_med_src + "; 14B dense decoder, context length 4K tokens, vocabulary 32064: model card copy "
+                   + phi3_card.format(f="Phi-3-medium-4k-instruct"),
+            retrieved=LOOKUP_RETRIEVED,
+            notes="LOW-CONFIDENCE provenance for the dims (config table whose repository the index does not expose; the "
+                  "card agrees on 14B / 4K / 32064). The config sets sliding_window 2047 on every layer; left EMPTY as in "
+                  "the phi-3-mini-4k row (KV overstated above 2047 tokens if an engine honours the window). Untied "
+                  "embeddings, no biases (Phi3ForCausalLM)",
+        ),
+        _model_row(
+            id="phi-3-medium-128k", aliases="microsoft/Phi-3-medium-128k-instruct;Phi-3-medium-128k-instruct",
+            family="phi-3", arch_type="decoder", num_layers=40, hidden_size=5120, num_attention_heads=40,
+            num_kv_heads=10, head_dim=128, intermediate_size=17920, vocab_size=32064, max_context=131072,
+            attention_type="GQA",
+            source=phi3_med_src + " (same dims for both Medium variants per the cards); 14B, 128K context: model card "
+                   "copy " + phi3_card.format(f="Phi-3-medium-128k-instruct"),
+            retrieved=LOOKUP_RETRIEVED,
+            notes="dims as phi-3-medium-4k (the card: 'Medium version in two variants 4k and 128K which is the context "
+                  "length'); max_context 131072 DERIVED = 128K x 1024 (LongRoPE; the config value itself was not read). "
+                  "LOW-CONFIDENCE provenance for the dims",
+        ),
+        _model_row(
+            id="phi-3-mini-128k", aliases="microsoft/Phi-3-mini-128k-instruct;Phi-3-mini-128k-instruct",
+            family="phi-3", arch_type="decoder", num_layers=32, hidden_size=3072, num_attention_heads=32,
+            num_kv_heads=32, head_dim=96, intermediate_size=8192, vocab_size=32064, max_context=131072,
+            attention_type="MHA",
+            source="Phi-3 config table in public code, '# https://huggingface.co/microsoft/Phi-3-mini-128k-instruct/blob/main/"
+                   "config.json': hidden 3072, 32 heads, intermediate 8192, 32 decoder layers, vocab 32064, "
+                   "max_model_len 128*1024, sliding_window 256*1024 (find_string hit id 409691242, repository not exposed); "
+                   "dims as the phi-3-mini-4k row (" + mlc + ")",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="same decoder as phi-3-mini-4k with LongRoPE to 128K; max_context 131072 = 128*1024 as in the table; "
+                  "sliding_window 262144 exceeds the context (no effect, left empty); head_dim 96 = 3072/32; "
+                  "LOW-CONFIDENCE provenance",
+        ),
+        _model_row(
+            id="phi-3.5-mini", aliases="microsoft/Phi-3.5-mini-instruct;Phi-3.5-mini-instruct;Phi-3.5-mini",
+            family="phi-3.5", arch_type="decoder", num_layers=32, hidden_size=3072, num_attention_heads=32,
+            num_kv_heads=32, head_dim=96, intermediate_size=8192, vocab_size=32064, max_context=131072,
+            attention_type="MHA",
+            source=mlc2 + " (HF config dict 'phi-3_5', _name_or_path Phi-3.5-mini-instruct: hidden 3072, 32 layers, 32 heads, "
+                   "32 KV heads, intermediate 8192, max_position_embeddings 131072, original 4096 (longrope), "
+                   "sliding_window 262144, tie_word_embeddings False, vocab 32064)",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="head_dim 96 = 3072/32; sliding_window 262144 exceeds the context (no effect, left empty); no biases",
+        ),
+        _model_row(
+            id="deepseek-r1", aliases="deepseek-ai/DeepSeek-R1;DeepSeek-R1;DeepSeek R1;deepseek-reasoner",
+            family="deepseek-v3", arch_type="moe", params_b=671.0, active_params_b=37.0, num_layers=61, hidden_size=7168,
+            num_attention_heads=128, num_kv_heads=128, head_dim=192, intermediate_size=18432, moe_intermediate_size=2048,
+            vocab_size=129280, num_experts=256, experts_per_token=8, num_shared_experts=1, first_dense_layers=3,
+            max_context=163840, attention_type="MLA", kv_lora_rank=512, qk_rope_head_dim=64,
+            source="copy of deepseek-ai/DeepSeek-R1 config.json (find_string hit id 11140762058, repository not exposed: "
+                   "DeepseekV3ForCausalLM, hidden 7168, intermediate 18432, moe_intermediate 2048, 61 layers, "
+                   "first_k_dense_replace 3, n_routed_experts 256, n_shared_experts 1, num_experts_per_tok 8, 128 heads, "
+                   "kv_lora_rank 512, q_lora_rank 1536, qk_nope_head_dim 128, qk_rope_head_dim 64, v_head_dim 128, "
+                   "max_position_embeddings 163840, vocab 129280, fp8 e4m3 block-128 quantization_config); 671B total / "
+                   "37B activated / 128K: deepseek-ai/DeepSeek-R1:README.md@5689f0a890129fcc0c9bbe2b46147321be0ea55a "
+                   "(model table; 'trained based on DeepSeek-V3-Base')",
+            retrieved=LOOKUP_RETRIEVED,
+            notes="same architecture as the deepseek-v3 row (R1 is post-trained from DeepSeek-V3-Base); head_dim 192 = qk "
+                  "head dim (nope 128 + rope 64), v_head_dim 128; weights are published in FP8 (block-scaled e4m3); the "
+                  "multi-token-prediction layer (num_nextn_predict_layers 1) is not counted; R1-0528 is a later checkpoint "
+                  "with the same architecture (not aliased here)",
         ),
     ]
     # derive params where no stated/nominal count
@@ -1016,6 +1264,10 @@ API_MODEL_MAP = {
     ("Mistral AI", "open-mixtral-8x22b"): "mixtral-8x22b",
     ("Mistral AI", "open-mistral-7b"): "mistral-7b",
     ("Mistral AI", "open-mixtral-8x7b"): "mixtral-8x7b",
+    ("Groq", "qwen/qwen3-32b"): "qwen3-32b",
+    ("Together AI", "deepseek-ai/DeepSeek-R1"): "deepseek-r1",
+    ("DeepInfra", "deepseek-ai/DeepSeek-R1"): "deepseek-r1",
+    ("Fireworks AI", "accounts/fireworks/models/deepseek-r1"): "deepseek-r1",
 }
 
 
