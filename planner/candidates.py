@@ -72,6 +72,7 @@ def evaluate_configurations(configs: pd.DataFrame, loaded: LoadedProblem, scope:
         model=scope.model_id,
         num_gpus=configs["tp"],
         pp=1,
+        gpus_per_node=configs["tp"],  # a replica lives inside one instance: one interconnect domain
         engine_family=loaded.problem.engine,
         scenario="server",
         input_len=np.nan,

@@ -11,6 +11,10 @@ Defaults (empty cell -> value):
 * ``moe_intermediate_size`` = ``intermediate_size``; ``experts_per_token`` = 2 when ``num_experts`` is set;
 * ``tp`` = ``num_gpus / pp``, ``pp`` = 1, ``num_gpus`` = ``tp * pp``; ``dp = num_gpus / (tp * pp)``
   independent engine instances share the row's load (``num_gpus`` must be a multiple of ``tp * pp``);
+* ``ep`` = 1 (routed experts sharded by tensor parallelism); ``ep = tp`` places whole experts on
+  the instance's ``tp`` GPUs (expert parallelism; MoE models only);
+* ``gpus_per_node`` = 8 (GPUs joined by the node's interconnect); an instance with ``tp * pp``
+  above it spans nodes and needs ``gpu_network_gb_per_s`` (scale-out bandwidth per GPU, per direction);
 * ``precision`` = bf16; ``kv_precision`` = the weight precision for 16/32-bit weights, else bf16
   (the engines' ``auto`` KV dtype keeps the activation dtype for weight-quantised checkpoints);
 * ``engine_family`` = ``other``; ``scenario`` = ``offline``;
@@ -35,6 +39,7 @@ DEFAULT_PRECISION = "bf16"
 DEFAULT_ENGINE = "other"
 SCENARIOS = ("fixed_batch", "offline", "server", "interactive")
 DEFAULT_MOE_TOP_K = 2.0
+DEFAULT_GPUS_PER_NODE = 8.0  # HGX/DGX-class servers and every multi-GPU cloud instance in the catalog
 PCIE_X16_GB_PER_S = {"gen3": 15.75, "gen4": 31.5, "gen5": 63.0}
 
 
@@ -162,6 +167,10 @@ class Spec:
     tp: np.ndarray = None
     pp: np.ndarray = None
     dp: np.ndarray = None
+    ep: np.ndarray = None  # 1 = experts TP-sharded; tp = whole experts spread over the TP group
+    gpus_per_node: np.ndarray = None
+    nodes: np.ndarray = None  # nodes one instance spans
+    network_gb_s: np.ndarray = None  # scale-out bandwidth per GPU, per direction
     precision: Labels = None
     kv_precision: Labels = None
     w_bytes: np.ndarray = None  # bytes per weight element
@@ -234,6 +243,7 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     s.tflops["int4"] = f("gpu_int4_tops")
 
     g, tp, pp = f("num_gpus"), f("tp"), f("pp")
+    ep = f("ep")
     pp = np.where(np.isnan(pp), 1.0, pp)
     tp = np.where(np.isnan(tp), np.where(np.isnan(g), 1.0, g / pp), tp)
     g = np.where(np.isnan(g), tp * pp, g)
@@ -243,6 +253,16 @@ def prepare(cfg: pd.DataFrame) -> Spec:
             & (np.abs(tp - np.round(tp)) < 1e-9) & (np.abs(pp - np.round(pp)) < 1e-9))
     s.add_error(bad, "num_gpus must be a positive multiple of tp*pp")
     s.dp = np.where(bad, 1.0, np.round(s.dp))
+    s.ep = np.where(np.isnan(ep), 1.0, ep)
+    s.add_error(~((s.ep == 1) | (s.ep == tp)), "ep must be 1 or equal to tp")
+    s.add_error((s.ep > 1) & ~(s.experts > 0), "ep > 1 needs a mixture-of-experts model")
+    per_node = f("gpus_per_node")
+    s.gpus_per_node = np.where(np.isnan(per_node), DEFAULT_GPUS_PER_NODE, per_node)
+    s.add_error(~(s.gpus_per_node >= 1), "gpus_per_node must be >= 1")
+    s.network_gb_s = f("gpu_network_gb_per_s")
+    s.nodes = np.maximum(np.ceil(tp * pp / np.maximum(s.gpus_per_node, 1.0)), 1.0)
+    s.add_error((s.nodes > 1) & ~(s.network_gb_s > 0),
+                "gpu_network_gb_per_s missing (needed when tp*pp spans more than gpus_per_node GPUs)")
     # Empty link bandwidth on a PCIe part: the PCIe x16 per-direction rate of its generation (PCI-SIG
     # spec: 8/16/32 GT/s per lane x 16 lanes x 128b/130b). Other interconnects have no default.
     pcie = s.interconnect.per_value(

@@ -18,6 +18,17 @@ For an iteration in which ``n_dec`` sequences (mean kept context ``ctx``) each p
   launch and synchronisation costs that the all-reduce term alone does not capture. Peak = the GPU's rate for the compute precision (see ``peak_tflops``).
 * TP communication: 2 all-reduces per layer (after attention and after the FFN), ring algorithm:
   ``2 (tp-1)/tp * tokens * hidden * 2 bytes / link_bw + 2 (tp-1) * hop_latency``.
+* Multi-node (``tp * pp`` above ``gpus_per_node``): a TP ring that spans nodes runs at the slower of
+  the node link and the per-GPU network bandwidth, with network hop latency; PP stages are laid out
+  node by node, so ``nodes - 1`` stage boundaries send each micro-batch's activations
+  (``tokens * hidden * 2 bytes``) over the network.
+* Expert parallelism (``ep = tp``): whole experts on each GPU instead of a 1/tp slice of every
+  expert. Bytes and FLOPs are the same in total, but the step waits for the busiest GPU: with
+  uniform routing the experts a GPU must read are Binomial(E/ep, p_touched) and the token-expert
+  assignments it computes Binomial(T k, 1/ep); the expected maximum over ``ep`` GPUs is taken as
+  ``mean + sd * sqrt(2 ln ep)`` (capped at the total). Communication stays the TP all-reduce (the
+  engines' EP-within-TP mode). So in this model EP never beats TP-sharded experts inside a node;
+  what it saves in practice (larger expert GEMMs, all-to-all across nodes) is not modelled.
 * PP: a pipeline of ``pp`` stages carries ``m = min(sequences, pp)`` micro-batches; the time for
   every sequence to advance one token (= TPOT) is the time of one micro-batch (``1/m`` of the batch)
   through all layers: ``t_full(batch / m)``. So PP raises throughput at large batch and leaves
@@ -40,7 +51,7 @@ ATTENTION_MATMULS = 2  # QK^T and AV
 ALLREDUCES_PER_LAYER = 2
 # Per-hop latency of a ring all-reduce step: NVLink/NVSwitch ~1-2 us, PCIe / other ~5 us
 # (NCCL small-message latencies; order of magnitude only, the fit absorbs the rest in step overhead).
-HOP_LATENCY_S = {"nvlink": 1.5e-6, "other": 5e-6}
+HOP_LATENCY_S = {"nvlink": 1.5e-6, "other": 5e-6, "network": 10e-6}
 MS = 1e-3
 
 
@@ -71,12 +82,19 @@ def peak_tflops(s: Spec) -> tuple[np.ndarray, np.ndarray]:
     return peak, fallback & (peak > 0)
 
 
+def _max_factor(n: np.ndarray) -> np.ndarray:
+    """``2 ln n``: squared number of standard deviations the maximum of ``n`` draws lies above the
+    mean (Gaussian extreme-value scale; 0 for n = 1)."""
+    return 2.0 * np.log(np.maximum(n, 1.0))
+
+
 @dataclass
 class StepModel:
     """Per-row coefficients of the iteration-time model (SI units: s, bytes, FLOP)."""
 
     s: Spec
     compute_params: np.ndarray
+    expert_params: np.ndarray  # parameters of one routed expert summed over the MoE layers (0 dense)
     dense_bytes: np.ndarray  # weights read every step regardless of routing
     routed_bytes: np.ndarray  # all routed-expert weights
     experts: np.ndarray
@@ -96,6 +114,9 @@ class StepModel:
     comm_per_token: np.ndarray = None  # TP all-reduce seconds per token of the iteration
     comm_fixed: np.ndarray = None  # TP all-reduce latency seconds per iteration
     moe_rows: np.ndarray = None  # indices of rows with routed experts
+    dense_compute_params: np.ndarray = None  # compute_params without the routed experts' share
+    pp_cross_per_token: np.ndarray = None  # seconds per token to cross the PP node boundaries
+    pp_cross_fixed: np.ndarray = None
 
     def __post_init__(self) -> None:
         s = self.s
@@ -103,10 +124,18 @@ class StepModel:
         self.rate = n * self.peak * self.mfu
         self.eff_bw = n * self.bw * self.mbu
         link = np.where(s.link_gb_s > 0, s.link_gb_s * GB, np.inf)
+        network = np.where(s.network_gb_s > 0, s.network_gb_s * GB, np.inf)
+        tp_spans_nodes = n > s.gpus_per_node
+        link = np.where(tp_spans_nodes, np.minimum(link, network), link)
+        hop = np.where(tp_spans_nodes, HOP_LATENCY_S["network"], self.hop_latency_s)
         per_layer = np.where(n > 1, ALLREDUCES_PER_LAYER * s.layers, 0.0)
         self.comm_per_token = per_layer * 2.0 * (n - 1.0) / n * s.hidden * ACTIVATION_BYTES / link
-        self.comm_fixed = per_layer * 2.0 * (n - 1.0) * self.hop_latency_s
+        self.comm_fixed = per_layer * 2.0 * (n - 1.0) * hop
+        crossings = np.where((s.pp > 1) & ~tp_spans_nodes, s.nodes - 1.0, 0.0)
+        self.pp_cross_per_token = crossings * s.hidden * ACTIVATION_BYTES / network
+        self.pp_cross_fixed = crossings * HOP_LATENCY_S["network"]
         self.moe_rows = np.flatnonzero(self.experts > 0)
+        self.dense_compute_params = np.maximum(self.compute_params - self.top_k * self.expert_params, 0.0)
 
     @classmethod
     def build(cls, s: Spec, params: dict[str, np.ndarray], eff) -> "StepModel":
@@ -117,7 +146,9 @@ class StepModel:
                             np.nan_to_num(s.kv_lora_rank) + s.qk_rope_head_dim, s.head_dim)
         peak, fb = peak_tflops(s)
         tp_scale = np.power(np.asarray(eff["tp_efficiency"], float), np.log2(np.maximum(s.tp, 1.0)))
-        return cls(s=s, compute_params=params["active"] - params["embed"], dense_bytes=dense,
+        expert_params = np.where(s.experts > 0, params["routed"] / np.maximum(s.experts, 1.0), 0.0)
+        return cls(s=s, compute_params=params["active"] - params["embed"], expert_params=expert_params,
+                   dense_bytes=dense,
                    routed_bytes=routed, experts=s.experts, top_k=s.top_k,
                    kv_per_token=kv_bytes_per_token(s),
                    attn_flops_per_ctx=FLOPS_PER_MAC * ATTENTION_MATMULS * s.layers * s.heads * attn_dim,
@@ -129,16 +160,32 @@ class StepModel:
 
     # ---- pieces -------------------------------------------------------------------------------
     def routed_bytes_read(self, tokens: np.ndarray) -> np.ndarray:
-        """Bytes of routed-expert weights read by an iteration of ``tokens`` tokens: the expected
-        share of experts touched, ``1 - (1 - k/E)**T``, times all routed weights (0 for dense
-        models; computed on the MoE rows only)."""
+        """Bytes of routed-expert weights read by an iteration of ``tokens`` tokens, as if spread
+        evenly over the TP group: the expected share of experts touched, ``1 - (1 - k/E)**T``, of
+        all routed weights (0 for dense models; computed on the MoE rows only). With expert
+        parallelism, ``ep`` times the busiest GPU's reads (module docstring)."""
         out = np.zeros(np.broadcast(tokens, self.routed_bytes).shape)
         i = self.moe_rows
         if i.size:
             tok = np.broadcast_to(tokens, out.shape)[i]
-            keep = np.clip(1.0 - self.top_k[i] / self.experts[i], 0.0, 1.0)
-            out[i] = self.routed_bytes[i] * (1.0 - np.power(keep, np.maximum(tok, 0.0)))
+            e, ep = self.experts[i], self.s.ep[i]
+            keep = np.clip(1.0 - self.top_k[i] / e, 0.0, 1.0)
+            touched = 1.0 - np.power(keep, np.maximum(tok, 0.0))
+            local = e / ep
+            busiest = np.minimum(local, local * touched + np.sqrt(local * touched * (1.0 - touched) * _max_factor(ep)))
+            out[i] = self.routed_bytes[i] / e * ep * busiest
         return out
+
+    def expert_assignments(self, tokens: np.ndarray) -> np.ndarray:
+        """Token-expert assignments computed by an iteration, as if spread evenly over the TP
+        group: ``T k``; with expert parallelism ``ep`` times the busiest GPU's share."""
+        t = np.maximum(np.broadcast_to(tokens, np.broadcast(tokens, self.top_k).shape), 0.0)
+        total = t * self.top_k
+        ep = self.s.ep
+        if not np.any(ep > 1):
+            return total
+        busiest = np.minimum(total, total / ep + np.sqrt(total * (1.0 - 1.0 / ep) / ep * _max_factor(ep)))
+        return np.where(ep > 1, ep * busiest, total)
 
     def comm_time(self, tokens: np.ndarray) -> np.ndarray:
         """TP all-reduce time of an iteration with ``tokens`` tokens (ring: bandwidth + hop latency)."""
@@ -150,11 +197,14 @@ class StepModel:
         bw, rate = self.eff_bw, self.rate
         # linear layers: weights streamed once per iteration, GEMM FLOPs for every token
         w_bytes = self.dense_bytes + self.routed_bytes_read(tokens)
-        t_lin = np.maximum(w_bytes / bw, FLOPS_PER_MAC * self.compute_params * tokens / rate)
+        gemm_flops = FLOPS_PER_MAC * (self.dense_compute_params * tokens
+                                      + self.expert_params * self.expert_assignments(tokens))
+        t_lin = np.maximum(w_bytes / bw, gemm_flops / rate)
         # attention: decode reads each sequence's KV cache; prefill is FLOP-bound
         attn_flops = self.attn_flops_per_ctx * (n_dec * ctx + n_pre * pre_ctx)
         t_att = np.maximum(self.kv_per_token * n_dec * ctx / bw, attn_flops / rate)
-        return t_lin + t_att + self.comm_time(tokens) + self.overhead_s
+        pp_hops = self.pp_cross_per_token * tokens + self.pp_cross_fixed
+        return t_lin + t_att + self.comm_time(tokens) + pp_hops + self.overhead_s
 
     # ---- public step times ----------------------------------------------------------------------
     def iteration_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None) -> np.ndarray:
@@ -178,7 +228,7 @@ class StepModel:
         """(c1, c2) with the marginal time a prompt of ``I`` tokens adds to an iteration when it
         piggybacks on a decode batch = ``c1 * I + c2 * I**2``: its FLOPs at ``peak * mfu`` plus its
         share of TP communication bandwidth (weights are not re-read)."""
-        c1 = FLOPS_PER_MAC * self.compute_params / self.rate + self.comm_per_token
+        c1 = FLOPS_PER_MAC * self.compute_params / self.rate + self.comm_per_token + self.pp_cross_per_token
         c2 = self.attn_flops_per_ctx / 2.0 / self.rate
         return c1, c2
 

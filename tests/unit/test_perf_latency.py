@@ -78,3 +78,29 @@ def test_tensor_parallel_lowers_batch1_tpot_for_70b(batch):
     cfg = example_cfg(model="llama-3.1-70b", n=2, num_gpus=[4, 8], tp=[4, 8], concurrency=batch)
     out = estimate(cfg, EFF)
     assert out["tpot_ms"][1] < out["tpot_ms"][0]
+
+
+def test_expert_parallel_pays_routing_imbalance_only():
+    cfg = example_cfg(model="mixtral-8x7b", n=2, num_gpus=4, tp=4, ep=[1, 4], scenario="fixed_batch",
+                      concurrency=[1, 1])
+    out = estimate(cfg, EFF)
+    assert out["error"].isna().all()
+    # same bytes and FLOPs in total; the busiest GPU sets the pace, so EP is never faster here
+    assert out["tpot_ms"][1] >= out["tpot_ms"][0] - 1e-9
+    big = estimate(cfg.assign(concurrency=512, input_len=64, output_len=64), EFF)
+    assert big["tpot_ms"][1] == pytest.approx(big["tpot_ms"][0], rel=0.15)  # many tokens: balanced
+    st_, _ = _step(cfg)
+    one_token = st_.routed_bytes_read(np.array([1.0, 1.0]))
+    assert one_token[1] >= one_token[0]
+    bad = estimate(example_cfg(n=2, num_gpus=2, tp=2, ep=[2, 3]), EFF)["error"]
+    assert "mixture-of-experts" in bad[0] and "ep must be 1 or equal to tp" in bad[1]
+
+
+def test_instance_across_nodes_needs_and_pays_the_network():
+    cfg = example_cfg(model="llama-3.1-70b", n=3, num_gpus=16, tp=[16, 16, 8], pp=[1, 1, 2],
+                      gpus_per_node=8, gpu_network_gb_per_s=[np.nan, 50.0, 50.0], concurrency=16)
+    out = estimate(cfg, EFF)
+    assert "gpu_network_gb_per_s missing" in out["error"][0]
+    assert out["error"][1:].isna().all()
+    one_node = estimate(cfg.assign(gpus_per_node=16).iloc[1:2], EFF)
+    assert out["tpot_ms"][1] > one_node["tpot_ms"].iloc[0]  # the ring runs at network speed
