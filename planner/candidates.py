@@ -29,7 +29,7 @@ from planner.catalog import Catalogs
 from planner.catalog.prices import tier_prices
 from planner.milp.data import TIERS
 from planner.problem import LoadedProblem
-from planner.scope import Scope, can_serve_matrix, quota_members
+from planner.scope import Scope, quota_members
 
 TP_DEGREES = (1, 2, 4, 8, 16)
 
@@ -90,7 +90,7 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     offers = offers[offers["gpu"].isin(scope.gpu_ids) & offers["cloud"].isin(scope.clouds)]
     regions = catalogs.regions.set_index(["cloud", "region"])
     offers = offers.assign(geo=[regions.loc[(c, r), "geo"] for c, r in zip(offers["cloud"], offers["region"])])
-    serves_someone = can_serve_matrix(scope.user_regions, offers["geo"], loaded.problem.options.placement, scope.geo_continent).any(axis=0)
+    serves_someone = scope.can_serve(scope.user_regions, offers["geo"]).any(axis=0)
     offers = offers[serves_someone]  # an instance no user region may use is never worth buying
     offers = pd.concat([offers, tier_prices(offers, catalogs.discounts)], axis=1)
     allowed = list(loaded.problem.options.tiers)
@@ -134,9 +134,12 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
 
     # 3. dominated offers among those that may serve the same user regions
     before = len(merged)
-    signature = can_serve_matrix(scope.user_regions, merged["geo"], loaded.problem.options.placement, scope.geo_continent).T
+    signature = scope.can_serve(scope.user_regions, merged["geo"]).T
     if scope.quotas:  # a candidate under a quota is only comparable with others under the same quotas
         signature = np.concatenate([signature, quota_members(scope, merged).T], axis=1)
+    if loaded.problem.options.min_regions > 1:  # HA counts regions: compare within a region only
+        region_code = pd.factorize(merged["cloud"] + "/" + merged["region"])[0][:, None]
+        signature = np.concatenate([signature, region_code], axis=1)
     merged = _drop_dominated(merged, signature, uses_gpus=bool(scope.quotas))
     pruned["dominated by a cheaper, larger instance serving the same users"] = before - len(merged)
 
@@ -149,7 +152,8 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
 def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, uses_gpus: bool = False) -> pd.DataFrame:
     """Drop candidate a when some b may serve the same user regions, has at least a's capacity and a
     price no higher in every tier (a missing tier counts as +inf), and is strictly better somewhere
-    (ties: the smaller candidate_id survives). With quotas (``uses_gpus``) b must also use no more
+    (ties: the smaller candidate_id survives). b must also run at least as many replicas per
+    instance (min_replicas counts replicas). With quotas (``uses_gpus``) b must also use no more
     GPUs than a. Vectorised within each group of equal signature."""
     price_cols = [f"price_{t}" for t in TIERS]
     cap = frame["capacity_rps"].to_numpy(float)
@@ -157,6 +161,7 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, uses_gpus:
     prices = np.where(np.isfinite(prices), prices, np.inf)
     ids = frame["candidate_id"].to_numpy(str)
     gpus = frame["gpus_per_instance"].to_numpy(float)
+    replicas = frame["replicas_per_instance"].to_numpy(float)
     keep = np.ones(len(frame), dtype=bool)
     groups: dict[bytes, list[int]] = {}
     for i, sig in enumerate(serve_signature):
@@ -165,7 +170,8 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, uses_gpus:
         idx = np.array(members)
         c, p, name = cap[idx], prices[idx], ids[idx]
         # [a, b]: b dominates a
-        no_worse = (c[None, :] >= c[:, None]) & np.all(p[None, :, :] <= p[:, None, :], axis=2)
+        r = replicas[idx]
+        no_worse = (c[None, :] >= c[:, None]) & np.all(p[None, :, :] <= p[:, None, :], axis=2) & (r[None, :] >= r[:, None])
         if uses_gpus:
             g = gpus[idx]
             no_worse &= g[None, :] <= g[:, None]

@@ -17,7 +17,7 @@ from planner.milp.data import TIERS, MilpInput, SolveResult, SolverOptions, Solv
 from planner.milp.solve import solve
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
-from planner.scope import Scope, can_serve_matrix, quota_members, resolve_scope
+from planner.scope import Scope, quota_members, resolve_scope
 from planner.units import HOURS_PER_MONTH
 from planner.catalog.prices import api_choice
 from planner.workload import DemandSeries, demand_series, length_samples, mean_input_tokens, mean_output_tokens
@@ -64,6 +64,9 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
                    api: dict | None = None) -> MilpInput:
     opts = loaded.problem.options
     table = cands.table
+    region_key = (table["cloud"] + "/" + table["region"]).to_numpy(str)
+    region_labels = sorted(set(region_key))
+    region_members = np.array([region_key == g for g in region_labels], dtype=bool).reshape(len(region_labels), len(table))
     return MilpInput(
         candidate_ids=tuple(table["candidate_id"]),
         capacity_rps=table["capacity_rps"].to_numpy(float),
@@ -72,7 +75,7 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         period_hours=demand.period_hours,
         demand_rps=demand.demand_rps,
         mean_demand_rps=demand.mean_rps,
-        can_serve=can_serve_matrix(demand.user_regions, table["geo"], opts.placement, scope.geo_continent).reshape(len(demand.user_regions), len(table)),
+        can_serve=scope.can_serve(demand.user_regions, table["geo"]),
         headroom=opts.headroom,
         max_spot_share=opts.max_spot_share,
         min_replicas=opts.min_replicas,
@@ -84,6 +87,9 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         quota_members=quota_members(scope, table) if scope.quotas else None,
         quota_max_gpus=np.array([q[3] for q in scope.quotas], dtype=float) if scope.quotas else None,
         quota_labels=tuple(f"{c}/{r or '*'}/{g or '*'} ≤ {m} GPUs" for c, r, g, m in scope.quotas) if scope.quotas else None,
+        region_members=region_members if opts.min_regions > 1 else None,
+        region_labels=tuple(region_labels) if opts.min_regions > 1 else None,
+        min_regions=opts.min_regions,
     )
 
 
@@ -128,6 +134,11 @@ def assumptions_for(prep: Prepared) -> list[str]:
         "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed: without it, reserved + on-demand still cover (1 − max_spot_share) of demand",
         f"capacity covers demand × (1 + {prep.loaded.problem.options.headroom:g}) in every period",
         f"user regions may be served from cloud regions: {prep.loaded.problem.options.placement}",
+        *(f"data residency: users in {', '.join(sorted(r.users))} served only from "
+          + " or ".join(x for x in (", ".join(r.continents), ", ".join(r.geos)) if x)
+          for r in prep.loaded.problem.options.residency),
+        *([f"high availability: replicas in service in at least {prep.loaded.problem.options.min_regions} cloud regions "
+           "in every period"] if prep.loaded.problem.options.min_regions > 1 else []),
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
         "egress, platform fees and storage are not priced by this version (0 in cost_breakdown)",
     ]

@@ -133,6 +133,23 @@ class Quota(_Frozen):
     max_gpus: int = Field(ge=0, description="GPUs in service at most, in every period")
 
 
+class ResidencyRule(_Frozen):
+    """Data residency: requests of these user geographies may only be served from cloud regions on
+    the listed continents or in the listed geographies (e.g. EU users only from EU regions)."""
+
+    users: list[str] = Field(description="user geographies the rule covers (regions.csv geo names)")
+    continents: list[str] = Field(default_factory=list, description="allowed continents of the serving regions (regions.csv continent)")
+    geos: list[str] = Field(default_factory=list, description="allowed geographies of the serving regions (regions.csv geo)")
+
+    @model_validator(mode="after")
+    def _something_allowed(self) -> "ResidencyRule":
+        if not self.users:
+            raise ValueError("users is empty")
+        if not self.continents and not self.geos:
+            raise ValueError("give continents and/or geos the users may be served from")
+        return self
+
+
 class Options(_Frozen):
     """What the planner may buy."""
 
@@ -150,6 +167,8 @@ class Options(_Frozen):
     max_batch: list[int] = Field(default_factory=lambda: [8, 16, 32, 64, 128, 256], description="max-batch settings to consider")
     max_gpus_per_replica: int = Field(8, ge=1, le=64, description="largest replica (GPUs)")
     quotas: list[Quota] = Field(default_factory=list, description="caps on GPUs in service per cloud/region/GPU type")
+    residency: list[ResidencyRule] = Field(default_factory=list, description="data-residency rules: which regions may serve which user geographies (on top of placement)")
+    min_regions: int = Field(1, ge=1, le=50, description="high availability: replicas in service in at least this many cloud regions in every period")
     api_provider: str | None = Field(None, description="tier 'api': provider in api_prices.csv; empty = the cheapest that serves the model")
     max_api_share: float = Field(1.0, ge=0, le=1, description="tier 'api': at most this share of each period's demand goes to the API")
 

@@ -24,6 +24,13 @@ class Scope:
     user_regions: tuple[str, ...]  # sorted user geographies
     geo_continent: dict[str, str]  # geo -> continent, from regions.csv
     quotas: tuple[tuple[str, str | None, str | None, int], ...] = ()  # (cloud, region, gpu id, max GPUs)
+    # (user geos, allowed continents, allowed geos) per data-residency rule
+    residency: tuple[tuple[frozenset, frozenset, frozenset], ...] = ()
+    placement: str = "same-continent"
+
+    def can_serve(self, user_regions, cand_geo: pd.Series) -> np.ndarray:
+        """(U, K) bool: placement and residency rules (see ``can_serve_matrix``)."""
+        return can_serve_matrix(tuple(user_regions), cand_geo, self.placement, self.geo_continent, self.residency)
 
 
 def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
@@ -87,6 +94,16 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
             if gid is None:
                 errors.append(f"{loaded.where('options', 'quotas', i, 'gpu')}: {catalogs.gpu_ids.unknown_message(q.gpu)}")
         quotas.append((cloud, q.region, gid, q.max_gpus))
+    residency = []
+    known_continents = sorted(set(geo_continent.values()))
+    for i, rule in enumerate(problem.options.residency):
+        for field_name, values, known in (("users", rule.users, known_geos), ("geos", rule.geos, known_geos),
+                                          ("continents", rule.continents, known_continents)):
+            for j, v in enumerate(values):
+                if v not in known:
+                    errors.append(f"{loaded.where('options', 'residency', i, field_name, j)}: unknown "
+                                  f"{'continent' if field_name == 'continents' else 'geography'} '{v}'{did_you_mean(v, known)}")
+        residency.append((frozenset(rule.users), frozenset(rule.continents), frozenset(rule.geos)))
     if "api" in problem.options.tiers and model_id is not None:
         priced = catalogs.api_prices[(catalogs.api_prices["model"] == model_id)
                                      & catalogs.api_prices["input_usd_per_mtok"].notna()
@@ -100,7 +117,7 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
     if errors:
         raise ProblemError(errors)
     return Scope(model_id, tuple(gpu_ids), tuple(clouds), tuple(sorted(problem.workload.user_regions)), geo_continent,
-                 tuple(quotas))
+                 tuple(quotas), tuple(residency), problem.options.placement)
 
 
 def quota_members(scope: Scope, table: pd.DataFrame) -> np.ndarray:
@@ -116,12 +133,23 @@ def quota_members(scope: Scope, table: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def can_serve_matrix(user_regions: tuple[str, ...], cand_geo: pd.Series, placement: str, geo_continent: dict[str, str]) -> np.ndarray:
-    """(U, K) bool: may a candidate in geography ``cand_geo[k]`` serve users of ``user_regions[u]``?"""
-    geos = cand_geo.to_numpy(dtype=str)
+def can_serve_matrix(user_regions: tuple[str, ...], cand_geo: pd.Series, placement: str, geo_continent: dict[str, str],
+                     residency: tuple = ()) -> np.ndarray:
+    """(U, K) bool: may a candidate in geography ``cand_geo[k]`` serve users of ``user_regions[u]``?
+    The placement rule (same-geo / same-continent / any), then every residency rule that covers u:
+    k's geography must be in the rule's geos or on one of its continents."""
+    geos = np.asarray(cand_geo, dtype=str)
+    U, K = len(user_regions), len(geos)
+    continents = np.array([geo_continent.get(g, "") for g in geos], dtype=str)
     if placement == "any":
-        return np.ones((len(user_regions), len(geos)), dtype=bool)
-    if placement == "same-geo":
-        return np.array([[g == u for g in geos] for u in user_regions], dtype=bool).reshape(len(user_regions), len(geos))
-    continents = np.array([geo_continent[g] for g in geos])
-    return np.array([continents == geo_continent[u] for u in user_regions], dtype=bool).reshape(len(user_regions), len(geos))
+        out = np.ones((U, K), dtype=bool)
+    elif placement == "same-geo":
+        out = np.array([[g == u for g in geos] for u in user_regions], dtype=bool).reshape(U, K)
+    else:
+        out = np.array([continents == geo_continent[u] for u in user_regions], dtype=bool).reshape(U, K)
+    for users, allowed_continents, allowed_geos in residency:
+        allowed = np.isin(geos, sorted(allowed_geos)) | np.isin(continents, sorted(allowed_continents))
+        for u, name in enumerate(user_regions):
+            if name in users:
+                out[u] &= allowed
+    return out

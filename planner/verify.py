@@ -27,7 +27,7 @@ from planner.milp.data import RESERVED_TIERS, TIERS
 from planner.pipeline import slo_targets
 from planner.plan import Plan
 from planner.problem import LoadedProblem
-from planner.scope import can_serve_matrix, resolve_scope
+from planner.scope import resolve_scope
 from planner.units import HOURS_PER_MONTH, MTOK
 from planner.workload import demand_series, length_samples, mean_input_tokens, mean_output_tokens
 
@@ -231,7 +231,8 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     U = len(demand.user_regions)
     fleet_capacity = np.array(capacity).reshape(len(rows), T)  # (A, T)
     geos = pd.Series([g for _, _, g in rows])
-    fleet_serve = can_serve_matrix(demand.user_regions, geos, problem.options.placement, scope.geo_continent).reshape(U, len(rows))
+    fleet_serve = scope.can_serve(demand.user_regions, geos).reshape(U, len(rows))
+    fleet_serve &= _residency_allowed(problem, catalogs.regions, demand.user_regions, list(geos))
     # requests sent to the API relieve (1 + headroom) of fleet capacity, for their own user region only
     capacity = np.concatenate([fleet_capacity, (1 + problem.options.headroom) * api_rps])
     serve = np.concatenate([fleet_serve, np.eye(U, dtype=bool)], axis=1)  # (U, A + U)
@@ -257,4 +258,22 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(peak <= max_gpus, "quota", f"quota {cloud}/{region or '*'}/{gpu or '*'}: at most {peak:.0f} of {max_gpus} GPUs in service")
     check(np.all(replicas >= problem.options.min_replicas), "min_replicas",
           f"at least {problem.options.min_replicas} replica(s) in every period (fewest: {replicas.min():.0f})")
+    if problem.options.min_regions > 1:
+        up = [len({(a.cloud, a.region) for a, n, _ in rows if n[t] > 0}) for t in range(T)]
+        check(min(up) >= problem.options.min_regions, "min_regions",
+              f"replicas in at least {problem.options.min_regions} cloud regions in every period (fewest: {min(up)})")
     return out
+
+
+def _residency_allowed(problem, regions: pd.DataFrame, user_regions, geos: list[str]) -> np.ndarray:
+    """(U, A) bool, written independently of the planner's rule code: False where a residency rule
+    covering user region u allows neither the geography nor the continent of assignment a."""
+    continent = dict(zip(regions["geo"], regions["continent"]))
+    allowed = np.ones((len(user_regions), len(geos)), dtype=bool)
+    for rule in problem.options.residency:
+        for u, user in enumerate(user_regions):
+            if user in rule.users:
+                for a, geo in enumerate(geos):
+                    if geo not in rule.geos and continent.get(geo) not in rule.continents:
+                        allowed[u, a] = False
+    return allowed

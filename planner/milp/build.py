@@ -66,6 +66,7 @@ class VarIndex:
     per_period: tier -> {(k, t): o_{k,t} or s_{k,t}}
     load: unused by the Hall-condition model (kept empty for callers that inspect it)
     shortfall: {(u, t): e_{u,t}} (elastic models only)
+    region_up: {(g, t): y_{g,t}} binary: cloud region g has a replica in service in period t (HA only)
     rows: constraint family -> row names, in construction order
     empty_infeasible: names of rows with no variable and a positive right-hand side (the model is
         infeasible whatever the solver says; kept in the model so that ``--dump-lp`` shows them)
@@ -76,6 +77,7 @@ class VarIndex:
     T: int
     reserved: dict[str, dict[int, pulp.LpVariable]] = field(default_factory=dict)
     per_period: dict[str, dict[tuple[int, int], pulp.LpVariable]] = field(default_factory=dict)
+    region_up: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     load: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
     shortfall: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     api: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
@@ -144,6 +146,10 @@ def validate_input(inp: MilpInput) -> list[str]:
         errs.append(f"max_spot_share must be >= 0 (values >= 1 mean no cap), got {inp.max_spot_share}")
     if int(inp.min_replicas) != inp.min_replicas or inp.min_replicas < 0:
         errs.append(f"min_replicas must be an integer >= 0, got {inp.min_replicas}")
+    if int(inp.min_regions) > 1:
+        rm = None if inp.region_members is None else np.asarray(inp.region_members)
+        if rm is None or rm.ndim != 2 or rm.shape[1] != K:
+            errs.append(f"min_regions = {inp.min_regions} needs region_members of shape (G, {K})")
     return errs
 
 
@@ -368,6 +374,29 @@ def define_quotas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
             _add_row(prob, idx, "quota", f"quota_q{q}_t{t}", terms, _LE, float(inp.quota_max_gpus[q]))
 
 
+def define_min_regions(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, relax: bool = False) -> None:
+    """High availability: replicas in service in at least N cloud regions in every period (skipped
+    when N ≤ 1). With binary y_{g,t} (region g is up in period t) and the region's candidates k ∈ g::
+
+        region_up_g{g}_t{t}:   Σ_{k ∈ g} n_{k,t} − y_{g,t}  ≥  0      (y may be 1 only if g runs a replica)
+        min_regions_t{t}:      Σ_g y_{g,t}  ≥  N
+    """
+    n_min = int(inp.min_regions)
+    if n_min <= 1 or inp.region_members is None:
+        return
+    members = np.asarray(inp.region_members, dtype=bool)
+    for t in range(idx.T):
+        ups = []
+        for g in range(members.shape[0]):
+            y = _new_var(prob, f"up_g{g}_t{t}", not relax)
+            y.upBound = 1
+            idx.region_up[(g, t)] = y
+            terms = [(v, 1.0) for k in np.flatnonzero(members[g]) for v in _replica_terms(idx, int(k), t)]
+            _add_row(prob, idx, "min_regions", f"region_up_g{g}_t{t}", terms + [(y, -1.0)], _GE, 0.0)
+            ups.append((y, 1.0))
+        _add_row(prob, idx, "min_regions", f"min_regions_t{t}", ups, _GE, float(n_min))
+
+
 def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:
     """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}; 3600 h_t p_api for a_{u,t}."""
     hours = np.asarray(inp.period_hours, dtype=float)
@@ -433,6 +462,7 @@ def build_model(inp: MilpInput, *, relax: bool = False, elastic: bool = False) -
     define_spot_share(prob, inp, idx)
     define_min_replicas(prob, inp, idx)
     define_quotas(prob, inp, idx)
+    define_min_regions(prob, inp, idx, relax=relax)
     define_objective(prob, inp, idx, elastic=elastic)
     return prob, idx
 

@@ -138,4 +138,8 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
         tot = (replicas_per_unit(inp)[:, None] * n).sum(axis=0)
         for t in np.flatnonzero(tot < m - 0.5)[:10]:
             errs.append(f"min_replicas_t{t}: {int(tot[t])} replicas < {m}")
+    if int(inp.min_regions) > 1 and inp.region_members is not None:
+        up = (np.asarray(inp.region_members, dtype=float) @ n > 0.5).sum(axis=0)  # (T,)
+        for t in np.flatnonzero(up < int(inp.min_regions))[:10]:
+            errs.append(f"min_regions_t{t}: replicas in {int(up[t])} cloud region(s) < {int(inp.min_regions)}")
     return errs

@@ -62,6 +62,9 @@ class MilpInput:
     quota_members: np.ndarray | None = None  # (Q, K) bool: k counts against quota q
     quota_max_gpus: np.ndarray | None = None  # (Q,) GPUs in service at most under quota q
     quota_labels: tuple[str, ...] | None = None  # (Q,) how the problem names each quota, for messages
+    region_members: np.ndarray | None = None  # (G, K) bool: k is in cloud region g (high availability)
+    region_labels: tuple[str, ...] | None = None  # (G,) 'cloud/region'
+    min_regions: int = 1  # replicas in service in at least this many cloud regions in every period
 
 
 class SolveStatus(str, enum.Enum):

@@ -56,6 +56,11 @@ def structural_checks(inp: MilpInput) -> list[str]:
         )
     if inp.min_replicas > 0 and not any_tier.any():
         msgs.append(f"min_replicas = {inp.min_replicas} cannot be met: no replica can be bought")
+    if int(inp.min_regions) > 1 and inp.region_members is not None:
+        buyable = (np.asarray(inp.region_members, dtype=bool) & any_tier[None, :]).any(axis=1)
+        if buyable.sum() < int(inp.min_regions):
+            msgs.append(f"min_regions = {inp.min_regions} cannot be met: only {int(buyable.sum())} cloud region(s) "
+                        f"have a candidate with an allowed tier (short {int(inp.min_regions) - int(buyable.sum())})")
     for u, name in enumerate(inp.user_regions):
         if not has_demand[u]:
             continue

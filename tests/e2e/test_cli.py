@@ -342,3 +342,59 @@ def test_quota_below_every_instance_is_explained(tmp_path):
     assert result.exit_code == 4
     assert "below the smallest instance it covers (8 GPUs)" in result.output
     no_traceback(result)
+
+
+def _two_continents(tmp_path, extra=""):
+    text = QUICKSTART.read_text().replace("user_regions: {us-east: 1.0}", "user_regions: {us-east: 0.5, eu-west: 0.5}")
+    return _write(tmp_path, text.replace("  headroom: 0.15", "  headroom: 0.15\n  placement: any" + extra))
+
+
+def test_residency_keeps_eu_users_in_europe_and_verify_checks_it(tmp_path):
+    free_path = _two_continents(tmp_path)
+    free = json.loads(run("solve", free_path, "--format", "json").stdout)
+    # without rules (placement: any) some instance serves both continents
+    assert any(len(a["serves_user_regions"]) == 2 for a in free["assignments"])
+    rule = ("\n  residency:\n    - {users: [eu-west], continents: [europe]}"
+            "\n    - {users: [us-east], continents: [north-america]}")
+    (tmp_path / "rule").mkdir()
+    problem = _two_continents(tmp_path / "rule", rule)
+    out = tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    for a in plan["assignments"]:
+        assert a["serves_user_regions"] == (["eu-west"] if a["geo"].startswith("eu-") else ["us-east"]), a
+    assert any(a["geo"].startswith("eu-") for a in plan["assignments"])
+    assert plan["monthly_cost_usd"] >= free["monthly_cost_usd"] * (1 - 1e-9)
+    assert run("verify", problem, out).exit_code == 0
+    breach = tmp_path / "free.json"
+    breach.write_text(json.dumps(free))
+    result = run("verify", problem, breach)
+    assert result.exit_code == 4 and "FAIL demand" in result.output
+
+
+def test_residency_with_unknown_names_exit_3(tmp_path):
+    problem = _two_continents(tmp_path, "\n  residency:\n    - {users: [eu-wst], continents: [europa]}")
+    result = run("solve", problem)
+    assert result.exit_code == 3
+    assert "did you mean 'eu-west'" in result.output and "did you mean 'europe'" in result.output
+
+
+def test_min_regions_spreads_replicas_and_verify_checks_it(tmp_path):
+    base = json.loads(run("solve", QUICKSTART, "--format", "json").stdout)
+    assert len({(a["cloud"], a["region"]) for a in base["assignments"]}) == 1
+    problem = _write(tmp_path, QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  min_regions: 2"))
+    out = tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    for t in range(len(plan["periods"])):
+        up = {(a["cloud"], a["region"]) for a in plan["assignments"] if a["instances_by_period"][t] > 0}
+        assert len(up) >= 2, t
+    assert plan["monthly_cost_usd"] >= base["monthly_cost_usd"]
+    assert run("verify", problem, out).exit_code == 0
+    breach = tmp_path / "base.json"
+    breach.write_text(json.dumps(base))
+    result = run("verify", problem, breach)
+    assert result.exit_code == 4 and "FAIL min_regions" in result.output
+    impossible = _write(tmp_path, QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  min_regions: 40"))
+    result = run("solve", impossible)
+    assert result.exit_code == 4 and "min_regions = 40 cannot be met" in result.output

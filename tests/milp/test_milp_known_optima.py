@@ -161,6 +161,22 @@ def test_quota_moves_load_to_the_dearer_candidate():
         assert check_solution(inp, r.reserved, r.per_period, r.load_rps) == []
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_min_regions_buys_a_replica_in_a_second_region(solver):
+    # candidates 0 and 1 in region A (cheap), 2 in region B (dear); demand 15 req/s in two periods.
+    # One region: 2 x candidate 0 per period (4.0). Two regions: candidate 0 + candidate 2 (1 + 5) per
+    # period = 12.0, since one replica of each covers 20 >= 15.
+    inp = make_input(capacity=[10, 10, 10], prices={"on-demand": [1.0, 1.5, 5.0]}, demand=[[15, 15]])
+    assert run(inp, solver).objective_usd == pytest.approx(4.0)
+    ha = dataclasses.replace(inp, min_regions=2, region_members=np.array([[True, True, False], [False, False, True]]),
+                             region_labels=("a/a", "b/b"))
+    r = run(ha, solver)
+    assert r.objective_usd == pytest.approx(12.0)
+    assert r.per_period["on-demand"][:, 0].tolist() == [1, 0, 1]
+    three = dataclasses.replace(ha, min_regions=3)
+    assert solve(three, SolverOptions(solver=solver, gap=1e-9, time_limit_s=20)).status == SolveStatus.INFEASIBLE
+
+
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_api_tier_takes_small_demand_and_its_share_cap_binds(solver):
     base = make_input(capacity=[10], prices={"on-demand": [10.0]}, demand=[[1.0]], headroom=0.2)
