@@ -38,16 +38,24 @@ class Prepared:
     api: dict | None = None  # the per-token API offer when the 'api' tier is allowed (prices.api_choice)
 
 
-def slo_targets(loaded: LoadedProblem) -> perf.SloTargets:
+def slo_targets(loaded: LoadedProblem, scope: Scope | None = None) -> perf.SloTargets:
+    """The engine's P99 targets: the problem's, less the network round trip (``count_network_rtt``,
+    ``Scope.rtt_budget``) for TTFT and e2e, which users see after the request and first token have
+    crossed the network. Never below 0 (a target the network alone breaks leaves no candidate)."""
     s = loaded.problem.slo
-    return perf.SloTargets(ttft_p99_ms=s.ttft_p99_ms, tpot_p99_ms=s.tpot_p99_ms, e2e_p99_ms=s.e2e_p99_ms)
+    rtt = scope.rtt_budget()[0] if scope is not None and loaded.problem.options.count_network_rtt else 0.0
+
+    def less(v):
+        return None if v is None else max(float(v) - rtt, 0.0)
+
+    return perf.SloTargets(ttft_p99_ms=less(s.ttft_p99_ms), tpot_p99_ms=s.tpot_p99_ms, e2e_p99_ms=less(s.e2e_p99_ms))
 
 
 def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
     scope = resolve_scope(loaded, catalogs)
     inputs, outputs = length_samples(loaded)
     lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
-    slo = slo_targets(loaded)
+    slo = slo_targets(loaded, scope)
     demand = demand_series(loaded)
     cands = build_candidates(loaded, scope, catalogs, lengths, slo)
     api = None
@@ -101,6 +109,10 @@ def explain_no_candidates(prep: Prepared) -> list[str]:
         return [f"{prep.loaded.where('options')}: no cloud offer matches the allowed clouds, GPUs and tiers "
                 f"in a region that may serve {', '.join(prep.scope.user_regions)} (placement: {p.options.placement})"]
     lines = [f"{prep.loaded.where('slo')}: no configuration of {prep.scope.model_id} on the allowed GPUs can serve at the SLO"]
+    rtt, pair = prep.scope.rtt_budget() if p.options.count_network_rtt else (0.0, None)
+    if pair:
+        lines.append(f"  the network round trip takes {rtt:g} ms of the TTFT and e2e targets ({pair}); "
+                     "set options.max_rtt_ms or a narrower placement to serve users from nearer regions")
     for row in rejected.itertuples(index=False):
         if isinstance(row.error, str) and row.error:
             lines.append(f"  {row.gpu}: {row.error}")
@@ -108,7 +120,7 @@ def explain_no_candidates(prep: Prepared) -> list[str]:
             lines.append(f"  {row.gpu}: the model ({row.weights_gb:.1f} GB of weights at {row.precision}) does not fit in {row.tp} GPU(s)")
         else:
             reached = []
-            for field, target in (("ttft", p.slo.ttft_p99_ms), ("tpot", p.slo.tpot_p99_ms), ("e2e", p.slo.e2e_p99_ms)):
+            for field, target in (("ttft", prep.slo.ttft_p99_ms), ("tpot", prep.slo.tpot_p99_ms), ("e2e", prep.slo.e2e_p99_ms)):
                 value = getattr(row, f"{field}_p99_ms")
                 if target is not None and np.isfinite(value) and value > target:
                     reached.append(f"P99 {field.upper()} {value:.0f} ms > SLO {target:.0f} ms (by {value - target:.0f} ms)")
@@ -126,6 +138,12 @@ def solver_options(loaded: LoadedProblem, solver: str | None, time_limit_s: floa
     )
 
 
+def _rtt_text(scope: Scope) -> str:
+    ms, pair = scope.rtt_budget()
+    return (f"{ms:g} ms, the largest published round-trip time between a user geography and a cloud region "
+            f"that may serve it ({pair}; network_rtt.csv: median RTT between Azure regions)")
+
+
 def assumptions_for(prep: Prepared) -> list[str]:
     table = prep.candidates.table
     out = [
@@ -137,6 +155,8 @@ def assumptions_for(prep: Prepared) -> list[str]:
         *(f"data residency: users in {', '.join(sorted(r.users))} served only from "
           + " or ".join(x for x in (", ".join(r.continents), ", ".join(r.geos)) if x)
           for r in prep.loaded.problem.options.residency),
+        *([f"network: TTFT and e2e targets are met at the user: the engine's targets are lower by {_rtt_text(prep.scope)}"]
+          if prep.loaded.problem.options.count_network_rtt and prep.scope.rtt_budget()[1] else []),
         *([f"high availability: replicas in service in at least {prep.loaded.problem.options.min_regions} cloud regions "
            "in every period"] if prep.loaded.problem.options.min_regions > 1 else []),
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",

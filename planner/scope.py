@@ -27,10 +27,33 @@ class Scope:
     # (user geos, allowed continents, allowed geos) per data-residency rule
     residency: tuple[tuple[frozenset, frozenset, frozenset], ...] = ()
     placement: str = "same-continent"
+    rtt_ms: dict = None  # (user geo, region geo) -> published RTT in ms (pairs without a figure absent)
+    max_rtt_ms: float | None = None
+    offer_geos: tuple[str, ...] = ()  # geographies of the offers in scope (allowed clouds and GPUs)
 
     def can_serve(self, user_regions, cand_geo: pd.Series) -> np.ndarray:
-        """(U, K) bool: placement and residency rules (see ``can_serve_matrix``)."""
-        return can_serve_matrix(tuple(user_regions), cand_geo, self.placement, self.geo_continent, self.residency)
+        """(U, K) bool: placement and residency rules (see ``can_serve_matrix``), and the RTT cap:
+        with ``max_rtt_ms`` a pair needs a published RTT at most that."""
+        out = can_serve_matrix(tuple(user_regions), cand_geo, self.placement, self.geo_continent, self.residency)
+        if self.max_rtt_ms is not None:
+            geos = np.asarray(cand_geo, dtype=str)
+            for u, user in enumerate(user_regions):
+                rtt = np.array([(self.rtt_ms or {}).get((user, g), np.inf) for g in geos])
+                out[u] &= rtt <= self.max_rtt_ms
+        return out
+
+    def rtt_budget(self) -> tuple[float, str | None]:
+        """(ms, 'user -> region geo'): the largest published RTT between a user geography and the
+        geography of an offer in scope that may serve it (0, None when no pair has a figure)."""
+        geos = pd.Series(sorted(set(self.offer_geos)), dtype=str)
+        allowed = self.can_serve(self.user_regions, geos)
+        worst, pair = 0.0, None
+        for u, user in enumerate(self.user_regions):
+            for k, geo in enumerate(geos):
+                rtt = (self.rtt_ms or {}).get((user, geo))
+                if allowed[u, k] and rtt is not None and rtt > worst:
+                    worst, pair = rtt, f"{user} -> {geo}"
+        return worst, pair
 
 
 def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
@@ -116,8 +139,14 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
                           f"{did_you_mean(problem.options.api_provider, providers)}")
     if errors:
         raise ProblemError(errors)
+    rtt = {(f, g): float(v) for f, g, v in zip(catalogs.network_rtt["from_geo"], catalogs.network_rtt["to_geo"],
+                                               catalogs.network_rtt["rtt_ms"])}
+    in_scope = catalogs.offers[catalogs.offers["cloud"].isin(clouds) & catalogs.offers["gpu"].isin(gpu_ids)]
+    region_geo = dict(zip(zip(regions["cloud"], regions["region"]), regions["geo"]))
+    offer_geos = tuple(sorted({region_geo[(c, r)] for c, r in zip(in_scope["cloud"], in_scope["region"])
+                               if (c, r) in region_geo}))
     return Scope(model_id, tuple(gpu_ids), tuple(clouds), tuple(sorted(problem.workload.user_regions)), geo_continent,
-                 tuple(quotas), tuple(residency), problem.options.placement)
+                 tuple(quotas), tuple(residency), problem.options.placement, rtt, problem.options.max_rtt_ms, offer_geos)
 
 
 def quota_members(scope: Scope, table: pd.DataFrame) -> np.ndarray:

@@ -210,7 +210,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
 
     # re-evaluate each distinct configuration with the performance model
     lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
-    slo = slo_targets(loaded)
+    slo = slo_targets(loaded, scope)
     configs = pd.DataFrame(
         sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch) for a, _, _ in rows}),
         columns=["gpu", "tp", "precision", "kv_precision", "concurrency"],

@@ -88,6 +88,34 @@ SRC_NV_H100 = (
     "70974299245 quoting the page's '* With sparsity' footnote); datasheet copy: https://www.pny.com/file%20library/company/"
     "support/product%20brochures/nvidia%20data%20center%20gpus/english/h100-nvl-datasheet.pdf (cited by hit 65910594837)"
 )
+# Curated fixes of reference accelerator rows (filled gaps; each cell's derivation is in the row's notes)
+SRC_A10G_BW = (
+    "https://www.baseten.co/blog/nvidia-a10-vs-a10g-for-ml-model-inference/ ('The A10 and A10G share the same GPU "
+    "memory stats: 24 gigabytes of GDDR6 VRAM with a memory bandwidth of 600 gigabytes per second'); same 600 GB/s for "
+    "'A10G' in public code bandwidth tables (find_string hits 55222492310, 62012757277, 12096018621, 66939352981)"
+)
+SRC_MLENG_NET = "stas00/ml-engineering:network/README.md@0030e63f5275afee38233676690ce10478647cca"
+SRC_AMD_CDNA3 = (
+    "https://www.amd.com/content/dam/amd/en/documents/instinct-tech-docs/white-papers/amd-cdna-3-white-paper.pdf "
+    "(2025 revision, PID#2258402-B; Table 2, MI300X and MI325X columns: 'DEVICE I/O CONNECTIONS 7 x16 AMD Infinity Fabric "
+    "links 1x16 PCIe Gen 5 to host CPU', 'P2P RING PEAK AGGREGATE I/O BANDWIDTH 896 GB/s (8 GPUs)', 'TOTAL PEAK AGGREGATE "
+    "I/O BANDWIDTH 1024 GB/s'; text: links 'operate at up to 32Gbps', '16-lane, bi-directional', 'seven ... Infinity "
+    "Fabric links to form a fully connected 8-GPU system'; read through a public transcription, find_string hit "
+    "4100275500); https://rocm.docs.amd.com/en/latest/conceptual/gpu-arch/mi300.html (seven Infinity Fabric links, fully "
+    f"connected 8-GPU node; transcription hit 4460207724); {SRC_MLENG_NET} (Infinity Fabric table: MI300X and MI325X "
+    "64 GBps per link per direction, 7 links, 448 GBps unidirectional / 896 GBps duplex all-to-all)"
+)
+SRC_HABANA_NET = (
+    "https://docs.habana.ai/en/latest/Management_and_Monitoring/Network_Configuration/index.html (Intel Gaudi Network "
+    "Configuration: 'Each Intel Gaudi 3 AI accelerator has 21 scale-up ports and three scale-out ports running at "
+    "200Gbps ... The theoretical peak of scale-up bandwidth from each Gaudi is 21*200Gbps = 21*25 GB/s = 525 GB/s "
+    "unidirectional bandwidth or 1050 GB/s bidirectional bandwidth'; 'Gaudi 2 network architecture is similar to Gaudi 3 "
+    "except that the network links operate at 100Gbps. The theoretical peak of scale-up bandwidth from each Gaudi 2 is "
+    "21*100Gbps = 21*12.5 GB/s = 262.5 GB/s unidirectional bandwidth or 525 GB/s bidirectional bandwidth'); "
+    "https://www.sgpjbg.com/baogao/465025.html (transcription of Intel's Hot Chips 2024 Gaudi 3 slides: 'Embedded NIC "
+    "BW (bi-directional)' Gaudi 2 4.8 Tb/s, Gaudi 3 9.6 Tb/s; Gaudi 3 'Networking 1200 GB/s bidirectional', '24x 200GbE "
+    "RoCE')"
+)
 SRC_NV_GB200 = (
     "https://www.nvidia.com/en-us/data-center/gb200-nvl72/ (spec table, column 'GB200 Grace Blackwell Superchip' = 1 Grace "
     "CPU | 2 Blackwell GPU: NVFP4 Tensor Core 40 | 20 PFLOPS (sparse | dense); FP8/FP6 20 PFLOPS; INT8 20 POPS; FP16/BF16 "
@@ -172,6 +200,57 @@ def build_accelerators(ref: Path) -> pd.DataFrame:
             row["link_bw_gb_per_s"] = 600.0
             row["source"] += "; NVLink: https://www.nvidia.com/de-de/data-center/nvlink/ (A100: twelve 3rd-gen NVLinks, 600 GB/s total)"
             notes.append("link_bw_gb_per_s 600 from NVIDIA's NVLink page (per A100 SXM GPU, both memory sizes; retrieved 2026-11-30)")
+        if acc_id == "A10G-24GB" and pd.isna(row["mem_bw_gb_per_s"]):
+            row["mem_bw_gb_per_s"] = 600.0
+            row["source"] += f"; memory bandwidth: {SRC_A10G_BW}"
+            row["retrieved"] = LOOKUP_RETRIEVED
+            notes[:] = [n.replace("; memory bandwidth not found", "") for n in notes]
+            notes.append(
+                "mem_bw_gb_per_s 600 (filled 2026-11-30): a third-party comparison (Baseten) states A10 and A10G share "
+                "24 GB GDDR6 at 600 GB/s, the A10 datasheet figure (row A10-24GB); AWS/NVIDIA publish no separate A10G "
+                "bandwidth in the sources read. int8_tops / int4_tops EMPTY: no published A10G figure found. CAVEAT "
+                "(not changed here): the same Baseten page says the two cards differ 'most notably around tensor "
+                "compute' (A10 prioritizes tensor compute), so fp16/bf16 125 (the A10 datasheet value, via Lightning) "
+                "may overstate the A10G tensor rate; one public matmul measurement reports ~69 TFLOPS FP16 on an A10G "
+                "(https://github.com/zzc0721/torch-performance-test-data/issues/126). interconnect kept 'PCIe' and "
+                "link_bw_gb_per_s EMPTY: the PCIe generation of the A10G / g5 instances is not stated by AWS or NVIDIA in "
+                "the sources read (only unattributed code tables say Gen4), so tp > 1 on g5 stays unestimable"
+            )
+        if acc_id in ("MI300X-192GB", "MI325X-256GB") and pd.isna(row["link_bw_gb_per_s"]):
+            row["link_bw_gb_per_s"] = 896.0
+            row["source"] += f"; Infinity Fabric: {SRC_AMD_CDNA3}"
+            row["retrieved"] = LOOKUP_RETRIEVED
+            notes.append(
+                "link_bw_gb_per_s 896 (filled 2026-11-30) = 7 Infinity Fabric x16 links x 128 GB/s (32 Gbps x 16 lanes "
+                "/ 8 = 64 GB/s per direction per link, x2 directions) = AMD's 'P2P ring peak aggregate I/O bandwidth' "
+                "for the fully connected 8-GPU UBB platform, i.e. TOTAL BIDIRECTIONAL per GPU - the same convention as "
+                "the NVIDIA rows (H100/H200 SXM 900 = 18 NVLink4 links bidirectional; A100 SXM 600; B200 1800), not the "
+                "unidirectional 448 GB/s. The PCIe Gen5 x16 host link is not counted (AMD's separate 'total peak "
+                "aggregate I/O bandwidth' 1024 GB/s exceeds 896 by 128 GB/s, the host link's bidirectional rate). CAVEAT: each peer pair has ONE link (64 GB/s per direction): the aggregate is reached only "
+                "when all 8 GPUs of the node communicate (tp = 8); for tp = 2 or 4 the figure is optimistic "
+                "(ml-engineering measured all-reduce busbw 47.7 GB/s on 2 GPUs vs 312.9 GB/s on 8)"
+            )
+        if acc_id in ("Gaudi2-96GB", "Gaudi3-128GB") and pd.isna(row["link_bw_gb_per_s"]):
+            gbit = 100 if acc_id == "Gaudi2-96GB" else 200
+            uni = 21 * gbit / 8
+            row["link_bw_gb_per_s"] = 2 * uni
+            row["source"] += f"; scale-up network: {SRC_HABANA_NET}; {SRC_MLENG_NET} (Gaudi2/Gaudi3 sections)"
+            row["retrieved"] = LOOKUP_RETRIEVED
+            notes.append(
+                f"link_bw_gb_per_s {2 * uni:g} (filled 2026-11-30) = the 21 scale-up ports of the 24 integrated "
+                f"{gbit} GbE RoCE v2 ports (3 to each of the 7 other accelerators of an 8-card HLS box, all-to-all) "
+                f"x {gbit} Gb/s = {uni:g} GB/s per direction, x2 = {2 * uni:g} GB/s bidirectional, as Intel's network "
+                "configuration page states it; bidirectional to match the NVIDIA rows (H100 SXM 900 = NVLink total "
+                f"bidirectional). The 3 scale-out ports ({3 * gbit / 8:g} GB/s per direction) are not counted (Intel's "
+                f"'{'4.8' if gbit == 100 else '9.6'} Tb/s' embedded-NIC figure counts all 24 ports, both directions). "
+                f"CAVEAT: each peer pair has 3 ports ({3 * gbit / 8:g} GB/s per direction); the aggregate is reached "
+                "only with all 8 cards in the group (tp = 8), so tp = 2 or 4 is optimistic"
+            )
+        if acc_id == "Gaudi2-96GB":
+            notes.append(
+                "fp16_tflops / int8_tops still EMPTY: the sources read give Gaudi2 BF16 432 and FP8 865 only "
+                "(ml-engineering's TFLOPS table marks FP16 and INT8 'V' = supported, no figure published)"
+            )
         if acc_id == "V100-SXM2-16GB":
             notes.append("memory_gb = the 16 GB variant; the 32 GB variant is the row V100-SXM2-32GB")
         if acc_id == "V100-PCIe-16GB":

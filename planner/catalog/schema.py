@@ -208,6 +208,19 @@ EFFICIENCY = TableSchema(
     ),
 )
 
+NETWORK_RTT = TableSchema(
+    file="network_rtt.csv",
+    key=("from_geo", "to_geo"),
+    description="Published network round-trip times between geographies (user geography -> cloud region geography).",
+    columns=(
+        _c("from_geo", "str", True, "", "geography of the users (regions.csv geo)"),
+        _c("to_geo", "str", True, "", "geography of the serving cloud region (regions.csv geo)"),
+        _c("rtt_ms", "float", True, "ms", "round-trip time between representative regions of the two geographies"),
+        _c("statistic", "str", True, "", "what the figure is (percentile, window, measurement method)"),
+        *_PROVENANCE,
+    ),
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
-    ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS, EFFICIENCY,
+    ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS, EFFICIENCY, NETWORK_RTT,
 )

@@ -398,3 +398,18 @@ def test_min_regions_spreads_replicas_and_verify_checks_it(tmp_path):
     impossible = _write(tmp_path, QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  min_regions: 40"))
     result = run("solve", impossible)
     assert result.exit_code == 4 and "min_regions = 40 cannot be met" in result.output
+
+
+def test_network_rtt_caps_placement_and_counts_against_ttft(tmp_path):
+    text = QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  placement: any\n  max_rtt_ms: 20")
+    out = tmp_path / "plan.json"
+    problem = _write(tmp_path, text)
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    assert {a["geo"] for a in plan["assignments"]} == {"us-east"}  # us-east -> us-east is 8 ms, the rest > 20
+    assert any("lower by 8 ms" in a for a in plan["assumptions"]), plan["assumptions"]
+    assert run("verify", problem, out).exit_code == 0
+    # a TTFT target the round trip alone nearly uses up leaves no configuration, and says why
+    tight = _write(tmp_path, text.replace("ttft_p99_ms: 2000", "ttft_p99_ms: 9"))
+    result = run("solve", tight)
+    assert result.exit_code == 4 and "round trip takes 8 ms" in result.output
