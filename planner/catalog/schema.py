@@ -71,7 +71,7 @@ ACCELERATORS = TableSchema(
         _c("int8_tops", "float", False, "TOP/s", "dense INT8 tensor peak"),
         _c("int4_tops", "float", False, "TOP/s", "dense INT4 tensor peak"),
         _c("interconnect", "str", False, "", "intra-node link: NVLink, PCIe Gen4, Infinity Fabric, ICI, ..."),
-        _c("link_bw_gb_per_s", "float", False, "GB/s", "intra-node bandwidth per chip (unidirectional, as published)"),
+        _c("link_bw_gb_per_s", "float", False, "GB/s", "intra-node bandwidth per chip, both directions added as vendors quote it (H100 SXM NVLink 900); the model's ring all-reduce uses half"),
         _c("tdp_w", "float", False, "W", "board power"),
         *_PROVENANCE,
     ),

@@ -40,7 +40,8 @@ DEFAULT_ENGINE = "other"
 SCENARIOS = ("fixed_batch", "offline", "server", "interactive")
 DEFAULT_MOE_TOP_K = 2.0
 DEFAULT_GPUS_PER_NODE = 8.0  # HGX/DGX-class servers and every multi-GPU cloud instance in the catalog
-PCIE_X16_GB_PER_S = {"gen3": 15.75, "gen4": 31.5, "gen5": 63.0}
+PCIE_X16_GB_PER_S = {"gen3": 15.75, "gen4": 31.5, "gen5": 63.0}  # per direction
+LINK_DIRECTIONS = 2.0  # gpu_link_bw_gb_per_s adds both directions (as vendors quote it)
 
 
 def fcol(cfg: pd.DataFrame, name: str) -> np.ndarray:
@@ -159,7 +160,7 @@ class Spec:
     gpu_family: Labels = None
     mem_gb: np.ndarray = None
     bw_gb_s: np.ndarray = None
-    link_gb_s: np.ndarray = None
+    link_gb_s: np.ndarray = None  # per direction (the catalog column halved)
     interconnect: Labels = None
     tflops: dict = None  # precision -> array (fp32, fp16, bf16, fp8, fp4, int8, int4)
     # configuration
@@ -263,11 +264,14 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     s.nodes = np.maximum(np.ceil(tp * pp / np.maximum(s.gpus_per_node, 1.0)), 1.0)
     s.add_error((s.nodes > 1) & ~(s.network_gb_s > 0),
                 "gpu_network_gb_per_s missing (needed when tp*pp spans more than gpus_per_node GPUs)")
-    # Empty link bandwidth on a PCIe part: the PCIe x16 per-direction rate of its generation (PCI-SIG
-    # spec: 8/16/32 GT/s per lane x 16 lanes x 128b/130b). Other interconnects have no default.
+    # The catalog quotes link bandwidth as vendors do, both directions added (H100 SXM NVLink 900 =
+    # 450 each way); a ring all-reduce sends and receives at the same time, so the model uses one
+    # direction. Empty link bandwidth on a PCIe part: the PCIe x16 per-direction rate of its
+    # generation (PCI-SIG spec: 8/16/32 GT/s per lane x 16 lanes x 128b/130b). Other interconnects
+    # have no default.
     pcie = s.interconnect.per_value(
         lambda u: next((r for g, r in PCIE_X16_GB_PER_S.items() if f"pcie {g}" in u), np.nan), float)
-    s.link_gb_s = np.where(s.link_gb_s > 0, s.link_gb_s, pcie)
+    s.link_gb_s = np.where(s.link_gb_s > 0, s.link_gb_s / LINK_DIRECTIONS, pcie)
     s.add_error((tp > 1) & ~(s.link_gb_s > 0), "gpu_link_bw_gb_per_s missing (needed for tp>1)")
 
     s.precision = scol(cfg, "precision", DEFAULT_PRECISION)
