@@ -153,16 +153,18 @@ class _Latency:
         c1, c2, T = c1[:, None], c2[:, None], self.T[:, None]
         # latency without the prefill wait per row and length point: arrival alignment, the prompt's
         # chunks (one iteration each), its own prefill compute, and for e2e the decode steps
+        first = np.where(m.decode_first, self.T, 0.0)[:, None]  # FIRST_TOKEN_FROM_DECODE engines
         self.S_ttft = (0.5 + np.ceil(self.I_points / ACTIVATION_CHUNK_TOKENS)) * T + c1 * self.I_points \
-            + c2 * self.I_points ** 2
+            + c2 * self.I_points ** 2 + first
         self._e2e_terms = (c1, c2, T)
+        self._first = first
         self._S_e2e = None
 
     @property
     def S_e2e(self) -> np.ndarray:
         if self._S_e2e is None:
             c1, c2, T = self._e2e_terms
-            self._S_e2e = (0.5 + self.steps) * T + c1 * self.I_mean + c2 * self.I2_mean
+            self._S_e2e = (0.5 + self.steps) * T + c1 * self.I_mean + c2 * self.I2_mean + self._first
         return self._S_e2e
 
     def exceed(self, x: np.ndarray, service: np.ndarray) -> np.ndarray:

@@ -12,12 +12,20 @@ share its load (``concurrency`` is split evenly; ``throughput`` is summed). ``we
   TTFT = prefill of the whole batch in one iteration; TPOT = decode step at that batch with the mean
   context ``I + O/2``; e2e = TTFT + (O-1) * TPOT = time to finish the batch. A batch larger than the
   KV cache holds runs in ``ceil(batch / max_concurrency)`` equal waves (vLLM's behaviour), e2e is
-  then the sum of the waves.
+  then the sum of the waves. TTFT is the mean over the requests of ``concurrency`` clients that
+  resend as soon as they finish (how static benchmarks such as LMDeploy's ``profile_generation``
+  measure it): when the batch exceeds what the paged KV cache keeps running, each request first
+  waits ``S * (concurrency / cap - 1)`` (Little's law, ``S`` = one request's prefill + decode time,
+  ``cap = kv / (I + O/2)``: a waiting request is admitted as soon as its prompt's blocks are free,
+  and the sequences running in a closed loop are at every stage of their output, holding ``I + O/2``
+  tokens on average; the waves above bound completion, when all sequences of a round hold ``I + O``).
 * ``offline``: continuous batching at the largest batch memory allows (``concurrency`` caps it).
   Steady state with chunked prefill: each iteration advances the ``B`` running sequences by one token
   and prefills ``B * I / O`` prompt tokens (the prompts of the requests that replace finishing ones),
-  so T = iteration_time(B, ctx, B*I/O) and throughput = B / T. TTFT = half an iteration (arrival
-  alignment) + ``ceil(I / C)`` iterations + the prompt's own prefill compute.
+  so T = iteration_time(B, ctx, B*I/O) and throughput = B / T. TTFT = one iteration (arrival
+  alignment: in a closed loop a request is sent when its predecessor's last token is streamed, at
+  an iteration boundary, just after the engine has started the next iteration without it) +
+  ``ceil(I / C)`` iterations + the prompt's own prefill compute.
 * ``server`` / ``interactive``: the same steady state with ``B = min(concurrency, max_concurrency)``
   requests in flight (closed loop). If ``concurrency`` exceeds what memory holds, the excess waits:
   by Little's law each request waits ``e2e * (concurrency / B - 1)`` before its prefill.
@@ -26,6 +34,12 @@ Empty ``input_len`` / ``output_len`` use ShareGPT-like means (``config.DEFAULT_I
 ``config.DEFAULT_OUTPUT_LEN`` = 228 tokens; source: the LMDeploy ShareGPT rows described in
 ``../shared/calibration/README.md``). ``explain`` returns the same estimates with diagnostic columns
 (``lengths_assumed``, ``precision_fallback``, ``efficiency_key``, ``batch``, ``dp``).
+
+Engines in ``FIRST_TOKEN_FROM_DECODE`` prefill all prompt tokens but the last in a separate context
+pass and sample the first token in the following decode step of the whole batch (TurboMind:
+``LlamaBatch::ContextDecode`` "skip last input token (will process with decoder later)"); their TTFT
+has one more decode step than the prefill, in every scenario (for ``I = 1`` there is no context
+pass, only that step).
 
 ``capacity_at_slo`` and the latency percentiles under Poisson load are in ``queueing``.
 """
@@ -46,6 +60,9 @@ from .types import Efficiency
 OUTPUT_COLUMNS = ["fits", "throughput_out_tok_s", "requests_per_s", "ttft_ms", "tpot_ms",
                   "e2e_latency_ms", "max_concurrency", "weights_gb", "kv_gb", "error"]
 MS_PER_S = 1e3
+# Engines whose first output token comes from a decode step after a separate context pass (module
+# docstring). LMDeploy TurboMind as calibrated (v0.1, ../shared/calibration/README.md).
+FIRST_TOKEN_FROM_DECODE = ("lmdeploy",)
 
 
 class _Model:
@@ -59,6 +76,7 @@ class _Model:
         self.wbytes = weight_bytes(s, self.params)
         self.kv_cap = kv_capacity_bytes(s, self.wbytes, self.eff["mem_utilization"].to_numpy(float))
         self.ok = s.ok
+        self.decode_first = s.engine.isin(FIRST_TOKEN_FROM_DECODE)
 
     def max_seqs(self, tokens_per_seq: np.ndarray) -> np.ndarray:
         m = max_sequences(self.kv_cap, self.step.kv_per_token, kept_tokens(self.s, tokens_per_seq))
@@ -73,8 +91,8 @@ def _steady(m: _Model, B, I, O):
     st = m.step
     ctx = m.window(I + O / 2.0)
     T = st.iteration_time(B, ctx, B * I / O, m.window(I / 2.0), n_seq=B)
-    ttft = (0.5 + np.ceil(I / ACTIVATION_CHUNK_TOKENS)) * T + st.prefill_compute_time(I)
-    return T, ttft
+    ttft = (1.0 + np.ceil(I / ACTIVATION_CHUNK_TOKENS)) * T + st.prefill_compute_time(I)
+    return T, ttft + np.where(m.decode_first & (I > 1), T, 0.0)
 
 
 def scenario_arrays(spec: Spec, efficiency: Efficiency) -> tuple[dict[str, np.ndarray], _Model]:
@@ -91,10 +109,13 @@ def scenario_arrays(spec: Spec, efficiency: Efficiency) -> tuple[dict[str, np.nd
         req = np.where(np.isnan(conc), 1.0, conc)
         waves = np.ceil(req / np.maximum(maxc, 1.0))
         bw = req / waves
-        f_ttft = st.prefill_time(bw, I)
+        first_step = np.where(m.decode_first & (I > 1), st.decode_time(bw, m.window(I)), 0.0)
+        f_ttft = st.prefill_time(bw, I) + first_step
         f_tpot = st.decode_time(bw, m.window(I + O / 2.0))
         f_wave = f_ttft + (O - 1.0) * f_tpot
         f_e2e = waves * f_wave
+        queued = np.maximum(req / np.maximum(m.max_seqs(I + O / 2.0), 1.0) - 1.0, 0.0)
+        f_ttft = f_ttft + queued * f_wave  # closed-loop wait for KV blocks (module docstring)
         fixed = s.scenario.eq("fixed_batch")
         # continuous batching (offline / server / interactive)
         b = np.where(np.isnan(conc), maxc, np.minimum(conc, maxc))
