@@ -219,7 +219,7 @@ def estimate(batch_file, model, gpu, num_gpus, tp, pp, precision, kv_precision, 
              input_len, output_len, concurrency, fmt, output, catalog_dir):
     """Performance of one configuration, or of every row of --batch FILE.csv."""
     from planner.catalog import load_catalogs
-    from planner.estimate import estimate_rows, read_batch
+    from planner.estimate import estimate_with_notes, read_batch
 
     if batch_file:
         frame = read_batch(batch_file)
@@ -232,7 +232,11 @@ def estimate(batch_file, model, gpu, num_gpus, tp, pp, precision, kv_precision, 
                   "input_len": input_len, "output_len": output_len, "concurrency": concurrency}
         frame = pd.DataFrame([{k: ("" if v is None else str(v)) for k, v in values.items()}])
         fmt = fmt or "table"
-    result = estimate_rows(frame, load_catalogs(catalog_dir))
+    result, notes = estimate_with_notes(frame, load_catalogs(catalog_dir))
+    for note in notes[:20]:
+        click.echo(f"note: {note}", err=True)
+    if len(notes) > 20:
+        click.echo(f"note: ... and {len(notes) - 20} more rows with notes", err=True)
     if fmt == "table" and len(result) == 1:
         _emit("\n".join(f"{k:>22}  {v}" for k, v in result.iloc[0].items()) + "\n", output)
     else:

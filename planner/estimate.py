@@ -77,6 +77,14 @@ def _row_errors(frame: pd.DataFrame, catalogs: Catalogs) -> tuple[pd.DataFrame, 
 
 def estimate_rows(frame: pd.DataFrame, catalogs: Catalogs) -> pd.DataFrame:
     """The input frame plus the §3.3 output columns, row order preserved."""
+    return estimate_with_notes(frame, catalogs)[0]
+
+
+def estimate_with_notes(frame: pd.DataFrame, catalogs: Catalogs) -> tuple[pd.DataFrame, list[str]]:
+    """``estimate_rows`` and the notes a user should read with it: rows computed at a fallback
+    precision (the GPU has no tensor-core rate for the requested format) and rows whose request
+    lengths were not given (ShareGPT-like means assumed)."""
+    notes: list[str] = []
     rows, problems = _row_errors(frame, catalogs)
     ok = np.array([not p for p in problems])
     out = frame.copy()
@@ -87,8 +95,16 @@ def estimate_rows(frame: pd.DataFrame, catalogs: Catalogs) -> pd.DataFrame:
     if ok.any():
         good = rows[ok].reset_index(drop=True)
         cfg = perf.spec_table(good, catalogs.accelerators, catalogs.models)
-        est = perf.estimate(cfg, perf.Efficiency(catalogs.efficiency))
+        est = perf.explain(cfg, perf.Efficiency(catalogs.efficiency))
         idx = np.flatnonzero(ok)
+        for j, row in enumerate(est.itertuples(index=False)):
+            where = f"row {idx[j] + 1}: " if len(frame) > 1 else ""
+            if row.precision_fallback:
+                notes.append(f"{where}{row.gpu} has no {row.precision} tensor-core rate: estimated at its 16-bit rate "
+                             f"({row.precision} weights, 16-bit compute)")
+            if row.lengths_assumed:
+                notes.append(f"{where}input_len/output_len not given: ShareGPT-like means assumed "
+                             f"({perf.config.DEFAULT_INPUT_LEN:g}/{perf.config.DEFAULT_OUTPUT_LEN:g} tokens)")
         for c in OUTPUT_COLUMNS:
             values = est[c].to_numpy()
             if c == "error":
@@ -97,4 +113,4 @@ def estimate_rows(frame: pd.DataFrame, catalogs: Catalogs) -> pd.DataFrame:
             col[idx] = values
             out[c] = col
     out["fits"] = out["fits"].astype(bool)
-    return out
+    return out, notes

@@ -413,3 +413,13 @@ def test_network_rtt_caps_placement_and_counts_against_ttft(tmp_path):
     tight = _write(tmp_path, text.replace("ttft_p99_ms: 2000", "ttft_p99_ms: 9"))
     result = run("solve", tight)
     assert result.exit_code == 4 and "round trip takes 8 ms" in result.output
+
+
+def test_estimate_says_when_it_falls_back_to_16_bit():
+    result = run("estimate", "--model", "llama-3.1-8b", "--gpu", "A100-SXM-80GB", "--precision", "fp8",
+                 "--input-len", "512", "--output-len", "128")
+    assert result.exit_code == 0
+    assert "A100-SXM-80GB has no fp8 tensor-core rate" in result.stderr
+    assert "ShareGPT-like" not in result.stderr  # lengths were given
+    hopper = run("estimate", "--model", "llama-3.1-8b", "--gpu", "H100-SXM-80GB", "--precision", "fp8")
+    assert "tensor-core rate" not in hopper.stderr and "ShareGPT-like means assumed" in hopper.stderr
