@@ -69,12 +69,6 @@ class Catalogs:
     def network_rtt(self) -> pd.DataFrame:
         return self.tables["network_rtt"]
 
-    def rtt_ms(self, from_geo: str, to_geo: str) -> float:
-        """Published round-trip time from users in ``from_geo`` to a region in ``to_geo`` (NaN if none)."""
-        t = self.network_rtt
-        hit = t[(t["from_geo"] == from_geo) & (t["to_geo"] == to_geo)]
-        return float(hit["rtt_ms"].iloc[0]) if len(hit) else float("nan")
-
 
 def _convert(df: pd.DataFrame, schema: TableSchema, path: Path, errors: list[str]) -> pd.DataFrame:
     """Check columns, required cells and types; return a typed frame (empty cells → NaN / '')."""

@@ -51,11 +51,6 @@ def fcol(cfg: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(cfg[name], errors="coerce").to_numpy(dtype=float)
 
 
-def normalised(values, default: str = "") -> np.ndarray:
-    """Lowercase stripped str array; missing/empty -> ``default`` (see ``Labels``)."""
-    return Labels.of(values, default).values
-
-
 @dataclass(frozen=True)
 class Labels:
     """A string column held as small integer codes into its distinct normalised values.

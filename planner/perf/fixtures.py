@@ -35,6 +35,16 @@ MODELS = {
 }
 
 
+def example_lengths(n: int = 2000, seed: int = 0):
+    """Log-normal request lengths (median 400 in / 120 out, clipped to 8-4000 / 2-1000 tokens)."""
+    from planner.perf.types import LengthSamples
+
+    rng = np.random.default_rng(seed)
+    i = np.clip(rng.lognormal(np.log(400), 0.8, n), 8, 4000).round()
+    o = np.clip(rng.lognormal(np.log(120), 0.7, n), 2, 1000).round()
+    return LengthSamples(i, o)
+
+
 def example_cfg(model: str = "llama-3.1-8b", gpu: str = "H100-SXM-80GB", n: int = 1, **config) -> pd.DataFrame:
     """``n`` identical rows; keyword arguments override any column (scalars or arrays of length n)."""
     row = dict(model=model, gpu=gpu, num_gpus=1, tp=1, pp=1, precision="bf16", kv_precision=np.nan,

@@ -6,21 +6,14 @@ import pytest
 import simpy
 from hypothesis import given, settings, strategies as st
 
-from planner.perf import Efficiency, LengthSamples, SloTargets, capacity_at_slo, latency_at_rate
+from planner.perf import Efficiency, SloTargets, capacity_at_slo, latency_at_rate
 from planner.perf.config import prepare
-from planner.perf.fixtures import example_cfg
+from planner.perf.fixtures import example_cfg, example_lengths as _lengths
 from planner.perf.latency import StepModel
 from planner.perf.memory import ACTIVATION_CHUNK_TOKENS, param_counts
 from planner.perf.queueing import normal_quantile, p99_at_rate
 
 EFF = Efficiency.from_values(mfu=0.5, mbu=0.75, step_overhead_ms=2.0)
-
-
-def _lengths(n=2000, seed=0):
-    rng = np.random.default_rng(seed)
-    i = np.clip(rng.lognormal(np.log(400), 0.8, n), 8, 4000).round()
-    o = np.clip(rng.lognormal(np.log(120), 0.7, n), 2, 1000).round()
-    return LengthSamples(i, o)
 
 
 def test_normal_quantile():

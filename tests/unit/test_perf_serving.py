@@ -5,21 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.perf import Efficiency, LengthSamples, SloTargets, capacity_at_slo, estimate
-from planner.perf.fixtures import example_cfg
+from planner.perf import Efficiency, SloTargets, capacity_at_slo, estimate
+from planner.perf.fixtures import example_cfg, example_lengths as _lengths
 from planner.perf.queueing import CAPACITY_COLUMNS
 from planner.perf.serving import OUTPUT_COLUMNS
 
 EFF = Efficiency.from_values(mfu=0.5, mbu=0.75, step_overhead_ms=2.0)
 INPUT = ["model", "gpu", "num_gpus", "tp", "pp", "precision", "kv_precision", "engine_family",
          "scenario", "input_len", "output_len", "concurrency"]
-
-
-def _lengths(n=2000, seed=0):
-    rng = np.random.default_rng(seed)
-    i = np.clip(rng.lognormal(np.log(400), 0.8, n), 8, 4000).round()
-    o = np.clip(rng.lognormal(np.log(120), 0.7, n), 2, 1000).round()
-    return LengthSamples(i, o)
 
 
 def test_estimate_columns_exact_and_defaults():
