@@ -12,9 +12,10 @@ Pruning (each count reported, nothing silently dropped):
 
 1. *does not fit / cannot meet the SLO*: capacity 0 at the SLO;
 2. *same offer, weaker configuration*: for one offer every configuration costs the same per hour in
-   every tier, so only the configuration with the highest capacity is kept (ties: the first in sorted order);
+   every tier, so only the configuration with the highest capacity is kept (ties: the first in sorted
+   order); with request-size buckets, every configuration not beaten on every bucket (and the whole mix);
 3. *dominated offer*: another candidate that may serve the same user regions has at least the
-   capacity and a price no higher in every tier (and offers every tier this one offers).
+   capacity (in every bucket) and a price no higher in every tier (and offers every tier this one offers).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from planner import perf
+from planner.buckets import RequestBuckets
 from planner.catalog import Catalogs
 from planner.catalog.prices import tier_prices
 from planner.milp.data import TIERS
@@ -85,7 +87,52 @@ def evaluate_configurations(configs: pd.DataFrame, loaded: LoadedProblem, scope:
     return pd.concat([configs.reset_index(drop=True), result[keep + extra].reset_index(drop=True)], axis=1)
 
 
-def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, lengths, slo) -> CandidateSet:
+def bucket_columns(count: int) -> list[str]:
+    """Names of the per-class capacity columns (requests/s at the SLO): one per request-size bucket
+    and, with more than one bucket, ``capacity_rps_mix`` for the whole mix as it comes."""
+    return [f"capacity_rps_b{b}" for b in range(count)] + (["capacity_rps_mix"] if count > 1 else [])
+
+
+def mix_capacity(per_bucket: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """(n,) requests/s one replica sustains on the buckets it can serve, in the workload's
+    proportions, when it serves each on its own: Σ_{b served} π_b / Σ_{b served} π_b / c_b (0 when it
+    serves none)."""
+    per_bucket = np.asarray(per_bucket, dtype=float)
+    served = per_bucket > 0
+    weight = np.where(served, share[None, :], 0.0)
+    time_per_request = np.where(served, weight / np.where(served, per_bucket, 1.0), 0.0).sum(axis=1)
+    return np.where(time_per_request > 0, weight.sum(axis=1) / np.where(time_per_request > 0, time_per_request, 1.0), 0.0)
+
+
+def evaluate_buckets(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo) -> pd.DataFrame:
+    """:func:`evaluate_configurations` once per request-size bucket and, with several buckets, once
+    on the whole mix. Adds the :func:`bucket_columns`; ``capacity_rps`` becomes the capacity on the
+    whole mix, or where that misses the SLO, on the buckets it can serve (:func:`mix_capacity`); the
+    latencies are the worst over the classes the configuration can serve (each within the SLO);
+    ``fits`` is true when any class fits. With one bucket this is :func:`evaluate_configurations`
+    plus ``capacity_rps_b0``."""
+    lengths = list(buckets.lengths) + ([buckets.whole] if buckets.count > 1 else [])
+    parts = [evaluate_configurations(configs, loaded, scope, catalogs, part, slo) for part in lengths]
+    out = (parts[-1] if buckets.count > 1 else parts[0]).copy()
+    caps = np.stack([p["capacity_rps"].to_numpy(float) for p in parts], axis=1)
+    for name, column in zip(bucket_columns(buckets.count), caps.T):
+        out[name] = column
+    if buckets.count == 1:
+        return out
+    served = caps > 0
+    whole = caps[:, -1]
+    out["capacity_rps"] = np.where(whole > 0, whole, mix_capacity(caps[:, :-1], buckets.share))
+    out["fits"] = np.any([p["fits"].to_numpy(bool) for p in parts], axis=0)
+    for column in ("ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms"):
+        values = np.stack([p[column].to_numpy(float) for p in parts], axis=1)
+        worst = np.where(served, values, -np.inf).max(axis=1)
+        out[column] = np.where(served.any(axis=1), worst, values[:, -1])  # none served: the whole mix's, for explanations
+    out["limit"] = ["; ".join(f"{name}:{p['limit'].iloc[i]}" for name, p in zip([*buckets.labels, "whole mix"], parts))
+                    for i in range(len(out))]
+    return out
+
+
+def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo) -> CandidateSet:
     offers = catalogs.offers
     offers = offers[offers["gpu"].isin(scope.gpu_ids) & offers["cloud"].isin(scope.clouds)]
     regions = catalogs.regions.set_index(["cloud", "region"])
@@ -102,17 +149,18 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     if offers.empty:  # nothing to buy (e.g. only the API tier is allowed): an empty, well-formed table
         cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp",
                 "gpus_per_replica", "precision", "kv_precision", "max_batch", "replicas_per_instance", "capacity_rps",
-                "capacity_rps_per_replica", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "source", "retrieved"]
+                "capacity_rps_per_replica", *bucket_columns(buckets.count), "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "source", "retrieved"]
         cols += [f"{x}_{t}" for t in TIERS for x in ("price", "basis")]
         return CandidateSet(pd.DataFrame({c: pd.Series(dtype=float if c.startswith("price") or "rps" in c else object) for c in cols}), 0, {}, None)
     configs = _configurations(loaded, scope, offers, catalogs)
-    perf_table = evaluate_configurations(configs, loaded, scope, catalogs, lengths, slo)
+    perf_table = evaluate_buckets(configs, loaded, scope, catalogs, buckets, slo)
     merged = offers.reset_index(drop=True).merge(perf_table, on="gpu", how="inner")
     merged = merged[(merged["gpus_per_instance"] % merged["tp"]) == 0].copy()
     evaluated = len(merged)
     pruned: dict[str, int] = {}
 
-    usable = merged["fits"].astype(bool) & (merged["capacity_rps"] > 0)
+    cap_cols = bucket_columns(buckets.count)
+    usable = merged["fits"].astype(bool) & (merged[cap_cols].to_numpy(float) > 0).any(axis=1)
     rejected = merged[~usable]
     pruned["does not fit or cannot meet the SLO"] = int((~usable).sum())
     merged = merged[usable].copy()
@@ -120,16 +168,19 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     merged["replicas_per_instance"] = (merged["gpus_per_instance"] // merged["tp"]).astype(int)
     merged["capacity_rps_per_replica"] = merged["capacity_rps"]
     merged["capacity_rps"] = merged["capacity_rps_per_replica"] * merged["replicas_per_instance"]
+    for col in cap_cols:  # per instance, like capacity_rps (the _per_replica figure stays in capacity_rps_per_replica)
+        merged[col] = merged[col] * merged["replicas_per_instance"]
     merged["candidate_id"] = [
         f"{c}/{r}/{i}/{p}/tp{tp}/b{b}"
         for c, r, i, p, tp, b in zip(merged["cloud"], merged["region"], merged["instance_type"], merged["precision"], merged["tp"], merged["concurrency"])
     ]
     merged = merged.sort_values("candidate_id", kind="stable")
 
-    # 2. per offer, keep the strongest configuration (prices do not depend on it)
+    # 2. per offer, keep the strongest configuration (prices do not depend on it); with request-size
+    # buckets, every configuration that is strongest on some bucket
     before = len(merged)
-    merged = merged.sort_values(["cloud", "region", "instance_type", "capacity_rps", "candidate_id"], ascending=[True, True, True, False, True], kind="stable")
-    merged = merged.drop_duplicates(["cloud", "region", "instance_type"], keep="first")
+    offer_code = pd.factorize(merged["cloud"] + "/" + merged["region"] + "/" + merged["instance_type"])[0][:, None]
+    merged = _drop_dominated(merged, offer_code, cap_cols, check_replicas=False)
     pruned["weaker configuration of the same instance"] = before - len(merged)
 
     # 3. dominated offers among those that may serve the same user regions
@@ -140,7 +191,7 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     if loaded.problem.options.min_regions > 1:  # HA counts regions: compare within a region only
         region_code = pd.factorize(merged["cloud"] + "/" + merged["region"])[0][:, None]
         signature = np.concatenate([signature, region_code], axis=1)
-    merged = _drop_dominated(merged, signature, uses_gpus=bool(scope.quotas))
+    merged = _drop_dominated(merged, signature, cap_cols, uses_gpus=bool(scope.quotas))
     pruned["dominated by a cheaper, larger instance serving the same users"] = before - len(merged)
 
     table = merged.rename(columns={"concurrency": "max_batch"}).sort_values("candidate_id").reset_index(drop=True)
@@ -149,14 +200,16 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, le
     return CandidateSet(table, evaluated, pruned, _best_rejections(rejected))
 
 
-def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, uses_gpus: bool = False) -> pd.DataFrame:
-    """Drop candidate a when some b may serve the same user regions, has at least a's capacity and a
-    price no higher in every tier (a missing tier counts as +inf), and is strictly better somewhere
-    (ties: the smaller candidate_id survives). b must also run at least as many replicas per
-    instance (min_replicas counts replicas). With quotas (``uses_gpus``) b must also use no more
-    GPUs than a. Vectorised within each group of equal signature."""
+def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, cap_cols: list[str], uses_gpus: bool = False,
+                    check_replicas: bool = True) -> pd.DataFrame:
+    """Drop candidate a when some b with the same signature (e.g. may serve the same user regions)
+    has at least a's capacity in every request-size bucket and a price no higher in every tier (a
+    missing tier counts as +inf), and is strictly better somewhere (ties: the smaller candidate_id
+    survives). With ``check_replicas`` b must also run at least as many replicas per instance
+    (min_replicas counts replicas). With quotas (``uses_gpus``) b must also use no more GPUs than a.
+    Vectorised within each group of equal signature."""
     price_cols = [f"price_{t}" for t in TIERS]
-    cap = frame["capacity_rps"].to_numpy(float)
+    cap = frame[cap_cols].to_numpy(float)  # (n, B)
     prices = frame[price_cols].to_numpy(float)
     prices = np.where(np.isfinite(prices), prices, np.inf)
     ids = frame["candidate_id"].to_numpy(str)
@@ -171,11 +224,13 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, uses_gpus:
         c, p, name = cap[idx], prices[idx], ids[idx]
         # [a, b]: b dominates a
         r = replicas[idx]
-        no_worse = (c[None, :] >= c[:, None]) & np.all(p[None, :, :] <= p[:, None, :], axis=2) & (r[None, :] >= r[:, None])
+        no_worse = np.all(c[None, :, :] >= c[:, None, :], axis=2) & np.all(p[None, :, :] <= p[:, None, :], axis=2)
+        if check_replicas:
+            no_worse &= r[None, :] >= r[:, None]
         if uses_gpus:
             g = gpus[idx]
             no_worse &= g[None, :] <= g[:, None]
-        better = (c[None, :] > c[:, None]) | np.any(p[None, :, :] < p[:, None, :], axis=2) | (name[None, :] < name[:, None])
+        better = np.any(c[None, :, :] > c[:, None, :], axis=2) | np.any(p[None, :, :] < p[:, None, :], axis=2) | (name[None, :] < name[:, None])
         dominated = no_worse & better
         np.fill_diagonal(dominated, False)
         keep[idx[dominated.any(axis=1)]] = False

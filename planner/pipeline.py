@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from planner import perf
-from planner.candidates import CandidateSet, build_candidates
+from planner.buckets import RequestBuckets, request_buckets
+from planner.candidates import CandidateSet, bucket_columns, build_candidates
 from planner.catalog import Catalogs
 from planner.errors import InfeasibleError, SolverError, SolverLimitError
 from planner.milp import diagnose
@@ -35,6 +36,7 @@ class Prepared:
     demand: DemandSeries
     candidates: CandidateSet
     milp_input: MilpInput | None
+    buckets: RequestBuckets | None = None  # request-size buckets (one bucket of every request without size_buckets)
     api: dict | None = None  # the per-token API offer when the 'api' tier is allowed (prices.api_choice)
 
 
@@ -57,19 +59,20 @@ def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
     lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
     slo = slo_targets(loaded, scope)
     demand = demand_series(loaded)
-    cands = build_candidates(loaded, scope, catalogs, lengths, slo)
+    buckets = request_buckets(loaded, lengths)
+    cands = build_candidates(loaded, scope, catalogs, buckets, slo)
     api = None
     if "api" in loaded.problem.options.tiers:
         api = api_choice(catalogs.api_prices, scope.model_id, loaded.problem.options.api_provider,
                          mean_input_tokens(loaded, inputs), mean_output_tokens(loaded, outputs))
     milp_input = None
     if len(cands.table) or api is not None:
-        milp_input = milp_input_for(loaded, scope, cands, demand, api)
-    return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input, api)
+        milp_input = milp_input_for(loaded, scope, cands, demand, api, buckets)
+    return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input, buckets=buckets, api=api)
 
 
 def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, demand: DemandSeries,
-                   api: dict | None = None) -> MilpInput:
+                   api: dict | None = None, buckets: RequestBuckets | None = None) -> MilpInput:
     opts = loaded.problem.options
     table = cands.table
     region_key = (table["cloud"] + "/" + table["region"]).to_numpy(str)
@@ -98,6 +101,12 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         region_members=region_members if opts.min_regions > 1 else None,
         region_labels=tuple(region_labels) if opts.min_regions > 1 else None,
         min_regions=opts.min_regions,
+        **({} if buckets is None or buckets.count == 1 else dict(
+            bucket_share=buckets.share,
+            bucket_capacity_rps=table[bucket_columns(buckets.count)[:-1]].to_numpy(float).reshape(len(table), buckets.count),
+            mix_capacity_rps=table["capacity_rps_mix"].to_numpy(float),
+            bucket_labels=buckets.labels,
+        )),
     )
 
 
@@ -159,6 +168,10 @@ def assumptions_for(prep: Prepared) -> list[str]:
           if prep.loaded.problem.options.count_network_rtt and prep.scope.rtt_budget()[1] else []),
         *([f"high availability: replicas in service in at least {prep.loaded.problem.options.min_regions} cloud regions "
            "in every period"] if prep.loaded.problem.options.min_regions > 1 else []),
+        *([f"request-size buckets ({prep.buckets.count}: " + "; ".join(f"{l} {s:.1%}" for l, s in zip(prep.buckets.labels, prep.buckets.share))
+           + "): each bucket meets the P99 targets on its own (so the whole mix does); an instance serving several buckets "
+           "spends its time in proportion to load ÷ capacity per bucket (Mélange's model); API requests take the workload's mix"]
+          if prep.buckets is not None and prep.buckets.count > 1 else []),
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
         "egress, platform fees and storage are not priced by this version (0 in cost_breakdown)",
     ]
@@ -196,6 +209,12 @@ def _expand(result: SolveResult, inverse: np.ndarray) -> SolveResult:
     result.per_period = {tier: arr[:, inverse] for tier, arr in result.per_period.items()}
     if result.load_rps is not None:
         result.load_rps = result.load_rps[:, :, inverse]
+    if result.bucket_load_rps is not None:
+        result.bucket_load_rps = result.bucket_load_rps[..., inverse]
+    if result.class_units is not None:
+        result.class_units = result.class_units[..., inverse]
+    if result.fallback_units is not None:
+        result.fallback_units = result.fallback_units[..., inverse]
     if result.api_rps is not None:
         result.api_rps = result.api_rps[:, inverse]
     return result
@@ -231,6 +250,7 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         api=prep.api,
         candidates_summary={"evaluated": prep.candidates.evaluated, "kept": len(prep.candidates.table), "pruned": prep.candidates.pruned},
         assumptions=assumptions_for(prep),
+        buckets=prep.buckets,
     )
     # the plan re-costs the integer solution from unit prices; it must agree with the solver
     if result.objective_usd is not None and not math.isclose(plan.objective_usd, result.objective_usd, rel_tol=1e-6, abs_tol=1e-6):

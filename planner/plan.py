@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from planner.buckets import MIX_LABEL
 from planner.milp.build import api_billing_ratio
 from planner.milp.data import RESERVED_TIERS, MilpInput, SolveResult
 from planner.units import HOURS_PER_MONTH, MTOK
@@ -59,6 +60,29 @@ class Assignment(_Model):
     tpot_p99_ms: float
     e2e_p99_ms: float
     serves_user_regions: list[str]
+    capacity_rps_by_bucket: dict[str, float] = Field(default_factory=dict)  # per replica, request-size buckets only
+
+
+class Bucket(_Model):
+    """A request-size bucket: requests whose lengths fall in these inclusive ranges (None = open)."""
+
+    label: str
+    input_tokens: tuple[int, int | None]
+    output_tokens: tuple[int, int | None]
+    share: float  # of requests
+    mean_input_tokens: float
+    mean_output_tokens: float
+
+
+class ClassSplit(_Model):
+    """With request-size buckets: how many of a candidate's instances serve one service class (a
+    bucket on its own, or the whole mix as it comes) in each period (fractions: time shares). The
+    certificate that the fleet carries every bucket (``bucket_split``) and, for the spot rule, that
+    the non-spot instances carry (1 − max_spot_share) of it (``fallback_split``)."""
+
+    candidate_id: str
+    serves: str  # a bucket label or "whole mix"
+    instances_by_period: list[float]
 
 
 class ApiUse(_Model):
@@ -107,6 +131,9 @@ class Plan(_Model):
     max_spot_share: float
     assignments: list[Assignment]
     api: list[ApiUse] = Field(default_factory=list)
+    buckets: list[Bucket] = Field(default_factory=list)  # request-size buckets (empty: one bucket of every request)
+    bucket_split: list[ClassSplit] = Field(default_factory=list)  # with buckets only
+    fallback_split: list[ClassSplit] = Field(default_factory=list)  # with buckets and the spot rule only
     periods: list[Period]
     cost_breakdown: dict[str, float]
     cost_by_tier: dict[str, float]
@@ -132,12 +159,14 @@ def build_plan(
     candidates_summary: dict,
     api: dict | None = None,
     assumptions: list[str],
+    buckets=None,
 ) -> Plan:
     """Assemble a plan from the solver's integer solution; costs are recomputed here from the
     candidate table's unit prices (not read from the solver's objective)."""
     hours = inp.period_hours
     horizon = float(hours.sum())
     T = len(hours)
+    bucket_list = None if buckets is None or buckets.count == 1 else _buckets(buckets)
     assignments: list[Assignment] = []
     by_tier: dict[str, float] = {}
     capacity = np.zeros(T)
@@ -186,6 +215,10 @@ def build_plan(
                     tpot_p99_ms=float(row["tpot_p99_ms"]),
                     e2e_p99_ms=float(row["e2e_p99_ms"]),
                     serves_user_regions=[u for i, u in enumerate(inp.user_regions) if inp.can_serve[i, k]],
+                    capacity_rps_by_bucket=({} if bucket_list is None else
+                                            {**{b.label: float(row[f"capacity_rps_b{j}"]) / int(row["replicas_per_instance"])
+                                                for j, b in enumerate(bucket_list)},
+                                             MIX_LABEL: float(row["capacity_rps_mix"]) / int(row["replicas_per_instance"])}),
                 )
             )
     compute = float(sum(a.cost_usd for a in assignments))
@@ -243,9 +276,29 @@ def build_plan(
         max_spot_share=inp.max_spot_share,
         assignments=assignments,
         api=api_uses,
+        buckets=bucket_list or [],
+        bucket_split=_splits(result.class_units, table, bucket_list),
+        fallback_split=_splits(result.fallback_units, table, bucket_list),
         periods=periods,
         cost_breakdown={"compute": compute, "egress": 0.0, "platform": 0.0, "storage": 0.0, "api": api_cost},
         cost_by_tier=dict(sorted(by_tier.items())),
         candidates=candidates_summary,
         assumptions=assumptions,
     )
+
+
+def _buckets(buckets) -> list[Bucket]:
+    means_in, means_out = buckets.mean_tokens()
+    return [Bucket(label=label, input_tokens=buckets.input_range[b], output_tokens=buckets.output_range[b],
+                   share=float(buckets.share[b]), mean_input_tokens=float(means_in[b]), mean_output_tokens=float(means_out[b]))
+            for b, label in enumerate(buckets.labels)]
+
+
+def _splits(units: np.ndarray | None, table: pd.DataFrame, bucket_list: list[Bucket] | None) -> list[ClassSplit]:
+    """Non-zero rows of a (K, J, T) split of units over service classes, in index order."""
+    if units is None or bucket_list is None:
+        return []
+    ids = table["candidate_id"].tolist()
+    names = [b.label for b in bucket_list] + [MIX_LABEL]
+    return [ClassSplit(candidate_id=ids[k], serves=names[j], instances_by_period=[float(v) for v in units[k, j]])
+            for k, j in zip(*np.nonzero(units.sum(axis=2) > 0))]

@@ -80,6 +80,32 @@ class Demand(_Frozen):
         return self
 
 
+class SizeBuckets(_Frozen):
+    """Split requests into input × output length buckets (Mélange-style request-size buckets).
+
+    Each list holds bucket upper edges in tokens (inclusive, increasing); the last bucket is open.
+    ``input_tokens: [512, 2048]`` and ``output_tokens: [256]`` make 3 × 2 = 6 buckets. Each bucket
+    gets its own capacity at the SLO on every candidate, and the planner may serve different
+    buckets on different GPUs. Buckets holding no request are dropped."""
+
+    input_tokens: list[int] = Field(default_factory=list, description="upper edges of the input-length buckets (tokens)")
+    output_tokens: list[int] = Field(default_factory=list, description="upper edges of the output-length buckets (tokens)")
+
+    @model_validator(mode="after")
+    def _edges(self) -> "SizeBuckets":
+        for name in ("input_tokens", "output_tokens"):
+            edges = getattr(self, name)
+            if any(e < 1 for e in edges):
+                raise ValueError(f"{name} edges must be ≥ 1 token")
+            if any(b <= a for a, b in zip(edges, edges[1:])):
+                raise ValueError(f"{name} edges must increase")
+        if len(self.input_tokens) + len(self.output_tokens) == 0:
+            raise ValueError("give at least one edge in input_tokens or output_tokens")
+        if (len(self.input_tokens) + 1) * (len(self.output_tokens) + 1) > 64:
+            raise ValueError("at most 64 buckets")
+        return self
+
+
 class Workload(_Frozen):
     """Request lengths and arrival rates. Lengths come from statistics or from a CSV of samples
     (columns ``input_tokens,output_tokens``, e.g. the traces in shared/reference/traces)."""
@@ -88,6 +114,7 @@ class Workload(_Frozen):
     output_tokens: LengthStats | None = Field(None, description="generated length statistics")
     lengths_file: str | None = Field(None, description="CSV with input_tokens,output_tokens per request (relative path)")
     demand: Demand
+    size_buckets: SizeBuckets | None = Field(None, description="request-size buckets: serve short and long requests on different GPUs")
     user_regions: dict[str, float] = Field(
         default_factory=lambda: {"us-east": 1.0},
         description="share of demand per user geography (regions.csv geo names); shares sum to 1",

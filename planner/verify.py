@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from planner import perf
-from planner.candidates import evaluate_configurations, kv_precision_for
+from planner.buckets import MIX_LABEL, request_buckets
+from planner.candidates import bucket_columns, evaluate_buckets, kv_precision_for
 from planner.catalog import Catalogs
 from planner.catalog.prices import api_choice, tier_prices
 from planner.milp.data import RESERVED_TIERS, TIERS
@@ -215,14 +216,26 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch) for a, _, _ in rows}),
         columns=["gpu", "tp", "precision", "kv_precision", "concurrency"],
     )
-    evaluated = (evaluate_configurations(configs, loaded, scope, catalogs, lengths, slo).set_index(
+    buckets = request_buckets(loaded, lengths)
+    multi = buckets.count > 1
+    check([b.label for b in plan.buckets] == (list(buckets.labels) if multi else [])
+          and all(_close(b.share, s) for b, s in zip(plan.buckets, buckets.share)), "buckets",
+          f"request-size buckets as the problem defines them ({buckets.count})")
+    evaluated = (evaluate_buckets(configs, loaded, scope, catalogs, buckets, slo).set_index(
         ["gpu", "tp", "precision", "kv_precision", "concurrency"]) if rows else None)
     capacity = []
+    bucket_caps: dict[str, np.ndarray] = {}  # candidate -> (B,) requests/s per instance
     for a, n, _ in rows:
         e = evaluated.loc[(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch)]
         cap = float(e["capacity_rps"])
         check(_close(cap, a.capacity_rps_per_replica, 1e-4), "capacity",
               f"{a.candidate_id}: re-evaluated {cap:.4f} req/s per replica, plan {a.capacity_rps_per_replica:.4f}")
+        per_bucket = e[bucket_columns(buckets.count)].to_numpy(float)
+        bucket_caps[a.candidate_id] = per_bucket * a.replicas_per_instance
+        if multi:
+            planned = np.array([a.capacity_rps_by_bucket.get(label, np.nan) for label in [*buckets.labels, MIX_LABEL]])
+            check(np.allclose(planned, per_bucket, rtol=1e-4, atol=1e-9), "capacity",
+                  f"{a.candidate_id}: per-bucket capacity re-evaluated")
         for field, target in (("ttft", slo.ttft_p99_ms), ("tpot", slo.tpot_p99_ms), ("e2e", slo.e2e_p99_ms)):
             value = float(e[f"{field}_p99_ms"])
             if target is not None:
@@ -237,17 +250,27 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     capacity = np.concatenate([fleet_capacity, (1 + problem.options.headroom) * api_rps])
     serve = np.concatenate([fleet_serve, np.eye(U, dtype=bool)], axis=1)  # (U, A + U)
     need = demand.demand_rps * (1 + problem.options.headroom)
+    share = problem.options.max_spot_share
+    if multi:  # a replica's time is shared between buckets: check the plan's load split instead of Hall's condition
+        _check_splits(plan, rows, bucket_caps, fleet_serve, need, api_rps, buckets, demand, problem, check)
+        _check_periods_and_rules(plan, rows, fleet_capacity, scope, problem, T, check)
+        return out
     worst = _worst_shortfall(capacity, serve, need, demand.user_regions)
     check(worst is None, "demand",
           "demand × (1 + headroom) covered in every period and user region" if worst is None else
           f"short {worst[0]:.2f} req/s for user region(s) {', '.join(worst[2])} in period {worst[1]}")
-    share = problem.options.max_spot_share
     spot = np.array([a.tier == "spot" for a, _, _ in rows] + [False] * U, dtype=bool)
     if share < 1:
         worst = _worst_shortfall(capacity[~spot], serve[:, ~spot], (1 - share) * need, demand.user_regions)
         check(worst is None, "spot",
               f"without spot, reserved and on-demand capacity covers {1 - share:.0%} of demand × (1 + headroom)" if worst is None else
               f"without spot, short {worst[0]:.2f} req/s of {1 - share:.0%} of demand for {', '.join(worst[2])} in period {worst[1]}")
+    _check_periods_and_rules(plan, rows, fleet_capacity, scope, problem, T, check)
+    return out
+
+
+def _check_periods_and_rules(plan: Plan, rows, fleet_capacity: np.ndarray, scope, problem, T: int, check) -> None:
+    """Period capacities, GPU quotas, minimum replicas and regions."""
     check(all(_close(p.capacity_rps, c) for p, c in zip(plan.periods, fleet_capacity.sum(axis=0))), "periods",
           "each period's capacity is the sum of its instances' capacity")
     replicas = np.array([n * a.replicas_per_instance for a, n, _ in rows] + [np.zeros(T)]).sum(axis=0)
@@ -262,7 +285,56 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         up = [len({(a.cloud, a.region) for a, n, _ in rows if n[t] > 0}) for t in range(T)]
         check(min(up) >= problem.options.min_regions, "min_regions",
               f"replicas in at least {problem.options.min_regions} cloud regions in every period (fewest: {min(up)})")
-    return out
+
+
+def _check_splits(plan: Plan, rows, bucket_caps: dict, fleet_serve: np.ndarray, need: np.ndarray, api_rps: np.ndarray,
+                  buckets, demand, problem, check) -> None:
+    """Request-size buckets: the plan splits each candidate's instances over service classes (a
+    bucket on its own at its capacity for that bucket, or the whole mix at its capacity for the mix,
+    which carries share_b of its requests in bucket b), within the instances in service; then every
+    bucket is covered by Hall's condition like the demand without buckets (less what the API takes,
+    in the workload's mix). The spot rule the same way on the fallback split of the non-spot instances."""
+    U, T = need.shape
+    ids = sorted({a.candidate_id for a, _, _ in rows})
+    col = {c: i for i, c in enumerate(ids)}
+    units = np.zeros((len(ids), T))
+    firm = np.zeros((len(ids), T))
+    serve = np.zeros((U, len(ids)), dtype=bool)
+    for j, (a, n, _) in enumerate(rows):
+        units[col[a.candidate_id]] += n
+        if a.tier != "spot":
+            firm[col[a.candidate_id]] += n
+        serve[:, col[a.candidate_id]] = fleet_serve[:, j]
+    classes = list(buckets.labels) + [MIX_LABEL]
+    cap = np.array([bucket_caps[c] for c in ids]).reshape(len(ids), len(classes))  # (A, J) requests/s per instance
+    cover = np.concatenate([np.eye(buckets.count), buckets.share[None, :]])  # (J, B) share of a class's requests in bucket b
+    relief = (1 + problem.options.headroom) * api_rps
+    spot_rule = problem.options.max_spot_share < 1 and (any(a.tier == "spot" for a, _, _ in rows) or bool(plan.fallback_split))
+    for name, splits, in_service, part in (("demand", plan.bucket_split, units, 1.0),
+                                           ("spot", plan.fallback_split, firm, 1 - problem.options.max_spot_share)):
+        if name == "spot" and not spot_rule:
+            continue
+        split = np.zeros((len(ids), len(classes), T))
+        for sp in splits:
+            if sp.candidate_id not in col or sp.serves not in classes or len(sp.instances_by_period) != T:
+                check(False, name, f"{name} split row {sp.candidate_id} / {sp.serves}: unknown candidate or class, or wrong length")
+                continue
+            split[col[sp.candidate_id], classes.index(sp.serves)] += sp.instances_by_period
+        check(np.all(split >= 0) and not np.any((split > 1e-9) & (cap <= 0)[:, :, None]), name,
+              f"{name} split: non-negative, only on classes the instance serves at the SLO")
+        over = split.sum(axis=1) - in_service
+        k, t = np.unravel_index(np.argmax(over), over.shape)
+        check(over[k, t] <= 1e-6 * max(1.0, in_service[k, t]), name,
+              f"{name} split within the instances in service" if over[k, t] <= 1e-6 * max(1.0, in_service[k, t]) else
+              f"{name} split uses {split[k, :, t].sum():.4f} instances of {ids[k]} in period {t}, {in_service[k, t]:.0f} in service")
+        carried = np.einsum("aj,jb,ajt->abt", cap, cover, split)  # (A, B, T) requests/s of bucket b
+        for b, label in enumerate(buckets.labels):
+            capacity = np.concatenate([carried[:, b], buckets.share[b] * relief])
+            serve_all = np.concatenate([serve, np.eye(U, dtype=bool)], axis=1)
+            worst = _worst_shortfall(capacity, serve_all, part * buckets.share[b] * need, demand.user_regions)
+            check(worst is None, name,
+                  f"{name}: bucket '{label}' covered ({part:.0%} of demand × (1 + headroom))" if worst is None else
+                  f"{name}: bucket '{label}' short {worst[0]:.3f} req/s for {', '.join(worst[2])} in period {worst[1]}")
 
 
 def _residency_allowed(problem, regions: pd.DataFrame, user_regions, geos: list[str]) -> np.ndarray:

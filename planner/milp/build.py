@@ -31,6 +31,17 @@ Constraint families, one ``define_*`` each (see their docstrings), every row nam
 names are short, deterministic and valid in LP format. Construction loops in index order and every
 expression is created from a list of ``(variable, coefficient)`` pairs (linear time).
 
+Request-size buckets (``B > 1``, Mélange-style): bucket b holds a share π_b of every user region's
+requests. Candidate k's units serve *service classes* j: each bucket on its own (c_{k,j} = its
+capacity on that bucket) and the whole mix as it comes (c_{k,mix}, the plan without buckets), with
+M_{j,b} the share of class j's requests in bucket b (identity for the bucket classes, π_b for the
+mix). Continuous w_{k,j,t} ≥ 0 (units of k devoted to class j in period t) with
+Σ_j w_{k,j,t} ≤ n_{k,t} (``define_bucket_split``) give per-bucket Hall rows
+``demand_b{b}_s{mask}_t{t}`` on Σ_j M_{j,b} c_{k,j} w_{k,j,t}: the load form Σ_b x_{k,b}/c_{k,b} ≤ n_k,
+exact, since within one bucket the split over user regions is again a transportation problem. The
+spot rule gets its own split f_{k,j,t} of the non-spot units. With one bucket w = n and none of
+these variables or rows exist.
+
 ``build_model(inp, relax=True, elastic=True)`` gives the LP relaxation with a penalised shortfall
 ``e_{u,t} ≥ 0`` on each demand row; :mod:`planner.milp.diagnose` uses it to locate infeasibility.
 """
@@ -65,7 +76,9 @@ class VarIndex:
     reserved: tier -> {k: r_{k,τ}}
     per_period: tier -> {(k, t): o_{k,t} or s_{k,t}}
     load: unused by the Hall-condition model (kept empty for callers that inspect it)
-    shortfall: {(u, t): e_{u,t}} (elastic models only)
+    bucket_split: {(k, j, t): w_{k,j,t}} units of k serving service class j (request-size buckets only)
+    fallback_split: {(k, j, t): f_{k,j,t}} non-spot units of k serving class j when spot is lost
+    shortfall: {(u, b, t): e_{u,b,t}} (elastic models only; b = 0 with one bucket)
     region_up: {(g, t): y_{g,t}} binary: cloud region g has a replica in service in period t (HA only)
     rows: constraint family -> row names, in construction order
     empty_infeasible: names of rows with no variable and a positive right-hand side (the model is
@@ -79,7 +92,9 @@ class VarIndex:
     per_period: dict[str, dict[tuple[int, int], pulp.LpVariable]] = field(default_factory=dict)
     region_up: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     load: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
-    shortfall: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    bucket_split: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
+    fallback_split: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
+    shortfall: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
     api: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     rows: dict[str, list[str]] = field(default_factory=dict)
     empty_infeasible: list[str] = field(default_factory=list)
@@ -112,8 +127,22 @@ def validate_input(inp: MilpInput) -> list[str]:
     cap = np.asarray(inp.capacity_rps, dtype=float)
     if cap.shape != (K,):
         errs.append(f"capacity_rps has shape {cap.shape}, expected ({K},)")
-    elif not np.all(np.isfinite(cap) & (cap > 0)):
+    elif inp.bucket_share is None and not np.all(np.isfinite(cap) & (cap > 0)):
         errs.append("capacity_rps must be finite and > 0")
+    if inp.bucket_share is not None:
+        share = np.asarray(inp.bucket_share, dtype=float)
+        bc = None if inp.bucket_capacity_rps is None else np.asarray(inp.bucket_capacity_rps, dtype=float)
+        if share.ndim != 1 or not share.size or np.any(~np.isfinite(share) | (share < 0)) or abs(share.sum() - 1) > 1e-9:
+            errs.append("bucket_share must be a non-empty 1-D array of shares >= 0 summing to 1")
+        elif bc is None or bc.shape != (K, share.size):
+            errs.append(f"bucket_capacity_rps must have shape ({K}, {share.size})")
+        elif np.any(~np.isfinite(bc) | (bc < 0)):
+            errs.append("bucket_capacity_rps must be finite and >= 0")
+        mix = None if inp.mix_capacity_rps is None else np.asarray(inp.mix_capacity_rps, dtype=float)
+        if mix is not None and (mix.shape != (K,) or np.any(~np.isfinite(mix) | (mix < 0))):
+            errs.append(f"mix_capacity_rps must be ({K},) finite and >= 0")
+        if inp.bucket_labels is not None and len(inp.bucket_labels) != share.size:
+            errs.append("bucket_labels must name every bucket")
     for tier, price in inp.price_usd_per_hour.items():
         if tier not in TIERS:
             errs.append(f"unknown tier {tier!r} in price_usd_per_hour (known: {', '.join(TIERS)})")
@@ -183,6 +212,44 @@ def replicas_per_unit(inp: MilpInput) -> np.ndarray:
     return np.asarray(inp.replicas_per_unit, dtype=float)
 
 
+def bucket_share(inp: MilpInput) -> np.ndarray:
+    """(B,) share of requests per request-size bucket ([1.] without buckets)."""
+    return np.ones(1) if inp.bucket_share is None else np.asarray(inp.bucket_share, dtype=float)
+
+
+def bucket_capacity(inp: MilpInput) -> np.ndarray:
+    """(K, B) requests/s one unit of k sustains on bucket b alone (capacity_rps as one column without buckets)."""
+    if inp.bucket_share is None:
+        return np.asarray(inp.capacity_rps, dtype=float)[:, None]
+    return np.asarray(inp.bucket_capacity_rps, dtype=float)
+
+
+def service_classes(inp: MilpInput) -> tuple[np.ndarray, np.ndarray]:
+    """(K, J) capacity c_{k,j} of each service class and (J, B) M_{j,b}, the share of class j's
+    requests in bucket b: one class per bucket, plus the whole mix when ``mix_capacity_rps`` is given."""
+    cap = bucket_capacity(inp)
+    cover = np.eye(cap.shape[1])
+    if inp.buckets > 1 and inp.mix_capacity_rps is not None:
+        cap = np.concatenate([cap, np.asarray(inp.mix_capacity_rps, dtype=float)[:, None]], axis=1)
+        cover = np.concatenate([cover, bucket_share(inp)[None, :]], axis=0)
+    return cap, cover
+
+
+def bucket_capacity_in_service(inp: MilpInput, units: np.ndarray) -> np.ndarray:
+    """(K, B, T) requests/s of each bucket the units carry: c_k n_{k,t} with one bucket (``units`` =
+    n, (K, T)); Σ_j M_{j,b} c_{k,j} w_{k,j,t} with buckets (``units`` = w, (K, J, T))."""
+    units = np.asarray(units, dtype=float)
+    if inp.buckets == 1:
+        return bucket_capacity(inp)[:, :, None] * (units if units.ndim == 3 else units[:, None, :])
+    cap, cover = service_classes(inp)
+    return np.einsum("kj,jb,kjt->kbt", cap, cover, units)
+
+
+def spot_rule_applies(inp: MilpInput) -> bool:
+    """The spot rule has rows: σ < 1 and spot is an allowed, priced tier of some candidate."""
+    return float(inp.max_spot_share) < 1.0 and bool(offered(inp)["spot"].any())
+
+
 def effective_demand(inp: MilpInput) -> np.ndarray:
     """(U, T) demand to cover, headroom included: d_{u,t} (1 + η)."""
     return np.asarray(inp.demand_rps, dtype=float) * (1.0 + float(inp.headroom))
@@ -201,8 +268,9 @@ def _new_var(prob: pulp.LpProblem, name: str, integer: bool) -> pulp.LpVariable:
 
 
 def define_variables(prob: pulp.LpProblem, inp: MilpInput, relax: bool = False) -> VarIndex:
-    """Create r_{k,τ}, o_{k,t}, s_{k,t} (integer unless ``relax``) and, with an API tier, the
-    continuous API requests 0 ≤ a_{u,t} ≤ α d_{u,t} (α = max_api_share).
+    """Create r_{k,τ}, o_{k,t}, s_{k,t} (integer unless ``relax``); with request-size buckets the
+    continuous splits w_{k,j,t} (and f_{k,j,t} when the spot rule applies) where c_{k,j} > 0; with an
+    API tier the continuous API requests 0 ≤ a_{u,t} ≤ α d_{u,t} (α = max_api_share).
 
     r_{k,τ} exists iff τ ∈ R is offered by k; o/s_{k,t} iff on-demand/spot is offered by k.
     """
@@ -223,6 +291,17 @@ def define_variables(prob: pulp.LpProblem, inp: MilpInput, relax: bool = False) 
             if off[tier][k]
             for t in range(T)
         }
+    if inp.buckets > 1:
+        cap, _ = service_classes(inp)
+        fallback = spot_rule_applies(inp)
+        for k in range(K):
+            for j in range(cap.shape[1]):
+                if cap[k, j] <= 0:
+                    continue
+                for t in range(T):
+                    idx.bucket_split[(k, j, t)] = _new_var(prob, f"w_k{k}_j{j}_t{t}", False)
+                    if fallback:
+                        idx.fallback_split[(k, j, t)] = _new_var(prob, f"f_k{k}_j{j}_t{t}", False)
     if inp.api_usd_per_request is not None:
         dem = np.asarray(inp.demand_rps, dtype=float)
         for u in range(U):
@@ -283,41 +362,94 @@ def coverage_sets(inp: MilpInput) -> list[tuple[int, np.ndarray, np.ndarray]]:
     return out
 
 
+def _capacity_terms(inp: MilpInput, idx: VarIndex, cap: np.ndarray, cover: np.ndarray, k: int, b: int, t: int, firm: bool) -> list:
+    """Capacity of candidate k for bucket b in period t: c_k n_{k,t} with one bucket, else
+    Σ_j M_{j,b} c_{k,j} w_{k,j,t}; ``firm``: without spot units (c_k (Σ_R r_{k,τ} + o_{k,t}), else the f split)."""
+    if inp.buckets > 1:
+        split = idx.fallback_split if firm else idx.bucket_split
+        return [(split[(k, j, t)], float(cover[j, b] * cap[k, j])) for j in range(cap.shape[1])
+                if cover[j, b] > 0 and (k, j, t) in split]
+    if not firm:
+        return [(v, float(cap[k, 0])) for v in _replica_terms(idx, k, t)]
+    out = [(idx.reserved[tier][k], float(cap[k, 0])) for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+    od = idx.per_period["on-demand"].get((k, t))
+    return out + ([(od, float(cap[k, 0]))] if od is not None else [])
+
+
+def _row_name(inp: MilpInput, family: str, b: int, mask: int, t: int) -> str:
+    return f"{family}_s{mask}_t{t}" if inp.buckets == 1 else f"{family}_b{b}_s{mask}_t{t}"
+
+
 def define_demand(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, elastic: bool = False) -> None:
     """Demand with headroom covered by the capacity allowed to serve it (Hall's condition), for every
-    period t and every user-region set S from :func:`coverage_sets` with demand in t::
+    period t, request-size bucket b and user-region set S from :func:`coverage_sets` with demand in t::
 
-        demand_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k n_{k,t} + (1 + η) Σ_{u∈S} a_{u,t}  (+ Σ_{u∈S} e_{u,t} if elastic)  ≥  Σ_{u∈S} d_{u,t} (1 + η)
+        demand_b{b}_s{mask}_t{t}:   Σ_{k ∈ N(S)} Σ_j M_{j,b} c_{k,j} w_{k,j,t} + (1 + η) π_b Σ_{u∈S} a_{u,t}  (+ Σ_{u∈S} e_{u,b,t} if elastic)
+                                       ≥  π_b Σ_{u∈S} d_{u,t} (1 + η)
 
-    With one user region this is Σ_k c_k n_{k,t} ≥ d_t (1 + η).
+    With one bucket (π = 1, M = 1, w = n, the row is named ``demand_s{mask}_t{t}``) and one user region this
+    is Σ_k c_k n_{k,t} ≥ d_t (1 + η). API requests take the workload's size mix.
     """
     dem = effective_demand(inp)
     raw = np.asarray(inp.demand_rps, dtype=float)
-    cap = np.asarray(inp.capacity_rps, dtype=float)
+    cap, cover = service_classes(inp)
+    share = bucket_share(inp)
     sets = coverage_sets(inp)
     if elastic:
         for u in range(idx.U):
-            for t in range(idx.T):
-                if raw[u, t] > 0:
-                    idx.shortfall[(u, t)] = _new_var(prob, f"short_u{u}_t{t}", False)
+            for b in range(inp.buckets):
+                for t in range(idx.T):
+                    if raw[u, t] > 0 and share[b] > 0:
+                        name = f"short_u{u}_t{t}" if inp.buckets == 1 else f"short_u{u}_b{b}_t{t}"
+                        idx.shortfall[(u, b, t)] = _new_var(prob, name, False)
     for t in range(idx.T):
-        for mask, members, ks in sets:
-            if raw[members, t].sum() <= 0:
+        for b in range(inp.buckets):
+            if share[b] <= 0:
                 continue
-            terms = [(v, float(cap[k])) for k in ks for v in _replica_terms(idx, int(k), t)]
-            terms += _api_terms(idx, members, t, 1.0 + float(inp.headroom))
-            if elastic:
-                terms += [(idx.shortfall[(int(u), t)], 1.0) for u in members if (int(u), t) in idx.shortfall]
-            _add_row(prob, idx, "demand", f"demand_s{mask}_t{t}", terms, _GE, dem[members, t].sum())
+            for mask, members, ks in sets:
+                if raw[members, t].sum() <= 0:
+                    continue
+                terms = [term for k in ks for term in _capacity_terms(inp, idx, cap, cover, int(k), b, t, firm=False)]
+                terms += _api_terms(idx, members, t, (1.0 + float(inp.headroom)) * float(share[b]))
+                if elastic:
+                    terms += [(idx.shortfall[(int(u), b, t)], 1.0) for u in members if (int(u), b, t) in idx.shortfall]
+                _add_row(prob, idx, "demand", _row_name(inp, "demand", b, mask, t), terms, _GE, float(share[b]) * dem[members, t].sum())
+
+
+def define_bucket_split(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
+    """Request-size buckets only: the units of k serving the buckets are the units in service, and
+    (spot rule) the units serving them without spot are the non-spot units::
+
+        bucket_split_k{k}_t{t}:     Σ_j w_{k,j,t} − n_{k,t}  ≤  0
+        fallback_split_k{k}_t{t}:   Σ_j f_{k,j,t} − (Σ_{τ∈R} r_{k,τ} + o_{k,t})  ≤  0
+    """
+    if inp.buckets <= 1:
+        return
+    n_classes = service_classes(inp)[0].shape[1]
+    for family, split, firm in (("bucket_split", idx.bucket_split, False), ("fallback_split", idx.fallback_split, True)):
+        if not split:
+            continue
+        for k in range(idx.K):
+            for t in range(idx.T):
+                ws = [(split[(k, j, t)], 1.0) for j in range(n_classes) if (k, j, t) in split]
+                if not ws:
+                    continue
+                units = _replica_terms(idx, k, t)
+                if firm:
+                    spot = idx.per_period["spot"].get((k, t))
+                    units = [v for v in units if v is not spot]
+                _add_row(prob, idx, family, f"{family}_k{k}_t{t}", ws + [(v, -1.0) for v in units], _LE, 0.0)
 
 
 def define_spot_share(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
     """Spot risk: losing every spot replica must still leave (1 − σ) of the demand (with headroom)
-    covered by reserved and on-demand capacity, for every period t and coverage set S (so at most a
-    share σ of the required capacity rests on spot). Skipped when σ ≥ 1 or there is no spot variable::
+    covered by reserved and on-demand capacity, for every period t, bucket b and coverage set S (so
+    at most a share σ of the required capacity rests on spot). Skipped when σ ≥ 1 or there is no
+    spot variable::
 
-        spot_share_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k (Σ_{τ∈R} r_{k,τ} + o_{k,t}) + (1 + η) Σ_{u∈S} a_{u,t}  ≥  (1 − σ) Σ_{u∈S} d_{u,t} (1 + η)
+        spot_share_b{b}_s{mask}_t{t}:   Σ_{k ∈ N(S)} Σ_j M_{j,b} c_{k,j} f_{k,j,t} + (1 + η) π_b Σ_{u∈S} a_{u,t}  ≥  (1 − σ) π_b Σ_{u∈S} d_{u,t} (1 + η)
 
+    with one bucket c_k (Σ_{τ∈R} r_{k,τ} + o_{k,t}) in place of the f terms (row ``spot_share_s{mask}_t{t}``).
     A covering row like the demand rows (more capacity never violates it), which keeps dominance
     pruning of candidates exact and the LP relaxation tight; a "share of installed capacity" form
     (Σ c s ≤ σ Σ c n) stalled HiGHS on the 168-period chatbot problem (42 % gap after 60 s).
@@ -328,22 +460,21 @@ def define_spot_share(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> No
         return
     dem = effective_demand(inp)
     raw = np.asarray(inp.demand_rps, dtype=float)
-    cap = np.asarray(inp.capacity_rps, dtype=float)
+    cap, cover = service_classes(inp)
+    share = bucket_share(inp)
     for t in range(idx.T):
-        for mask, members, ks in coverage_sets(inp):
-            if raw[members, t].sum() <= 0:
+        for b in range(inp.buckets):
+            if share[b] <= 0:
                 continue
-            terms = []
-            for k in ks:
-                k = int(k)
-                terms += [(idx.reserved[tier][k], float(cap[k])) for tier in RESERVED_TIERS if k in idx.reserved[tier]]
-                od = idx.per_period["on-demand"].get((k, t))
-                if od is not None:
-                    terms.append((od, float(cap[k])))
-            terms += _api_terms(idx, members, t, 1.0 + float(inp.headroom))  # the API is not reclaimed like spot
-            if idx.shortfall:  # elastic: unmet demand is exempt from the spot rule too
-                terms += [(idx.shortfall[(int(u), t)], 1.0 - sigma) for u in members if (int(u), t) in idx.shortfall]
-            _add_row(prob, idx, "spot_share", f"spot_share_s{mask}_t{t}", terms, _GE, (1.0 - sigma) * dem[members, t].sum())
+            for mask, members, ks in coverage_sets(inp):
+                if raw[members, t].sum() <= 0:
+                    continue
+                terms = [term for k in ks for term in _capacity_terms(inp, idx, cap, cover, int(k), b, t, firm=True)]
+                terms += _api_terms(idx, members, t, (1.0 + float(inp.headroom)) * float(share[b]))  # the API is not reclaimed like spot
+                if idx.shortfall:  # elastic: unmet demand is exempt from the spot rule too
+                    terms += [(idx.shortfall[(int(u), b, t)], 1.0 - sigma) for u in members if (int(u), b, t) in idx.shortfall]
+                _add_row(prob, idx, "spot_share", _row_name(inp, "spot_share", b, mask, t), terms, _GE,
+                         (1.0 - sigma) * float(share[b]) * dem[members, t].sum())
 
 
 def define_min_replicas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
@@ -420,7 +551,8 @@ def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable
 
 def shortfall_penalty(inp: MilpInput) -> float:
     """USD per req/s of unmet demand in the elastic model: far above any way of serving it."""
-    cap = np.asarray(inp.capacity_rps, dtype=float)
+    cap = service_classes(inp)[0].max(axis=1) if inp.buckets > 1 else np.asarray(inp.capacity_rps, dtype=float)
+    cap = np.where(cap > 0, cap, np.inf)
     H = float(np.asarray(inp.period_hours, dtype=float).sum())
     worst = 1.0
     for tier, price in inp.price_usd_per_hour.items():
@@ -459,6 +591,7 @@ def build_model(inp: MilpInput, *, relax: bool = False, elastic: bool = False) -
     prob = pulp.LpProblem(name, pulp.LpMinimize)
     idx = define_variables(prob, inp, relax=relax)
     define_demand(prob, inp, idx, elastic=elastic)
+    define_bucket_split(prob, inp, idx)
     define_spot_share(prob, inp, idx)
     define_min_replicas(prob, inp, idx)
     define_quotas(prob, inp, idx)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.milp.build import api_billing_ratio, coverage_sets, effective_demand, offered, replicas_per_unit
+from planner.milp.build import (api_billing_ratio, bucket_capacity_in_service, bucket_share, coverage_sets,
+                                effective_demand, offered, replicas_per_unit, service_classes, spot_rule_applies)
 from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, MilpInput
 
 ROW_TOL = 1e-6  # relative (to the row's magnitude, at least 1) tolerance on constraint checks
@@ -33,6 +34,51 @@ def fleet_need(inp: MilpInput, api: np.ndarray | None) -> np.ndarray:
     if api is None:
         return need
     return np.maximum(need - (1.0 + float(inp.headroom)) * np.asarray(api, dtype=float), 0.0)
+
+
+def _units_violations(inp: MilpInput, units: np.ndarray, limit: np.ndarray, label: str, tol: float) -> list[str]:
+    """Units per service class (K, J, T): non-negative, none where the class has no capacity, and
+    Σ_j units_{k,j,t} ≤ limit_{k,t}."""
+    cap, _ = service_classes(inp)
+    K, T = limit.shape
+    if units.shape != (K, cap.shape[1], T):
+        return [f"{label}: units per class have shape {units.shape}, expected ({K}, {cap.shape[1]}, {T})"]
+    errs = []
+    if np.any(units < -tol):
+        errs.append(f"{label}: negative units (min {units.min():.6g})")
+    if np.any((units > tol) & (cap <= 0)[:, :, None]):
+        k, j, t = np.argwhere((units > tol) & (cap <= 0)[:, :, None])[0]
+        errs.append(f"{label}: candidate {k} serves class {j} it cannot serve at the SLO (period {t})")
+    over = units.sum(axis=1) - limit
+    for k, t in np.argwhere(over > tol * np.maximum(1.0, limit))[:10]:
+        errs.append(f"{label}: {label}_k{k}_t{t}: {units[k, :, t].sum():.6g} units split > {limit[k, t]:.6g} in service")
+    return errs
+
+
+def _load_violations(inp: MilpInput, x: np.ndarray, capacity: np.ndarray, need: np.ndarray, tol: float) -> list[str]:
+    """A load split x (U, K, B, T) carries π_b need_{u,t} of every bucket, only where allowed, within
+    the requests/s of each bucket the candidates carry (``capacity`` (K, B, T))."""
+    errs: list[str] = []
+    share = bucket_share(inp)
+    if np.any(x < -tol):
+        errs.append(f"negative load (min {x.min():.6g})")
+    cs = np.asarray(inp.can_serve, dtype=bool)
+    bad = (np.abs(x) > tol) & ~cs[:, :, None, None]
+    if bad.any():
+        u, k, b, t = np.argwhere(bad)[0]
+        errs.append(f"load where can_serve is false: user region {u}, candidate {k}, period {t}")
+    raw = np.asarray(inp.demand_rps, dtype=float)
+    required = share[None, :, None] * need[:, None, :]  # (U, B, T)
+    served = x.sum(axis=1)
+    viol = (raw[:, None, :] > 0) & (required - served > tol * np.maximum(1.0, required))
+    for u, b, t in np.argwhere(viol)[:10]:
+        name = f"demand_u{u}_t{t}" if inp.buckets == 1 else f"demand_u{u}_b{b}_t{t}"
+        errs.append(f"{name}: served {served[u, b, t]:.6g} < {required[u, b, t]:.6g} req/s")
+    used = x.sum(axis=0)  # (K, B, T)
+    viol = used - capacity > tol * np.maximum(1.0, capacity)
+    for k, b, t in np.argwhere(viol)[:10]:
+        errs.append(f"capacity_k{k}_t{t}" + (f"_b{b}" if inp.buckets > 1 else "") + f": load {used[k, b, t]:.6g} > capacity {capacity[k, b, t]:.6g} req/s")
+    return errs
 
 
 def api_cost_usd(inp: MilpInput, api: np.ndarray | None) -> float:
@@ -63,8 +109,13 @@ def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray |
 
 
 def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.ndarray, tol: float = ROW_TOL,
-                   api: np.ndarray | None = None) -> list[str]:
+                   api: np.ndarray | None = None, split: np.ndarray | None = None, fallback: np.ndarray | None = None) -> list[str]:
     """Check a plan against every constraint family, in numpy from ``inp`` alone (no PuLP).
+
+    ``load`` is the split of demand over candidates, (U, K, T) or, with request-size buckets,
+    (U, K, B, T). With buckets, ``split`` (K, J, T) gives the units of each candidate per service
+    class (:func:`planner.milp.build.service_classes`), and the spot rule is checked on ``fallback``
+    (K, J, T), the same split of the non-spot units, by Hall's condition per bucket.
 
     Returns a list of violations (empty = feasible). Tolerances are relative to each row's magnitude.
     """
@@ -85,16 +136,12 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
             errs.append(f"per_period[{tier!r}] uses candidates that do not offer it")
     if errs:
         return errs
+    B = inp.buckets
     x = np.asarray(load, dtype=float)
-    if x.shape != (U, K, T):
-        return [f"load_rps has shape {x.shape}, expected ({U}, {K}, {T})"]
-    if np.any(x < -tol):
-        errs.append(f"negative load (min {x.min():.6g})")
-    cs = np.asarray(inp.can_serve, dtype=bool)
-    bad = (np.abs(x) > tol) & ~cs[:, :, None]
-    if bad.any():
-        u, k, t = np.argwhere(bad)[0]
-        errs.append(f"load where can_serve is false: user region {u}, candidate {k}, period {t}")
+    if x.shape == (U, K, T) and B == 1:
+        x = x[:, :, None, :]
+    if x.shape != (U, K, B, T):
+        return [f"load_rps has shape {x.shape}, expected ({U}, {K}, {B}, {T})" + (f" or ({U}, {K}, {T})" if B == 1 else "")]
     raw = np.asarray(inp.demand_rps, dtype=float)
     if api is not None:
         a = np.asarray(api, dtype=float)
@@ -102,31 +149,38 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
             errs.append(f"api_rps must be (U, T) within 0..{inp.max_api_share:g} × demand")
         if inp.api_usd_per_request is None and np.any(a > tol):
             errs.append("api_rps used without an API tier")
-    need = fleet_need(inp, api)
-    served = x.sum(axis=1)  # (U, T)
-    short = need - served
-    lim = tol * np.maximum(1.0, need)
-    viol = (raw > 0) & (short > lim)
-    for u, t in np.argwhere(viol)[:10]:
-        errs.append(f"demand_u{u}_t{t}: served {served[u, t]:.6g} < {need[u, t]:.6g} req/s")
-    cap = np.asarray(inp.capacity_rps, dtype=float)
     n = replicas_in_service(inp, reserved, per_period)  # (K, T)
-    supply = cap[:, None] * n
-    used = x.sum(axis=0)  # (K, T)
-    viol = used - supply > tol * np.maximum(1.0, supply)
-    for k, t in np.argwhere(viol)[:10]:
-        errs.append(f"capacity_k{k}_t{t}: load {used[k, t]:.6g} > capacity {supply[k, t]:.6g} req/s")
+    spot_units = np.asarray(per_period.get("spot", np.zeros((K, T))), dtype=float)
+    if B > 1:
+        if split is None:
+            return errs + ["request-size buckets: no split of the units in service over the service classes"]
+        split = np.asarray(split, dtype=float)
+        errs += _units_violations(inp, split, n, "bucket_split", tol)
+        if errs:
+            return errs
+    errs += _load_violations(inp, x, bucket_capacity_in_service(inp, n if B == 1 else split), fleet_need(inp, api), tol)
     sigma = float(inp.max_spot_share)
-    if sigma < 1.0:
-        firm = cap[:, None] * (n - np.asarray(per_period.get("spot", np.zeros((K, T))), dtype=float))  # (K, T)
+    if sigma >= 1.0 or (B > 1 and not spot_rule_applies(inp)):
+        pass
+    elif B > 1 and fallback is None:
+        errs.append("spot rule: no split of the non-spot units over the service classes")
+    else:
+        if B > 1:
+            fallback = np.asarray(fallback, dtype=float)
+            errs += _units_violations(inp, fallback, n - spot_units, "fallback_split", tol)
+        firm = bucket_capacity_in_service(inp, n - spot_units if B == 1 else fallback)  # (K, B, T)
         full_need = effective_demand(inp)
         relief = (1.0 + float(inp.headroom)) * (np.asarray(api, dtype=float) if api is not None else np.zeros((U, T)))
-        for mask, members, ks in coverage_sets(inp):
-            required = (1.0 - sigma) * full_need[members].sum(axis=0)  # (T,)
-            have = firm[ks].sum(axis=0) + relief[members].sum(axis=0)
-            viol = (raw[members].sum(axis=0) > 0) & (required - have > tol * np.maximum(1.0, required))
-            for t in np.flatnonzero(viol)[:10]:
-                errs.append(f"spot_share_s{mask}_t{t}: non-spot capacity {have[t]:.6g} < (1 − {sigma}) × {full_need[members, t].sum():.6g} req/s")
+        share = bucket_share(inp)
+        for b in range(B):
+            for mask, members, ks in coverage_sets(inp):
+                required = (1.0 - sigma) * share[b] * full_need[members].sum(axis=0)  # (T,)
+                have = firm[ks, b].sum(axis=0) + share[b] * relief[members].sum(axis=0)
+                viol = (raw[members].sum(axis=0) > 0) & (required - have > tol * np.maximum(1.0, required))
+                for t in np.flatnonzero(viol)[:10]:
+                    name = f"spot_share_s{mask}_t{t}" if B == 1 else f"spot_share_b{b}_s{mask}_t{t}"
+                    errs.append(f"{name}: non-spot capacity {have[t]:.6g} < {required[t]:.6g} req/s "
+                                f"((1 − {sigma}) of demand × (1 + headroom))")
     if inp.quota_members is not None and inp.quota_max_gpus is not None:
         gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(K), dtype=float)
         for q, members in enumerate(np.asarray(inp.quota_members, dtype=bool)):

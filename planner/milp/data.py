@@ -6,6 +6,7 @@ Index sets (all in a fixed, sorted order chosen by the caller, so that the model
 * ``u`` user regions, ``U = len(user_regions)``
 * ``t`` periods, ``T = len(period_hours)``
 * ``τ`` tiers, from :data:`TIERS`; a tier is offered by candidate ``k`` when its price is finite.
+* ``b`` request-size buckets, ``B = len(bucket_share)`` (1 when the input has no buckets).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class MilpInput:
     Attributes
     ----------
     candidate_ids: (K,) unique strings, sorted.
-    capacity_rps: (K,) requests/s one replica of k sustains at the SLO (> 0).
+    capacity_rps: (K,) requests/s one replica of k sustains at the SLO (> 0); with request-size
+        buckets, on the whole request mix (may be 0: a candidate may serve only some buckets).
     price_usd_per_hour: dict tier -> (K,) float array, USD per replica-hour; ``nan`` = tier not offered.
     user_regions: (U,) names.
     period_hours: (T,) hours each period represents in the horizon (> 0).
@@ -65,6 +67,14 @@ class MilpInput:
     region_members: np.ndarray | None = None  # (G, K) bool: k is in cloud region g (high availability)
     region_labels: tuple[str, ...] | None = None  # (G,) 'cloud/region'
     min_regions: int = 1  # replicas in service in at least this many cloud regions in every period
+    bucket_share: np.ndarray | None = None  # (B,) share of each user region's requests in request-size bucket b (sums to 1); None = one bucket
+    bucket_capacity_rps: np.ndarray | None = None  # (K, B) requests/s one unit of k sustains at the SLO serving only bucket b (0 = cannot)
+    bucket_labels: tuple[str, ...] | None = None  # (B,) names, for messages
+    mix_capacity_rps: np.ndarray | None = None  # (K,) with buckets: requests/s one unit of k sustains on the whole mix as it comes (0 = cannot)
+
+    @property
+    def buckets(self) -> int:
+        return 1 if self.bucket_share is None else len(self.bucket_share)
 
 
 class SolveStatus(str, enum.Enum):
@@ -93,6 +103,11 @@ class SolveResult:
     reserved: dict tier -> (K,) int replicas held in every period (reserved tiers only).
     per_period: dict tier -> (K, T) int replicas in each period (on-demand, spot).
     load_rps: (U, K, T) requests/s of user region u served by k in period t (incl. headroom).
+    bucket_load_rps: (U, K, B, T) the same by request-size bucket (None with one bucket).
+    class_units: (K, J, T) with buckets: units of k devoted to service class j (each bucket on its
+        own, then the whole mix) in period t; Σ_j ≤ units in service.
+    fallback_units: (K, J, T) the same over the non-spot units for the spot rule (None when the rule
+        does not apply). Both are certificates that ``planner verify`` re-checks.
     api_rps: (U, T) requests/s of user region u sent to the per-token API in period t.
     """
 
@@ -107,6 +122,9 @@ class SolveResult:
     reserved: dict[str, np.ndarray] = field(default_factory=dict)
     per_period: dict[str, np.ndarray] = field(default_factory=dict)
     load_rps: np.ndarray | None = None
+    bucket_load_rps: np.ndarray | None = None
+    class_units: np.ndarray | None = None
+    fallback_units: np.ndarray | None = None
     api_rps: np.ndarray | None = None  # (U, T) requests/s sent to the per-token API (zeros when none)
 
     @property

@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from planner.milp.build import effective_demand, offered, validate_input
+from planner.milp.build import bucket_share, effective_demand, offered, service_classes, validate_input
 from planner.milp.data import RESERVED_TIERS, MilpInput, SolverOptions, SolveStatus
 from planner.milp.solve import solve_shortfall
 
@@ -77,6 +77,13 @@ def structural_checks(inp: MilpInput) -> list[str]:
                 f"({', '.join(inp.tiers) or 'none'})"
             )
             continue
+        if inp.buckets > 1:
+            cap, cover = service_classes(inp)
+            labels = inp.bucket_labels or tuple(f"bucket {b}" for b in range(inp.buckets))
+            for b in np.flatnonzero(bucket_share(inp) > 0):
+                if not np.any(cap[priced][:, cover[:, b] > 0] > 0):
+                    msgs.append(f"{what} but none of the candidates that can serve it meets the SLO on requests of "
+                                f"size bucket '{labels[b]}' ({bucket_share(inp)[b]:.1%} of requests)")
         if not spot_usable and np.all(spot_only[priced]):
             why = (
                 "max_spot_share = 0"

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pulp
 
-from planner.milp.build import VarIndex, build_model, effective_demand, validate_input
+from planner.milp.build import (VarIndex, bucket_capacity_in_service, bucket_share, build_model, effective_demand, service_classes,
+                                validate_input)
 from planner.milp.check import ROW_TOL, check_solution, cost_usd, fleet_need, replicas_in_service
 from planner.milp.data import (
     PER_PERIOD_TIERS,
@@ -357,45 +358,72 @@ def extract_solution(inp: MilpInput, idx: VarIndex) -> tuple[dict, dict, np.ndar
     return reserved, per_period, load, api, errors
 
 
-def allocate_load(inp: MilpInput, n: np.ndarray, options: SolverOptions, api: np.ndarray | None = None) -> tuple[np.ndarray | None, str]:
-    """Split each period's demand (with headroom) over the replicas in service ``n`` (K, T): a
-    feasibility LP with x_{u,k,t} ≥ 0 only where can_serve, Σ_k x ≥ d(1+η), Σ_u x ≤ c_k n_{k,t}.
-    Among feasible splits it prefers, for determinism, the one that minimises Σ x (the demand rows
-    then hold with equality). Returns (load (U, K, T) or None, message)."""
-    K, U, T = n.shape[0], len(inp.user_regions), n.shape[1]
-    need = fleet_need(inp, api)
-    cap = np.asarray(inp.capacity_rps, dtype=float)
+def extract_splits(inp: MilpInput, idx: VarIndex) -> tuple[np.ndarray | None, np.ndarray | None, list[str]]:
+    """With request-size buckets: the units of each candidate per service class and period, (K, J, T),
+    for the demand (w) and for the spot rule (f, or None); negative solver noise clipped to 0."""
+    if inp.buckets <= 1:
+        return None, None, []
+    J = service_classes(inp)[0].shape[1]
+    errors: list[str] = []
+    out = []
+    for split in (idx.bucket_split, idx.fallback_split):
+        if not split:
+            out.append(None)
+            continue
+        arr = np.zeros((idx.K, J, idx.T))
+        for (k, j, t), v in split.items():
+            if v.varValue is None or not math.isfinite(v.varValue):
+                errors.append(f"{v.name} has no value")
+                continue
+            arr[k, j, t] = float(v.varValue) if float(v.varValue) > INT_TOL else 0.0  # solver noise on unused units
+        out.append(arr)
+    return out[0], out[1], errors
+
+
+def allocate_load(inp: MilpInput, capacity: np.ndarray, need: np.ndarray, options: SolverOptions) -> tuple[np.ndarray | None, str]:
+    """Split each period's demand over the candidates: a feasibility LP with x_{u,k,b,t} ≥ 0 only
+    where can_serve, Σ_k x_{u,k,b,t} ≥ π_b need_{u,t} and Σ_u x_{u,k,b,t} ≤ capacity_{k,b,t} (the
+    requests/s of bucket b the units in service carry, :func:`bucket_capacity_in_service`). Among
+    feasible splits it prefers, for determinism, the one that minimises Σ x (the demand rows then
+    hold with equality). Returns (load (U, K, B, T) or None, message)."""
+    capacity = np.asarray(capacity, dtype=float)
+    K, B, T = capacity.shape
+    U = len(inp.user_regions)
+    need = np.asarray(need, dtype=float)
+    share = bucket_share(inp)
     cs = np.asarray(inp.can_serve, dtype=bool)
     prob = pulp.LpProblem("load_split", pulp.LpMinimize)
-    x: dict[tuple[int, int, int], pulp.LpVariable] = {}
+    x: dict[tuple[int, int, int, int], pulp.LpVariable] = {}
     add = getattr(prob, "add_variable", None)
     for u in range(U):
         for k in range(K):
             if not cs[u, k]:
                 continue
-            for t in range(T):
-                if need[u, t] > 0 and n[k, t] > 0:
-                    name = f"x_u{u}_k{k}_t{t}"
-                    x[(u, k, t)] = add(name, lowBound=0) if add else pulp.LpVariable(name, lowBound=0)
-    by_ut: dict[tuple[int, int], list] = {}
-    by_kt: dict[tuple[int, int], list] = {}
-    for (u, k, t), v in x.items():
-        by_ut.setdefault((u, t), []).append((v, 1.0))
-        by_kt.setdefault((k, t), []).append((v, 1.0))
-    for (u, t), terms in by_ut.items():  # within the tolerance check_solution allows (solver round-off)
-        rhs = float(need[u, t]) - 0.5 * ROW_TOL * max(1.0, float(need[u, t]))
-        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE, f"serve_u{u}_t{t}", max(rhs, 0.0))
-    for (k, t), terms in by_kt.items():
-        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"cap_k{k}_t{t}", float(cap[k] * n[k, t]))
-    load = np.zeros((U, K, T))
+            for b in range(B):
+                for t in range(T):
+                    if need[u, t] > 0 and share[b] > 0 and capacity[k, b, t] > 0:
+                        name = f"x_u{u}_k{k}_t{t}" if B == 1 else f"x_u{u}_k{k}_b{b}_t{t}"
+                        x[(u, k, b, t)] = add(name, lowBound=0) if add else pulp.LpVariable(name, lowBound=0)
+    by_ubt: dict[tuple[int, int, int], list] = {}
+    by_kbt: dict[tuple[int, int, int], list] = {}
+    for (u, k, b, t), v in x.items():
+        by_ubt.setdefault((u, b, t), []).append((v, 1.0))
+        by_kbt.setdefault((k, b, t), []).append((v, 1.0))
+    for (u, b, t), terms in by_ubt.items():  # within the tolerance check_solution allows (solver round-off)
+        target = float(share[b] * need[u, t])
+        rhs = target - 0.5 * ROW_TOL * max(1.0, target)
+        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE, f"serve_u{u}_b{b}_t{t}", max(rhs, 0.0))
+    for (k, b, t), terms in by_kbt.items():
+        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"cap_k{k}_b{b}_t{t}", float(capacity[k, b, t]))
+    load = np.zeros((U, K, B, T))
     if not x:
         return load, "no load to split"
     prob.setObjective(pulp.LpAffineExpression([(v, 1.0) for v in x.values()]))
     out = run_solver(prob, dataclasses.replace(options, solver="highs"), mip=False)
     if out.status != SolveStatus.OPTIMAL:
         return None, f"load split LP: {out.status.value} {out.message}"
-    for (u, k, t), v in x.items():
-        load[u, k, t] = max(float(v.varValue or 0.0), 0.0)
+    for (u, k, b, t), v in x.items():
+        load[u, k, b, t] = max(float(v.varValue or 0.0), 0.0)
     return load, ""
 
 
@@ -481,10 +509,15 @@ def solve(inp: MilpInput, options: SolverOptions | None = None) -> SolveResult:
     reserved, per_period, load, api, problems = extract_solution(inp, idx)
     if problems:
         return done(SolveStatus.ERROR, f"{out.message}; solution rejected: " + "; ".join(problems[:5]), **common)
-    load, load_message = allocate_load(inp, replicas_in_service(inp, reserved, per_period), options, api)
+    split, fallback, split_problems = extract_splits(inp, idx)
+    if split_problems:
+        return done(SolveStatus.ERROR, f"{out.message}; solution rejected: " + "; ".join(split_problems[:5]), **common)
+    n = replicas_in_service(inp, reserved, per_period)
+    carried = bucket_capacity_in_service(inp, n if split is None else split)  # (K, B, T) requests/s per bucket
+    load, load_message = allocate_load(inp, carried, fleet_need(inp, api), options)
     if load is None:
         return done(SolveStatus.ERROR, f"{out.message}; the replicas cannot carry the demand: {load_message}", **common)
-    violations = check_solution(inp, reserved, per_period, load, api=api)
+    violations = check_solution(inp, reserved, per_period, load, api=api, split=split, fallback=fallback)
     if violations:
         return done(SolveStatus.ERROR, f"{out.message}; solution violates: " + "; ".join(violations[:5]), **common)
     objective = cost_usd(inp, reserved, per_period, api)
@@ -513,7 +546,10 @@ def solve(inp: MilpInput, options: SolverOptions | None = None) -> SolveResult:
         options=eff,
         reserved=reserved,
         per_period=per_period,
-        load_rps=load,
+        load_rps=load.sum(axis=2),
+        bucket_load_rps=load if inp.buckets > 1 else None,
+        class_units=split,
+        fallback_units=fallback,
         api_rps=api,
     )
 
@@ -540,9 +576,9 @@ def solve_shortfall(inp: MilpInput, options: SolverOptions | None = None) -> tup
     if out.status not in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         return out.status, None, out.message
     short = np.zeros((U, T))
-    for (u, t), e in idx.shortfall.items():
+    for (u, _b, t), e in idx.shortfall.items():  # summed over request-size buckets
         val = e.varValue
         if val is None or not math.isfinite(val):
             return SolveStatus.ERROR, None, f"{e.name} has no value"
-        short[u, t] = max(0.0, float(val))
+        short[u, t] += max(0.0, float(val))
     return out.status, short, out.message

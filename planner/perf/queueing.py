@@ -116,8 +116,10 @@ class _Workload:
         order = np.argsort(steps, kind="stable")
         bounds = np.clip(np.round(edges * i.size).astype(int), 0, i.size)
         pick = np.minimum((mid * i.size).astype(int), i.size - 1)
-        i_mean = np.array([i[order[a:max(b, a + 1)]].mean() for a, b in zip(bounds[:-1], bounds[1:])])
-        i2_mean = np.array([(i[order[a:max(b, a + 1)]] ** 2).mean() for a, b in zip(bounds[:-1], bounds[1:])])
+        # a band narrower than one sample (few samples, e.g. a small request-size bucket) takes the nearest sample
+        members = [order[min(a, i.size - 1):max(b, min(a, i.size - 1) + 1)] for a, b in zip(bounds[:-1], bounds[1:])]
+        i_mean = np.array([i[m].mean() for m in members])
+        i2_mean = np.array([(i[m] ** 2).mean() for m in members])
         return tuple(x[None, :] for x in (weight, prompts, steps[order][pick], i_mean, i2_mean))
 
     def tail_stats(self, tail: float) -> tuple[float, float]:

@@ -76,6 +76,8 @@ def render_table(plan: Plan) -> str:
         console.print(table)
     for line in api_lines(plan):
         console.print("[bold]per-token API[/bold] " + line)
+    for line in bucket_lines(plan):
+        console.print("[bold]size bucket[/bold] " + line)
     console.print("[bold]instances by period[/bold] " + _periods_summary(plan))
     console.print("[bold]cost by tier[/bold] " + ", ".join(f"{t}: {_usd(c * 730 / plan.horizon_hours)}/month" for t, c in plan.cost_by_tier.items()))
     return console.export_text()
@@ -90,6 +92,29 @@ def api_lines(plan: Plan) -> list[str]:
                    f"{a.requests:,.0f} requests ({share:.0%} of all), ${a.usd_per_request:.6f}/request "
                    f"(${a.input_usd_per_mtok:g}/${a.output_usd_per_mtok:g} per M input/output tokens), "
                    f"{_usd(a.cost_usd * 730 / plan.horizon_hours)}/month")
+    return out
+
+
+def bucket_lines(plan: Plan) -> list[str]:
+    """With request-size buckets: one line per bucket, its share of requests and which instances
+    serve it (averaged over the horizon, in instances' time), e.g. to show short requests on small GPUs."""
+    if not plan.buckets:
+        return []
+    hours = [p.hours for p in plan.periods]
+    horizon = sum(hours) or 1.0
+    where: dict[str, dict[str, float]] = {}
+    instance = {a.candidate_id: a.instance_type for a in plan.assignments}
+    for sp in plan.bucket_split:
+        avg = sum(u * h for u, h in zip(sp.instances_by_period, hours)) / horizon
+        name = instance.get(sp.candidate_id, sp.candidate_id)
+        where.setdefault(sp.serves, {})[name] = where.setdefault(sp.serves, {}).get(name, 0.0) + avg
+    out = []
+    for b in plan.buckets:
+        served = ", ".join(f"{n} {u:.2f}" for n, u in sorted(where.get(b.label, {}).items())) or "only in the whole mix"
+        out.append(f"{b.label} ({b.share:.1%} of requests, mean {b.mean_input_tokens:.0f} in / {b.mean_output_tokens:.0f} out): {served}")
+    mix = where.get("whole mix")
+    if mix:
+        out.append("whole mix as it comes: " + ", ".join(f"{n} {u:.2f}" for n, u in sorted(mix.items())))
     return out
 
 
@@ -116,6 +141,9 @@ def render_markdown(plan: Plan) -> str:
             lines.append("| " + " | ".join(f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row) + " |")
     if plan.api:
         lines += ["", "## Per-token API", ""] + [f"- {x}" for x in api_lines(plan)]
+    if plan.buckets:
+        lines += ["", "## Request-size buckets (instances serving each, averaged over the horizon)", ""]
+        lines += [f"- {x}" for x in bucket_lines(plan)]
     lines += ["", "## Prices used", ""]
     for a in plan.assignments:
         lines.append(f"- {a.cloud} {a.region} {a.instance_type} {a.tier}: ${a.price_usd_per_instance_hour:.4f}/h "

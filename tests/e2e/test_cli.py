@@ -423,3 +423,38 @@ def test_estimate_says_when_it_falls_back_to_16_bit():
     assert "ShareGPT-like" not in result.stderr  # lengths were given
     hopper = run("estimate", "--model", "llama-3.1-8b", "--gpu", "H100-SXM-80GB", "--precision", "fp8")
     assert "tensor-core rate" not in hopper.stderr and "ShareGPT-like means assumed" in hopper.stderr
+
+
+MIXED = QUICKSTART.parent / "mixed-sizes.yaml"
+
+
+def test_size_buckets_plan_verifies_and_tampering_with_its_split_is_caught(tmp_path):
+    out = tmp_path / "plan.json"
+    assert run("solve", MIXED, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    assert len(plan["buckets"]) == 8 and abs(sum(b["share"] for b in plan["buckets"]) - 1) < 1e-9
+    assert plan["bucket_split"] and all(a["capacity_rps_by_bucket"] for a in plan["assignments"])
+    assert any("request-size buckets (8:" in a for a in plan["assumptions"])
+    assert run("verify", MIXED, out).exit_code == 0
+    # without buckets the same problem costs no less (any instance may take the whole mix as it comes)
+    text = MIXED.read_text().replace("data/azure2023", str(MIXED.parent / "data" / "azure2023"))
+    whole = _write(tmp_path, text.split("  size_buckets:")[0] + "  demand:" + text.split("  demand:")[1])
+    base = json.loads(run("solve", whole, "--format", "json").stdout)
+    assert plan["monthly_cost_usd"] <= base["monthly_cost_usd"] * (1 + 0.01)  # within the solver's 0.5 % gaps
+    # an instance's time given twice over, or a bucket's share dropped, fails verification
+    for edit, check in ((lambda p: p["bucket_split"][0].update(instances_by_period=[x * 3 + 5 for x in p["bucket_split"][0]["instances_by_period"]]), "demand"),
+                        (lambda p: p.update(bucket_split=p["bucket_split"][1:]), "demand"),
+                        (lambda p: p["buckets"][0].update(share=0.5), "buckets")):
+        bad = json.loads(out.read_text())
+        edit(bad)
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps(bad))
+        result = run("verify", MIXED, path)
+        assert result.exit_code == 4 and f"FAIL {check}" in result.output, (check, result.output[-800:])
+
+
+def test_size_buckets_are_validated(tmp_path):
+    text = MIXED.read_text().replace("input_tokens: [512, 2048]", "input_tokens: [2048, 512]")
+    result = run("solve", _write(tmp_path, text))
+    assert result.exit_code == 3 and "size_buckets" in result.output and "must increase" in result.output
+    no_traceback(result)

@@ -1,0 +1,27 @@
+"""Request-size buckets: splitting the length samples, and per-bucket capacities of candidates."""
+
+import numpy as np
+import pytest
+
+from planner.buckets import split_lengths
+from planner.candidates import mix_capacity
+
+
+def test_split_lengths_counts_and_labels():
+    inputs = np.array([100, 512, 513, 3000, 50, 5000])
+    outputs = np.array([10, 300, 20, 20, 400, 129])
+    b = split_lengths(inputs, outputs, [512, 2048], [128])
+    # (in ≤512, out ≤128): 100/10; (in ≤512, out >128): 512/300, 50/400; (513-2048, ≤128): 513/20;
+    # (2049+, ≤128): 3000/20; (2049+, >128): 5000/129; the (513-2048, >128) bucket is empty and dropped
+    assert b.labels == ("in 1-512, out 1-128", "in 1-512, out 129+", "in 513-2048, out 1-128", "in 2049+, out 1-128", "in 2049+, out 129+")
+    assert b.share.tolist() == pytest.approx([1 / 6, 2 / 6, 1 / 6, 1 / 6, 1 / 6])
+    assert b.lengths[1].input_tokens.tolist() == [512, 50] and b.lengths[1].output_tokens.tolist() == [300, 400]
+    assert b.input_range[2] == (513, 2048) and b.output_range[4] == (129, None)
+    assert b.whole.input_tokens.size == 6
+
+
+def test_mix_capacity_is_the_harmonic_mean_over_the_buckets_served():
+    share = np.array([0.8, 0.2])
+    caps = np.array([[10.0, 5.0], [10.0, 0.0], [0.0, 0.0]])
+    # 1 / (0.8/10 + 0.2/5) = 8.33; a candidate serving only bucket 0 is rated on it alone; none: 0
+    assert mix_capacity(caps, share).tolist() == pytest.approx([1 / (0.08 + 0.04), 10.0, 0.0])
