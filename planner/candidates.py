@@ -29,8 +29,10 @@ from planner import perf
 from planner.buckets import RequestBuckets
 from planner.catalog import Catalogs
 from planner.catalog.prices import tier_prices
+from planner.errors import ProblemError
 from planner.milp.data import TIERS
 from planner.problem import LoadedProblem
+from planner.profile import profile_capacities, read_profile
 from planner.scope import Scope, quota_members
 
 TP_DEGREES = (1, 2, 4, 8, 16)
@@ -132,6 +134,20 @@ def evaluate_buckets(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope,
     return out
 
 
+def profiled_configurations(loaded: LoadedProblem, scope: Scope, profile: pd.DataFrame, buckets: RequestBuckets) -> pd.DataFrame:
+    """The measured profile's configurations the problem allows (GPU, precision, replica size), with
+    their measured capacities (:func:`planner.profile.profile_capacities`)."""
+    opts = loaded.problem.options
+    allowed = profile[profile["gpu"].isin(scope.gpu_ids) & profile["precision"].isin(opts.precisions)
+                      & (profile["tp"] <= opts.max_gpus_per_replica)]
+    if allowed.empty:
+        raise ProblemError(f"{loaded.where('options', 'measured_profile')}: no row of the profile is for an allowed GPU "
+                           f"({', '.join(scope.gpu_ids)}) and precision ({', '.join(opts.precisions)}) with tp ≤ {opts.max_gpus_per_replica}")
+    table = profile_capacities(allowed.reset_index(drop=True), buckets)
+    table.insert(3, "kv_precision", [kv_precision_for(p, opts.kv_precision) for p in table["precision"]])
+    return table
+
+
 def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo) -> CandidateSet:
     offers = catalogs.offers
     offers = offers[offers["gpu"].isin(scope.gpu_ids) & offers["cloud"].isin(scope.clouds)]
@@ -152,8 +168,12 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
                 "capacity_rps_per_replica", *bucket_columns(buckets.count), "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "source", "retrieved"]
         cols += [f"{x}_{t}" for t in TIERS for x in ("price", "basis")]
         return CandidateSet(pd.DataFrame({c: pd.Series(dtype=float if c.startswith("price") or "rps" in c else object) for c in cols}), 0, {}, None)
-    configs = _configurations(loaded, scope, offers, catalogs)
-    perf_table = evaluate_buckets(configs, loaded, scope, catalogs, buckets, slo)
+    profile = read_profile(loaded, catalogs)
+    if profile is None:
+        configs = _configurations(loaded, scope, offers, catalogs)
+        perf_table = evaluate_buckets(configs, loaded, scope, catalogs, buckets, slo)
+    else:
+        perf_table = profiled_configurations(loaded, scope, profile, buckets)
     merged = offers.reset_index(drop=True).merge(perf_table, on="gpu", how="inner")
     merged = merged[(merged["gpus_per_instance"] % merged["tp"]) == 0].copy()
     evaluated = len(merged)

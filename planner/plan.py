@@ -56,9 +56,9 @@ class Assignment(_Model):
     price_source: str
     price_retrieved: str
     cost_usd: float
-    ttft_p99_ms: float
-    tpot_p99_ms: float
-    e2e_p99_ms: float
+    ttft_p99_ms: float | None  # None: capacity measured at the SLO (measured profile), no model figure
+    tpot_p99_ms: float | None
+    e2e_p99_ms: float | None
     serves_user_regions: list[str]
     capacity_rps_by_bucket: dict[str, float] = Field(default_factory=dict)  # per replica, request-size buckets only
 
@@ -211,9 +211,9 @@ def build_plan(
                     price_source=str(row["source"]),
                     price_retrieved=str(row["retrieved"]),
                     cost_usd=cost,
-                    ttft_p99_ms=float(row["ttft_p99_ms"]),
-                    tpot_p99_ms=float(row["tpot_p99_ms"]),
-                    e2e_p99_ms=float(row["e2e_p99_ms"]),
+                    ttft_p99_ms=_figure(row["ttft_p99_ms"]),
+                    tpot_p99_ms=_figure(row["tpot_p99_ms"]),
+                    e2e_p99_ms=_figure(row["e2e_p99_ms"]),
                     serves_user_regions=[u for i, u in enumerate(inp.user_regions) if inp.can_serve[i, k]],
                     capacity_rps_by_bucket=({} if bucket_list is None else
                                             {**{b.label: float(row[f"capacity_rps_b{j}"]) / int(row["replicas_per_instance"])
@@ -302,3 +302,9 @@ def _splits(units: np.ndarray | None, table: pd.DataFrame, bucket_list: list[Buc
     names = [b.label for b in bucket_list] + [MIX_LABEL]
     return [ClassSplit(candidate_id=ids[k], serves=names[j], instances_by_period=[float(v) for v in units[k, j]])
             for k, j in zip(*np.nonzero(units.sum(axis=2) > 0))]
+
+
+def _figure(value) -> float | None:
+    """A latency figure, or None where there is none (NaN: a measured profile's configuration)."""
+    value = float(value)
+    return None if np.isnan(value) else value

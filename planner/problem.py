@@ -200,6 +200,7 @@ class Options(_Frozen):
     min_regions: int = Field(1, ge=1, le=50, description="high availability: replicas in service in at least this many cloud regions in every period")
     api_provider: str | None = Field(None, description="tier 'api': provider in api_prices.csv; empty = the cheapest that serves the model")
     max_api_share: float = Field(1.0, ge=0, le=1, description="tier 'api': at most this share of each period's demand goes to the API")
+    measured_profile: str | None = Field(None, description="CSV of measured capacities (gpu, tp, precision, capacity_rps at the SLO; optional max_batch, input_tokens, output_tokens), path relative to the problem file: plan on these instead of the analytic model")
 
     @model_validator(mode="after")
     def _non_empty(self) -> "Options":

@@ -21,13 +21,14 @@ import pandas as pd
 
 from planner import perf
 from planner.buckets import MIX_LABEL, request_buckets
-from planner.candidates import bucket_columns, evaluate_buckets, kv_precision_for
+from planner.candidates import bucket_columns, evaluate_buckets, kv_precision_for, profiled_configurations
 from planner.catalog import Catalogs
 from planner.catalog.prices import api_choice, tier_prices
 from planner.milp.data import RESERVED_TIERS, TIERS
 from planner.pipeline import slo_targets
 from planner.plan import Plan
 from planner.problem import LoadedProblem
+from planner.profile import read_profile
 from planner.scope import resolve_scope
 from planner.units import HOURS_PER_MONTH, MTOK
 from planner.workload import demand_series, length_samples, mean_input_tokens, mean_output_tokens
@@ -150,6 +151,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     if len(plan.periods) != T:
         return out
 
+    profile = read_profile(loaded, catalogs)
     offers = catalogs.offers.set_index(["cloud", "region", "instance_type"], drop=False)
     prices = tier_prices(offers, catalogs.discounts)
     regions = catalogs.regions.set_index(["cloud", "region"])
@@ -174,7 +176,9 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(a.model == scope.model_id, "model", f"{label}: model {a.model}, problem {scope.model_id}")
         check(a.precision in opts.precisions and a.kv_precision == kv, "precision",
               f"{label}: precision {a.precision}/{a.kv_precision} allowed by the problem ({', '.join(opts.precisions)}; KV {kv})")
-        check(a.max_batch in opts.max_batch, "max_batch", f"{label}: max batch {a.max_batch} among the problem's {opts.max_batch}")
+        batches = opts.max_batch if profile is None else sorted(set(profile["max_batch"]))
+        check(a.max_batch in batches, "max_batch", f"{label}: max batch {a.max_batch} among the "
+              + ("problem's" if profile is None else "measured profile's") + f" {batches}")
         layout_ok = (a.pp == 1 and a.tp >= 1 and a.gpus_per_instance % a.tp == 0 and a.tp <= opts.max_gpus_per_replica
                      and a.gpus_per_replica == a.tp * a.pp and a.replicas_per_instance == a.gpus_per_instance // a.tp)
         check(layout_ok, "layout", f"{label}: {a.replicas_per_instance} replica(s) of tp={a.tp}, pp={a.pp} "
@@ -221,12 +225,20 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     check([b.label for b in plan.buckets] == (list(buckets.labels) if multi else [])
           and all(_close(b.share, s) for b, s in zip(plan.buckets, buckets.share)), "buckets",
           f"request-size buckets as the problem defines them ({buckets.count})")
-    evaluated = (evaluate_buckets(configs, loaded, scope, catalogs, buckets, slo).set_index(
-        ["gpu", "tp", "precision", "kv_precision", "concurrency"]) if rows else None)
+    if profile is None:
+        evaluated = evaluate_buckets(configs, loaded, scope, catalogs, buckets, slo) if rows else None
+    else:  # the user's measurements stand in for the model
+        evaluated = profiled_configurations(loaded, scope, profile, buckets)
+    if evaluated is not None:
+        evaluated = evaluated.set_index(["gpu", "tp", "precision", "kv_precision", "concurrency"])
     capacity = []
     bucket_caps: dict[str, np.ndarray] = {}  # candidate -> (B,) requests/s per instance
     for a, n, _ in rows:
-        e = evaluated.loc[(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch)]
+        key = (a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch)
+        if key not in evaluated.index:
+            check(False, "capacity", f"{a.candidate_id}: configuration {key} is not one the problem allows")
+            continue
+        e = evaluated.loc[key]
         cap = float(e["capacity_rps"])
         check(_close(cap, a.capacity_rps_per_replica, 1e-4), "capacity",
               f"{a.candidate_id}: re-evaluated {cap:.4f} req/s per replica, plan {a.capacity_rps_per_replica:.4f}")
@@ -238,7 +250,9 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
                   f"{a.candidate_id}: per-bucket capacity re-evaluated")
         for field, target in (("ttft", slo.ttft_p99_ms), ("tpot", slo.tpot_p99_ms), ("e2e", slo.e2e_p99_ms)):
             value = float(e[f"{field}_p99_ms"])
-            if target is not None:
+            if target is not None and profile is not None:
+                check(math.isnan(value), "slo", f"{a.candidate_id}: capacity measured at the SLO (measured profile)")
+            elif target is not None:
                 check(value <= target * (1 + 1e-6), "slo", f"{a.candidate_id}: P99 {field.upper()} {value:.1f} ms ≤ {target:.0f} ms")
         capacity.append(cap * a.replicas_per_instance * n)
     U = len(demand.user_regions)

@@ -34,8 +34,8 @@ def assignments_frame(plan: Plan) -> pd.DataFrame:
                 "$/h each": a.price_usd_per_instance_hour,
                 "$/month": a.cost_usd * 730.0 / plan.horizon_hours,
                 "req/s per replica": a.capacity_rps_per_replica,
-                "TTFT p99 ms": a.ttft_p99_ms,
-                "TPOT p99 ms": a.tpot_p99_ms,
+                "TTFT p99 ms": "measured" if a.ttft_p99_ms is None else a.ttft_p99_ms,
+                "TPOT p99 ms": "measured" if a.tpot_p99_ms is None else a.tpot_p99_ms,
                 "serves": ",".join(a.serves_user_regions),
             }
         )

@@ -458,3 +458,41 @@ def test_size_buckets_are_validated(tmp_path):
     result = run("solve", _write(tmp_path, text))
     assert result.exit_code == 3 and "size_buckets" in result.output and "must increase" in result.output
     no_traceback(result)
+
+
+# A measured profile as a user would write it (hypothetical numbers for the test, not catalog facts).
+PROFILE = """gpu,tp,precision,max_batch,input_tokens,output_tokens,capacity_rps
+L4,1,fp8,32,,,1.5
+H100-SXM-80GB,1,fp8,128,,,12
+"""
+
+
+def test_measured_profile_replaces_the_model_and_verify_reads_it_too(tmp_path):
+    (tmp_path / "measured.csv").write_text(PROFILE)
+    text = QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  measured_profile: measured.csv")
+    problem = _write(tmp_path, text)
+    out = tmp_path / "plan.json"
+    result = run("solve", problem, "--format", "json", "-o", out)
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())
+    assert plan["assignments"]
+    for a in plan["assignments"]:
+        assert (a["gpu"], a["max_batch"], a["capacity_rps_per_replica"]) in {("L4-24GB", 32, 1.5), ("H100-SXM-80GB", 128, 12.0)}
+        assert a["ttft_p99_ms"] is None  # measured at the SLO: no model figure
+    need = 5 * 1.15
+    assert all(p["capacity_rps"] >= need - 1e-9 for p in plan["periods"])
+    assert run("verify", problem, out).exit_code == 0
+    # the profile changes after planning: verify re-reads it and notices
+    (tmp_path / "measured.csv").write_text(PROFILE.replace(",12\n", ",6\n").replace(",1.5\n", ",0.5\n"))
+    result = run("verify", problem, out)
+    assert result.exit_code == 4 and "FAIL capacity" in result.output
+
+
+def test_measured_profile_errors_name_the_row_and_field(tmp_path):
+    (tmp_path / "measured.csv").write_text("gpu,tp,precision,capacity_rps,input_tokens\nL4x,1,fp8,2,\nL4,0,fp9,-1,100\n")
+    text = QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  measured_profile: measured.csv")
+    result = run("solve", _write(tmp_path, text))
+    assert result.exit_code == 3
+    for needle in ("measured.csv:2: gpu:", "did you mean", "measured.csv:3: precision:", "measured.csv:3: tp:", "measured.csv:3: capacity_rps:"):
+        assert needle in result.output, (needle, result.output)
+    no_traceback(result)

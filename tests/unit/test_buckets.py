@@ -25,3 +25,19 @@ def test_mix_capacity_is_the_harmonic_mean_over_the_buckets_served():
     caps = np.array([[10.0, 5.0], [10.0, 0.0], [0.0, 0.0]])
     # 1 / (0.8/10 + 0.2/5) = 8.33; a candidate serving only bucket 0 is rated on it alone; none: 0
     assert mix_capacity(caps, share).tolist() == pytest.approx([1 / (0.08 + 0.04), 10.0, 0.0])
+
+
+def test_profile_rows_count_for_the_bucket_holding_their_size():
+    import pandas as pd
+
+    from planner.profile import profile_capacities
+
+    b = split_lengths(np.array([100, 3000, 200]), np.array([50, 50, 600]), [1024], [256])
+    profile = pd.DataFrame({"gpu": ["g"] * 4, "tp": [1] * 4, "precision": ["bf16"] * 4, "max_batch": [0] * 4,
+                            "input_tokens": [128, 4000, 4096, np.nan], "output_tokens": [64, 64, 100, np.nan],
+                            "capacity_rps": [9.0, 2.0, 3.0, 4.0]})
+    row = profile_capacities(profile, b).iloc[0]
+    # buckets: (≤1024, ≤256) from the 128/64 row; (≤1024, >256) none; (>1024, ≤256) the lower of 2 and 3; mix: 4
+    assert b.labels == ("in 1-1024, out 1-256", "in 1-1024, out 257+", "in 1025+, out 1-256")
+    assert [row["capacity_rps_b0"], row["capacity_rps_b1"], row["capacity_rps_b2"], row["capacity_rps_mix"]] == [9.0, 0.0, 2.0, 4.0]
+    assert row["capacity_rps"] == 4.0 and bool(row["fits"])
