@@ -13,7 +13,7 @@ from planner.candidates import CandidateSet, bucket_columns, build_candidates
 from planner.catalog import Catalogs
 from planner.errors import InfeasibleError, SolverError, SolverLimitError
 from planner.milp import diagnose
-from planner.milp.build import write_lp
+from planner.milp.build import whole_mix_input, write_lp
 from planner.milp.data import TIERS, MilpInput, SolveResult, SolverOptions, SolveStatus
 from planner.milp.solve import solve
 from planner.plan import Plan, build_plan
@@ -205,6 +205,28 @@ def merge_identical_periods(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
     return reduced, inverse
 
 
+def whole_mix_start(inp: MilpInput, options: SolverOptions) -> SolveResult | None:
+    """With request-size buckets: solve the problem without them first (every candidate that can
+    serve the whole mix, at that capacity; seconds where the bucketed model takes minutes) and return
+    its plan, widened to every candidate, as the MIP start of the bucketed model, which therefore never
+    ends with a plan dearer than the one without buckets, even when stopped at its time limit."""
+    if inp.buckets <= 1 or inp.mix_capacity_rps is None or not np.any(np.asarray(inp.mix_capacity_rps) > 0):
+        return None
+    mix_input, keep = whole_mix_input(inp)
+    first = solve(mix_input, options)
+    if not first.has_solution:
+        return None
+    K, T = len(inp.candidate_ids), len(inp.period_hours)
+    reserved = {tier: np.zeros(K, dtype=np.int64) for tier in first.reserved}
+    per_period = {tier: np.zeros((K, T), dtype=np.int64) for tier in first.per_period}
+    for tier, arr in first.reserved.items():
+        reserved[tier][keep] = arr
+    for tier, arr in first.per_period.items():
+        per_period[tier][keep] = arr
+    return SolveResult(status=first.status, solver=first.solver, objective_usd=first.objective_usd,
+                       reserved=reserved, per_period=per_period, api_rps=first.api_rps)
+
+
 def _expand(result: SolveResult, inverse: np.ndarray) -> SolveResult:
     result.per_period = {tier: arr[:, inverse] for tier, arr in result.per_period.items()}
     if result.load_rps is not None:
@@ -225,7 +247,7 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         raise InfeasibleError(explain_no_candidates(prep))
     inp = prep.milp_input
     reduced, inverse = merge_identical_periods(inp)
-    result = solve(reduced, options)
+    result = solve(reduced, options, start=whole_mix_start(reduced, options))
     if result.has_solution:
         result = _expand(result, inverse)
         result.options = {**result.options, "periods_solved": len(reduced.period_hours)}

@@ -49,7 +49,7 @@ these variables or rows exist.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +233,30 @@ def service_classes(inp: MilpInput) -> tuple[np.ndarray, np.ndarray]:
         cap = np.concatenate([cap, np.asarray(inp.mix_capacity_rps, dtype=float)[:, None]], axis=1)
         cover = np.concatenate([cover, bucket_share(inp)[None, :]], axis=0)
     return cap, cover
+
+
+def whole_mix_input(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
+    """The same problem without buckets: every candidate that can serve the whole mix, at its capacity
+    on it. Its plans are feasible for the bucketed problem (all units on the whole-mix class), so its
+    optimum is a MIP start and an upper bound there. Returns the input and the kept candidates' indices."""
+    keep = np.flatnonzero(np.asarray(inp.mix_capacity_rps, dtype=float) > 0)
+
+    def cut(arr, axis=0):
+        return None if arr is None else np.take(np.asarray(arr), keep, axis=axis)
+
+    reduced = replace(
+        inp,
+        candidate_ids=tuple(inp.candidate_ids[k] for k in keep),
+        capacity_rps=cut(inp.mix_capacity_rps),
+        price_usd_per_hour={tier: cut(p) for tier, p in inp.price_usd_per_hour.items()},
+        can_serve=cut(inp.can_serve, axis=1),
+        gpus_per_replica=cut(inp.gpus_per_replica),
+        replicas_per_unit=cut(inp.replicas_per_unit),
+        quota_members=cut(inp.quota_members, axis=1),
+        region_members=cut(inp.region_members, axis=1),
+        bucket_share=None, bucket_capacity_rps=None, bucket_labels=None, mix_capacity_rps=None,
+    )
+    return reduced, keep
 
 
 def bucket_capacity_in_service(inp: MilpInput, units: np.ndarray) -> np.ndarray:

@@ -86,7 +86,24 @@ def _rel_gap(obj: float | None, bound: float | None) -> float | None:
     return diff / abs(obj) if obj != 0 else math.inf
 
 
-def _highs_solver(options: SolverOptions, mip: bool):
+class _HighsWithStart(pulp.HiGHS):
+    """``pulp.HiGHS`` that hands HiGHS a MIP start (values by variable name) before it runs; HiGHS
+    checks the start itself and ignores it when it is not feasible."""
+
+    def __init__(self, start: dict[str, float], **kwargs):
+        super().__init__(**kwargs)
+        self.start = start
+
+    def callSolver(self, lp):
+        cols = [(v.index, self.start[v.name]) for v in lp.variables() if v.name in self.start]
+        if cols:
+            index = np.array([c for c, _ in cols], dtype=np.int32)
+            value = np.array([x for _, x in cols], dtype=float)
+            lp.solverModel.setSolution(len(cols), index, value)
+        lp.solverModel.run()
+
+
+def _highs_solver(options: SolverOptions, mip: bool, start: dict[str, float] | None = None):
     eff = {
         "time_limit": float(options.time_limit_s),
         "mip_rel_gap": float(options.gap),
@@ -97,7 +114,10 @@ def _highs_solver(options: SolverOptions, mip: bool):
         "mip_heuristic_run_root_reduced_cost": False,
     }
     if pulp.HiGHS().available():
-        solver = pulp.HiGHS(
+        make = pulp.HiGHS if not start else (lambda **kw: _HighsWithStart(start, **kw))
+        if start:
+            eff["mip_start"] = f"{len(start)} values"
+        solver = make(
             mip=mip,
             msg=bool(options.msg),
             timeLimit=eff["time_limit"],
@@ -281,16 +301,17 @@ def _solver_output_to_stderr(quiet: bool = True):
         os.close(target)
 
 
-def run_solver(prob: pulp.LpProblem, options: SolverOptions, *, mip: bool = True) -> _Outcome:
+def run_solver(prob: pulp.LpProblem, options: SolverOptions, *, mip: bool = True, start: dict[str, float] | None = None) -> _Outcome:
     """Solve a built PuLP model with the configured solver; interpret the outcome (values stay on
-    the model's variables). Never raises for solver failures: they come back as ``ERROR``."""
+    the model's variables). ``start``: a MIP start by variable name (HiGHS only; CBC ignores it).
+    Never raises for solver failures: they come back as ``ERROR``."""
     name = options.solver.lower()
     if name not in SOLVERS:
         return _Outcome(SolveStatus.ERROR, message=f"unknown solver {options.solver!r} (choose from {', '.join(SOLVERS)})")
     log_path = None
     try:
         if name == "highs":
-            solver, eff = _highs_solver(options, mip)
+            solver, eff = _highs_solver(options, mip, start)
         else:
             if not options.msg:
                 fd, log_path = tempfile.mkstemp(prefix="planner_cbc_", suffix=".log")
@@ -456,8 +477,37 @@ def _confirm_infeasible(inp: MilpInput, options: SolverOptions, out: _Outcome) -
     )
 
 
-def solve(inp: MilpInput, options: SolverOptions | None = None) -> SolveResult:
-    """Build and solve the MILP; never raises for bad input or solver failure (status + message)."""
+def start_values(inp: MilpInput, idx: VarIndex, start: SolveResult) -> dict[str, float]:
+    """A MIP start for ``idx``'s model from a plan of the same candidates (``start.reserved``,
+    ``start.per_period``, ``start.api_rps``): replicas as given; with buckets every unit on the
+    whole-mix class (the last), the spot rule's split on the non-spot units; HA region flags from
+    the replicas in service."""
+    values: dict[str, float] = {}
+    for tier, vars_ in idx.reserved.items():
+        for k, v in vars_.items():
+            values[v.name] = float(start.reserved.get(tier, np.zeros(idx.K))[k])
+    for tier, vars_ in idx.per_period.items():
+        for (k, t), v in vars_.items():
+            values[v.name] = float(start.per_period.get(tier, np.zeros((idx.K, idx.T)))[k, t])
+    n = replicas_in_service(inp, start.reserved, start.per_period)
+    spot = np.asarray(start.per_period.get("spot", np.zeros((idx.K, idx.T))), dtype=float)
+    mix = service_classes(inp)[0].shape[1] - 1
+    for split, units in ((idx.bucket_split, n), (idx.fallback_split, n - spot)):
+        for (k, j, t), v in split.items():
+            values[v.name] = float(units[k, t]) if j == mix else 0.0
+    api = start.api_rps if start.api_rps is not None else np.zeros((idx.U, idx.T))
+    for (u, t), v in idx.api.items():
+        values[v.name] = min(float(api[u, t]), float(v.upBound))
+    if idx.region_up:
+        up = np.asarray(inp.region_members, dtype=float) @ n > 0.5
+        for (g, t), v in idx.region_up.items():
+            values[v.name] = float(up[g, t])
+    return values
+
+
+def solve(inp: MilpInput, options: SolverOptions | None = None, start: SolveResult | None = None) -> SolveResult:
+    """Build and solve the MILP; never raises for bad input or solver failure (status + message).
+    ``start``: a plan of the same candidates handed to HiGHS as a MIP start (see :func:`start_values`)."""
     options = options or SolverOptions()
     t0 = time.perf_counter()
     solver_name = options.solver.lower()
@@ -498,7 +548,7 @@ def solve(inp: MilpInput, options: SolverOptions | None = None) -> SolveResult:
             load_rps=np.zeros((U, K, T)),
         )
 
-    out = run_solver(prob, options, mip=True)
+    out = run_solver(prob, options, mip=True, start=None if start is None else start_values(inp, idx, start))
     eff = {**requested, **out.effective}
     if out.status == SolveStatus.INFEASIBLE:
         out = _confirm_infeasible(inp, options, out)

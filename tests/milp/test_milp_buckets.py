@@ -215,3 +215,27 @@ def test_bucket_rows_are_named_by_bucket():
     assert idx.rows["bucket_split"] == ["bucket_split_k0_t0", "bucket_split_k1_t0"]
     names = {v.name for v in prob.variables()}
     assert {"w_k0_j0_t0", "w_k1_j0_t0", "w_k1_j1_t0", "w_k1_j2_t0"} <= names and "w_k0_j1_t0" not in names
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_plan_without_buckets_is_a_feasible_start_for_the_bucketed_model(seed):
+    from planner.milp.build import whole_mix_input
+    from planner.milp.solve import start_values
+    from planner.pipeline import whole_mix_start
+
+    inp = random_bucket_input(seed, 3, 2, 3)
+    mix_input, keep = whole_mix_input(inp)
+    start = whole_mix_start(inp, SolverOptions(gap=1e-9))
+    if start is None:
+        assert solve(mix_input).status != SolveStatus.OPTIMAL
+        return
+    prob, idx = build_model(inp)
+    values = start_values(inp, idx, start)
+    assert set(values) == {v.name for v in prob.variables()}  # a complete start
+    for v in prob.variables():
+        v.varValue = values[v.name]
+    constraints = prob.constraints() if callable(prob.constraints) else list(prob.constraints.values())
+    broken = [c.name for c in constraints if not c.valid(eps=1e-7)]
+    assert not broken
+    r = solve(inp, SolverOptions(gap=1e-9), start=start)
+    assert r.status == SolveStatus.OPTIMAL and r.objective_usd <= start.objective_usd * (1 + 1e-9)
