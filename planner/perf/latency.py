@@ -7,6 +7,9 @@ For an iteration in which ``n_dec`` sequences (mean kept context ``ctx``) each p
   (n_dec * ctx + n_pre * pre_ctx)`` (QK^T and AV, 2 FLOPs per multiply-add). ``compute_params`` =
   active parameters without the input embedding (a table lookup). A causal prefill of ``I`` tokens
   from scratch has ``pre_ctx = I / 2``: attention ``2 * layers * heads * attn_dim * I**2``.
+  ``ctx`` and ``pre_ctx`` are averages over the layers (``planner.perf.attention``): local layers
+  (sliding window, attention chunk) attend to at most their window, global layers to the whole
+  context, so ``pre_ctx = G(I) / I`` with ``G`` the layer-averaged causal (query, key) pairs.
 * bytes read = dense weights (everything except routed experts and the embedding) + routed experts
   touched: ``E * (1 - (1 - k/E)**T)`` of the ``E`` experts per layer for ``T`` tokens (uniform routing)
   + the KV cache of every decoding sequence.
@@ -43,6 +46,7 @@ import numpy as np
 
 from planner.units import BYTES_PER_ELEMENT, GB, TERA
 
+from . import attention
 from .config import Spec
 from .memory import ACTIVATION_BYTES, kv_bytes_per_token, weight_bytes_per_param
 
@@ -222,23 +226,31 @@ class StepModel:
         """Static prefill of ``n_seq`` prompts of ``prompt_len`` tokens in one iteration."""
         n_seq = np.asarray(n_seq, float)
         prompt_len = np.asarray(prompt_len, float)
-        return self.iteration_time(0.0, 0.0, n_seq * prompt_len, prompt_len / 2.0, n_seq=n_seq)
+        return self.iteration_time(0.0, 0.0, n_seq * prompt_len, attention.prefill_context(self.s, prompt_len),
+                                   n_seq=n_seq)
 
     def prefill_coeffs(self) -> tuple[np.ndarray, np.ndarray]:
         """(c1, c2) with the marginal time a prompt of ``I`` tokens adds to an iteration when it
-        piggybacks on a decode batch = ``c1 * I + c2 * I**2``: its FLOPs at ``peak * mfu`` plus its
-        share of TP communication bandwidth (weights are not re-read)."""
+        piggybacks on a decode batch = ``c1 * I + c2 * h(I)``: its FLOPs at ``peak * mfu`` plus its
+        share of TP communication bandwidth (weights are not re-read). ``h(I) = 2 G(I)`` is the
+        attention term (``prefill_attention``): ``I**2`` when every layer is global, less when local
+        layers cap the span."""
         c1 = FLOPS_PER_MAC * self.compute_params / self.rate + self.comm_per_token + self.pp_cross_per_token
         c2 = self.attn_flops_per_ctx / 2.0 / self.rate
         return c1, c2
 
+    def prefill_attention(self, prompt_len) -> np.ndarray:
+        """``h(I) = 2 G(I)``: twice the layer-averaged causal (query, key) pairs of a prompt
+        (``I**2`` for full attention; ``planner.perf.attention.pairs``)."""
+        return 2.0 * attention.pairs(self.s, prompt_len)
+
     def prefill_compute_time(self, prompt_len) -> np.ndarray:
-        """``c1 * I + c2 * I**2`` (see ``prefill_coeffs``); ``prompt_len`` may be (rows,) or
+        """``c1 * I + c2 * h(I)`` (see ``prefill_coeffs``); ``prompt_len`` may be (rows,) or
         (rows, samples)."""
         c1, c2 = self.prefill_coeffs()
         i = np.asarray(prompt_len, float)
         if i.ndim == 2:
             c1, c2 = c1[:, None], c2[:, None]
-        return c1 * i + c2 * i * i
+        return c1 * i + c2 * self.prefill_attention(i)
 
 __all__ = ["StepModel", "peak_tflops", "BYTES_PER_ELEMENT"]
