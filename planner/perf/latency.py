@@ -56,6 +56,12 @@ ALLREDUCES_PER_LAYER = 2
 # Per-hop latency of a ring all-reduce step: NVLink/NVSwitch ~1-2 us, PCIe / other ~5 us
 # (NCCL small-message latencies; order of magnitude only, the fit absorbs the rest in step overhead).
 HOP_LATENCY_S = {"nvlink": 1.5e-6, "other": 5e-6, "network": 10e-6}
+# Interconnects that join the GPUs of a node directly, GPU to GPU (the "nvlink" latency class):
+# NVLink / NVSwitch, and AMD Infinity Fabric (xGMI), which links each MI300X to its seven peers in a
+# fully connected mesh ("high-bandwidth, low-latency", AMD ROCm blog "Understanding RCCL Bandwidth
+# and xGMI Performance on AMD Instinct MI300X", 2025-03-02). Everything else (PCIe through the
+# host, RoCE, ...) is "other".
+DIRECT_LINKS = ("nvlink", "infinity fabric", "xgmi")
 MS = 1e-3
 
 
@@ -159,8 +165,8 @@ class StepModel:
                    peak=peak * TERA, precision_fallback=fb, bw=s.bw_gb_s * GB,
                    mfu=np.asarray(eff["mfu"], float) * tp_scale, mbu=np.asarray(eff["mbu"], float) * tp_scale,
                    overhead_s=np.asarray(eff["step_overhead_ms"], float) * MS,
-                   hop_latency_s=np.where(s.interconnect.contains("nvlink"), HOP_LATENCY_S["nvlink"],
-                                          HOP_LATENCY_S["other"]))
+                   hop_latency_s=np.where(s.interconnect.per_value(lambda u: any(k in u for k in DIRECT_LINKS)),
+                                          HOP_LATENCY_S["nvlink"], HOP_LATENCY_S["other"]))
 
     # ---- pieces -------------------------------------------------------------------------------
     def routed_bytes_read(self, tokens: np.ndarray) -> np.ndarray:
