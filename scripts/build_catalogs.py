@@ -41,6 +41,18 @@ from planner.catalog.schema import (  # noqa: E402
 
 REF_RETRIEVED = "2026-11-30"  # ../shared/reference was retrieved on this date (its README)
 LOOKUP_RETRIEVED = "2026-11-30"  # date the extra sources below were read for this build
+# Layer patterns of interleaved local/global attention (issue 3, attention variants), read 2026-11-30:
+# transformers' config classes give the layer_types default that published config.json files rely on.
+SRC_GEMMA2_LAYERS = ("huggingface/transformers:src/transformers/models/gemma2/configuration_gemma2.py@"
+                     "008e574391258935f3ecc3035c882e73bbcac419 (sliding_window default 4096; layer_types = "
+                     "'sliding_attention' if (i + 1) % 2 else 'full_attention': layers 1, 3, 5, ... (0-based) global)")
+SRC_GEMMA3_LAYERS = ("huggingface/transformers Gemma3TextConfig: sliding_window_pattern 6, layer_types = 'sliding_attention' "
+                     "if (i + 1) % 6 else 'full_attention' (layers 5, 11, ... global; configuration_gemma3.py, find_string "
+                     "hit 13771957940; the pattern is still a plain integer in the Hub config.json files)")
+SRC_LLAMA4_LAYERS = ("huggingface/transformers:src/transformers/models/llama4/configuration_llama4.py@"
+                     "008e574391258935f3ecc3035c882e73bbcac419 (attention_chunk_size default 8192, no_rope_layer_interval 4: "
+                     "no_rope_layers[i] = int((i + 1) % 4 != 0), layer_types = 'chunked_attention' on RoPE layers, "
+                     "'full_attention' on the NoPE layers 3, 7, 11, ...)")
 VIA_REF = "via ../shared/reference/{f}"
 
 # ---------------------------------------------------------------------------------------------
@@ -517,8 +529,12 @@ def build_models(ref: Path) -> pd.DataFrame:
             row["sliding_window"] = 4096
             notes.append("sliding_window 4096 (v0.1, every layer); attention_type kept GQA (8 KV heads) with the window in sliding_window")
         if mid in ("gemma-2-9b", "gemma-2-27b"):
-            notes.append("sliding_window left EMPTY on purpose: the 4096 window applies to alternate layers only "
-                         "(global attention on the others), so a whole-model window would understate the KV cache")
+            row["sliding_window"] = 4096
+            row["global_attention_every"] = 2
+            L = int(row["num_layers"])
+            row["source"] += f"; attention pattern: {SRC_GEMMA2_LAYERS}"
+            notes.append(f"local/global attention: sliding_window 4096 on alternate layers, global_attention_every 2 = "
+                         f"{L // 2} global + {L - L // 2} local layers (the reference notes and transformers' Gemma2Config agree)")
         if mid == "flan-t5-xl":
             row["encoder_layers"] = 24
             row["num_layers"] = 24
@@ -642,10 +658,12 @@ def build_models(ref: Path) -> pd.DataFrame:
             num_attention_heads=40, num_kv_heads=8, head_dim=128, intermediate_size=16384, moe_intermediate_size=8192,
             vocab_size=202048, num_experts=16, experts_per_token=1, num_shared_experts=1, first_dense_layers=0,
             max_context=262144, attention_type="GQA",
+            attention_chunk_size=8192, global_attention_every=4,
             source="printed Llama4Config of meta-llama/Llama-4-Scout-17B-16E with a parameter table, 'Total Trainable Params: "
-                   "109,676,279,296 (109B)' (find_string hit id 41112263523; repository not exposed by the index); same text dims in "
+                   "109,676,279,296 (109B)' (find_string hit id 41112263523; repository not exposed by the index; its text_config "
+                   "has attention_chunk_size 8192 and no_rope_layers [1,1,1,0] x 12); same text dims in "
                    "Shameerisb/llama-4-scout_Implementation_Pytorch:configs/text_config.py; 17B active / 109B total / 16 experts: "
-                   "Llama 4 announcement as summarised in public notes (code search)",
+                   f"Llama 4 announcement as summarised in public notes (code search); attention pattern: {SRC_LLAMA4_LAYERS}",
             retrieved=LOOKUP_RETRIEVED,
             notes="text_config: interleave_moe_layer_step 1 (all 48 layers MoE, moe_layers 0..47), num_local_experts 16, "
                   "num_experts_per_tok 1, intermediate_size 8192 = per-expert FFN (moe_intermediate_size here), "
@@ -653,8 +671,8 @@ def build_models(ref: Path) -> pd.DataFrame:
                   "num_shared_experts 1 = Llama 4's always-on shared expert (MoE 'with shared expert', same size as a routed "
                   "expert); params_b 109 includes the vision encoder; max_context 262144 = max_position_embeddings of the printed "
                   "config (a vLLM/issue copy of the text config gives 262144 too; a test fixture gives 10485760, the 10M context "
-                  "Meta advertises - conflict); chunked local attention (attention_chunk_size 8192) on 3 of 4 layers is NOT "
-                  "modelled: sliding_window left EMPTY, so the KV cache is overstated for long contexts; LOW-CONFIDENCE provenance",
+                  "Meta advertises - conflict); chunked local attention: attention_chunk_size 8192 on the 36 RoPE layers, "
+                  "global (NoPE) attention on every 4th layer (global_attention_every 4 = 12 global layers); LOW-CONFIDENCE provenance",
         ),
         _model_row(
             id="llama-4-maverick-17b-128e",
@@ -663,18 +681,22 @@ def build_models(ref: Path) -> pd.DataFrame:
             family="llama-4", arch_type="moe", params_b=400.0, active_params_b=17.0, num_layers=48, hidden_size=5120,
             num_attention_heads=40, num_kv_heads=8, head_dim=128, intermediate_size=16384, moe_intermediate_size=8192,
             vocab_size=202048, num_experts=128, experts_per_token=1, num_shared_experts=1, first_dense_layers=24,
-            max_context=1048576, attention_type="GQA",
+            max_context=1048576, attention_type="GQA", attention_chunk_size=8192, global_attention_every=4,
             source="TensorRT-LLM unit-test copy of the Llama-4-Maverick config reduced to 2 layers ('This is Llama4 Maverick "
                    "config but with only 2 layers'; find_string hit id 115210306): hidden 5120, heads 40, kv 8, head_dim 128, "
                    "intermediate_size 8192, intermediate_size_mlp 16384, interleave_moe_layer_step 2, num_local_experts 128, "
                    "num_experts_per_tok 1, max_position_embeddings 1048576, vocab 202048; 48 layers and moe-layer-freq ([0,1]*24): "
                    "Megatron args for meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8 (code search excerpt); 400B total / 17B "
-                   "active / 128 experts: Hugging Face blog 'Welcome Llama 4 Maverick & Scout' (~400B) and public notes",
+                   "active / 128 experts: Hugging Face blog 'Welcome Llama 4 Maverick & Scout' (~400B) and public notes; "
+                   f"attention pattern: attention_chunk_size 8192 in the same test copy, whose no_rope_layer_interval 2 is "
+                   f"marked 'Added so that both RoPE and no-RoPE layers are present', i.e. not the model's: {SRC_LLAMA4_LAYERS}",
             retrieved=LOOKUP_RETRIEVED,
             notes="num_layers 48 from the Megatron args (the test copy has 2): MoE and dense layers ALTERNATE "
                   "(interleave_moe_layer_step 2: 24 MoE + 24 dense). first_dense_layers = 24 is the COUNT of dense layers (the "
                   "planner only uses the count; they are interleaved, not leading). params_b 400 nominal (one code comment says "
-                  "402B); includes the vision encoder. Chunked local attention not modelled (sliding_window empty). "
+                  "402B); includes the vision encoder. Chunked local attention: attention_chunk_size 8192 on the RoPE layers, "
+                  "global (NoPE) attention every 4th layer (global_attention_every 4 = 12 of 48, transformers' default interval; "
+                  "the published Maverick config.json was not read). "
                   "LOW-CONFIDENCE provenance (repositories of the config copies not exposed by the index)",
         ),
         _model_row(
@@ -781,11 +803,9 @@ def build_models(ref: Path) -> pd.DataFrame:
                   "131072 (find_string hit id 53983210377, repository not exposed); Gemma3TextConfig defaults vocab_size=262_208 "
                   "('with vision tokens'), max_position_embeddings=131_072 in public ports (find_string hits 62559293678, 6753139369)")
     gemma3_note = ("ATTENTION PATTERN: 5 local layers (sliding window {w} tokens) for every global layer "
-                   "(sliding_window_pattern 6: layers 6, 12, ... are global = {g} global + {l} local layers). Represented as "
-                   "for Gemma 2: attention_type {at} and sliding_window EMPTY on purpose, because the schema's single "
-                   "sliding_window applies to every layer and would understate the KV cache of the global layers; the KV "
-                   "cache is therefore OVERSTATED at long context (true/modelled = ({g}*n + {l}*min(n,{w})) / ({L}*n) for n "
-                   "tokens, e.g. {r:.2f} at n = 32768). ")
+                   "(sliding_window_pattern 6: layers 6, 12, ... (1-based) are global = {g} global + {l} local layers): "
+                   "sliding_window {w} with global_attention_every 6; attention_type {at}. KV cache at n tokens = "
+                   "({g}*n + {l}*min(n,{w})) / ({L}*n) of a full-attention model's, e.g. {r:.2f} at n = 32768. ")
     gemma3_vocab = ("vocab_size 262208 = embedding rows of the HF checkpoints (the maxtext copy lists the tokenizer's 262144); "
                     "max_context 131072 = HF max_position_embeddings, the 128K context of the model card (the maxtext copy "
                     "lists 163840 - conflict, the HF value is used). ")
@@ -799,10 +819,11 @@ def build_models(ref: Path) -> pd.DataFrame:
             id=mid, aliases=aliases, family="gemma-3", arch_type="multimodal", params_b=round(v, 3),
             num_layers=L, hidden_size=h, num_attention_heads=H, num_kv_heads=kv, head_dim=hd, intermediate_size=inter,
             vocab_size=262208, max_context=131072, attention_type="GQA", image_tokens=256,
+            sliding_window=1024, global_attention_every=6,
             source=f"{maxtext} (transformers.Gemma3Config '{sub}': text_config hidden {h}, {L} layers, {H} heads, {kv} KV "
                    f"heads, head_dim {hd}, intermediate {inter}, sliding_window 1024, sliding_window_pattern 6, "
                    f"mm_tokens_per_image 256); {gemma3_cfg}; 5:1 local:global pattern: Gemma 3 technical report "
-                   "(arXiv 2503.19786) as quoted in find_string hit 70964766639",
+                   f"(arXiv 2503.19786) as quoted in find_string hit 70964766639; {SRC_GEMMA3_LAYERS}",
             retrieved=LOOKUP_RETRIEVED,
             notes=gemma3_note.format(w=1024, g=g, l=loc, L=L, r=r, at="GQA") + gemma3_vocab
                   + "image_tokens 256 = mm_tokens_per_image (SigLIP 896 px encoder, 27 layers, hidden 1152 - its weights "
@@ -830,10 +851,11 @@ def build_models(ref: Path) -> pd.DataFrame:
             id="gemma-3-1b", aliases="google/gemma-3-1b-it;google/gemma-3-1b-pt;Gemma-3-1B;Gemma 3 1B",
             family="gemma-3", arch_type="decoder", params_b=round(gemma1_v, 3), num_layers=26, hidden_size=1152,
             num_attention_heads=4, num_kv_heads=1, head_dim=256, intermediate_size=6912, vocab_size=262144,
-            max_context=32768, attention_type="MQA",
+            max_context=32768, attention_type="MQA", sliding_window=512, global_attention_every=6,
             source=mlc2 + " (HF config dict 'gemma3_1b_it', Gemma3ForCausalLM: hidden 1152, 26 layers, 4 heads, 1 KV head, "
                    "head_dim 256, intermediate 6912, max_position_embeddings 32768, sliding_window 512, "
-                   "sliding_window_pattern 6, vocab 262144)",
+                   "sliding_window_pattern 6, vocab 262144); sliding_window 512 also in public copies of the gemma-3-1b "
+                   f"config.json (find_string hits 56269928830, 57942929516: global layers 5, 11, 17, 23); {SRC_GEMMA3_LAYERS}",
             retrieved=LOOKUP_RETRIEVED,
             notes=gemma3_note.format(w=512, g=4, l=22, L=26, r=(4 * 32768 + 22 * 512) / (26 * 32768), at="MQA")
                   + "text-only (no vision tower); one KV head (MQA); tied embeddings; "

@@ -104,6 +104,8 @@ MODELS = TableSchema(
         _c("max_context", "int", False, "tokens", "maximum context length"),
         _c("attention_type", "str", True, "", "MHA | GQA | MQA | MLA | SWA (sliding window)"),
         _c("sliding_window", "int", False, "tokens", "window size where attention is windowed"),
+        _c("attention_chunk_size", "int", False, "tokens", "chunked local attention (Llama 4): a local layer attends only to the tokens of its own block of this many tokens"),
+        _c("global_attention_every", "int", False, "layers", "one layer in every N attends to the whole context (floor(num_layers/N) global layers; Gemma 2: 2, Gemma 3: 6, Llama 4: 4), the others are local (sliding_window or attention_chunk_size); empty = every layer local when a window or chunk is set"),
         _c("kv_lora_rank", "int", False, "", "MLA compressed KV dimension"),
         _c("qk_rope_head_dim", "int", False, "", "MLA decoupled RoPE key dim (cached beside the latent)"),
         _c("image_tokens", "int", False, "tokens", "tokens added to the prompt per image (multimodal)"),

@@ -9,6 +9,8 @@ Defaults (empty cell -> value):
 
 * ``num_kv_heads`` = ``num_attention_heads``; ``head_dim`` = ``hidden_size / num_attention_heads``;
 * ``moe_intermediate_size`` = ``intermediate_size``; ``experts_per_token`` = 2 when ``num_experts`` is set;
+* ``global_attention_every`` empty = every layer is local when ``sliding_window`` or
+  ``attention_chunk_size`` is set (``planner.perf.attention``); neither set = every layer global;
 * ``tp`` = ``num_gpus / pp``, ``pp`` = 1, ``num_gpus`` = ``tp * pp``; ``dp = num_gpus / (tp * pp)``
   independent engine instances share the row's load (``num_gpus`` must be a multiple of ``tp * pp``);
 * ``ep`` = 1 (routed experts sharded by tensor parallelism); ``ep = tp`` places whole experts on
@@ -149,6 +151,13 @@ class Spec:
     active_params_b: np.ndarray = None
     attention_type: Labels = None
     sliding_window: np.ndarray = None
+    # attention span per layer type (planner.perf.attention): share of local layers, their window or
+    # chunk in tokens (inf = none), chunked (Llama 4) rather than sliding, and whether any row has one
+    local_share: np.ndarray = None
+    local_span: np.ndarray = None
+    local_chunked: np.ndarray = None
+    chunked_rows: np.ndarray = None  # indices of rows with chunked local layers
+    any_local: bool = False
     kv_lora_rank: np.ndarray = None
     qk_rope_head_dim: np.ndarray = None
     # accelerator
@@ -223,6 +232,17 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     s.params_b, s.active_params_b = f("params_b"), f("active_params_b")
     s.attention_type = scol(cfg, "attention_type", "gqa")
     s.sliding_window = f("sliding_window")
+    chunk, every = f("attention_chunk_size"), f("global_attention_every")
+    windowed, chunked = s.sliding_window > 0, chunk > 0
+    s.add_error(windowed & chunked, "sliding_window and attention_chunk_size are both set")
+    s.add_error(every < 1, "global_attention_every must be >= 1")
+    s.local_span = np.where(windowed, s.sliding_window, np.where(chunked, chunk, np.inf))
+    s.local_chunked = chunked & ~windowed
+    n_global = np.where(every >= 1, np.floor(s.layers / np.where(every >= 1, every, 1.0)), 0.0)
+    local = np.where(np.isfinite(s.local_span), np.maximum(s.layers - n_global, 0.0), 0.0)
+    s.local_share = np.where(s.layers > 0, local / np.where(s.layers > 0, s.layers, 1.0), 0.0)
+    s.any_local = bool(np.any(s.local_share > 0))
+    s.chunked_rows = np.flatnonzero(s.local_chunked & (s.local_share > 0))
     s.kv_lora_rank = f("kv_lora_rank")
     s.qk_rope_head_dim = np.nan_to_num(f("qk_rope_head_dim"), nan=0.0)
     mla = s.attention_type.eq("mla")

@@ -16,7 +16,8 @@ GPU_COLUMNS = ("family", "memory_gb", "mem_bw_gb_per_s", "fp32_tflops", "fp16_tf
 MODEL_COLUMNS = ("num_layers", "hidden_size", "num_attention_heads", "num_kv_heads", "head_dim",
                  "intermediate_size", "moe_intermediate_size", "vocab_size", "num_experts",
                  "experts_per_token", "num_shared_experts", "first_dense_layers", "params_b",
-                 "active_params_b", "attention_type", "sliding_window", "kv_lora_rank",
+                 "active_params_b", "attention_type", "sliding_window", "attention_chunk_size",
+                 "global_attention_every", "kv_lora_rank",
                  "qk_rope_head_dim", "arch_type", "encoder_layers")
 
 

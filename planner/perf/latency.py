@@ -7,6 +7,9 @@ For an iteration in which ``n_dec`` sequences (mean kept context ``ctx``) each p
   (n_dec * ctx + n_pre * pre_ctx)`` (QK^T and AV, 2 FLOPs per multiply-add). ``compute_params`` =
   active parameters without the input embedding (a table lookup). A causal prefill of ``I`` tokens
   from scratch has ``pre_ctx = I / 2``: attention ``2 * layers * heads * attn_dim * I**2``.
+  ``ctx`` and ``pre_ctx`` are averages over the layers (``planner.perf.attention``): local layers
+  (sliding window, attention chunk) attend to at most their window, global layers to the whole
+  context, so ``pre_ctx = G(I) / I`` with ``G`` the layer-averaged causal (query, key) pairs.
 * bytes read = dense weights (everything except routed experts and the embedding) + routed experts
   touched: ``E * (1 - (1 - k/E)**T)`` of the ``E`` experts per layer for ``T`` tokens (uniform routing)
   + the KV cache of every decoding sequence.
@@ -43,6 +46,7 @@ import numpy as np
 
 from planner.units import BYTES_PER_ELEMENT, GB, TERA
 
+from . import attention
 from .config import Spec
 from .memory import ACTIVATION_BYTES, kv_bytes_per_token, weight_bytes_per_param
 
@@ -52,6 +56,12 @@ ALLREDUCES_PER_LAYER = 2
 # Per-hop latency of a ring all-reduce step: NVLink/NVSwitch ~1-2 us, PCIe / other ~5 us
 # (NCCL small-message latencies; order of magnitude only, the fit absorbs the rest in step overhead).
 HOP_LATENCY_S = {"nvlink": 1.5e-6, "other": 5e-6, "network": 10e-6}
+# Interconnects that join the GPUs of a node directly, GPU to GPU (the "nvlink" latency class):
+# NVLink / NVSwitch, and AMD Infinity Fabric (xGMI), which links each MI300X to its seven peers in a
+# fully connected mesh ("high-bandwidth, low-latency", AMD ROCm blog "Understanding RCCL Bandwidth
+# and xGMI Performance on AMD Instinct MI300X", 2025-03-02). Everything else (PCIe through the
+# host, RoCE, ...) is "other".
+DIRECT_LINKS = ("nvlink", "infinity fabric", "xgmi")
 MS = 1e-3
 
 
@@ -155,8 +165,8 @@ class StepModel:
                    peak=peak * TERA, precision_fallback=fb, bw=s.bw_gb_s * GB,
                    mfu=np.asarray(eff["mfu"], float) * tp_scale, mbu=np.asarray(eff["mbu"], float) * tp_scale,
                    overhead_s=np.asarray(eff["step_overhead_ms"], float) * MS,
-                   hop_latency_s=np.where(s.interconnect.contains("nvlink"), HOP_LATENCY_S["nvlink"],
-                                          HOP_LATENCY_S["other"]))
+                   hop_latency_s=np.where(s.interconnect.per_value(lambda u: any(k in u for k in DIRECT_LINKS)),
+                                          HOP_LATENCY_S["nvlink"], HOP_LATENCY_S["other"]))
 
     # ---- pieces -------------------------------------------------------------------------------
     def routed_bytes_read(self, tokens: np.ndarray) -> np.ndarray:
@@ -222,23 +232,31 @@ class StepModel:
         """Static prefill of ``n_seq`` prompts of ``prompt_len`` tokens in one iteration."""
         n_seq = np.asarray(n_seq, float)
         prompt_len = np.asarray(prompt_len, float)
-        return self.iteration_time(0.0, 0.0, n_seq * prompt_len, prompt_len / 2.0, n_seq=n_seq)
+        return self.iteration_time(0.0, 0.0, n_seq * prompt_len, attention.prefill_context(self.s, prompt_len),
+                                   n_seq=n_seq)
 
     def prefill_coeffs(self) -> tuple[np.ndarray, np.ndarray]:
         """(c1, c2) with the marginal time a prompt of ``I`` tokens adds to an iteration when it
-        piggybacks on a decode batch = ``c1 * I + c2 * I**2``: its FLOPs at ``peak * mfu`` plus its
-        share of TP communication bandwidth (weights are not re-read)."""
+        piggybacks on a decode batch = ``c1 * I + c2 * h(I)``: its FLOPs at ``peak * mfu`` plus its
+        share of TP communication bandwidth (weights are not re-read). ``h(I) = 2 G(I)`` is the
+        attention term (``prefill_attention``): ``I**2`` when every layer is global, less when local
+        layers cap the span."""
         c1 = FLOPS_PER_MAC * self.compute_params / self.rate + self.comm_per_token + self.pp_cross_per_token
         c2 = self.attn_flops_per_ctx / 2.0 / self.rate
         return c1, c2
 
+    def prefill_attention(self, prompt_len) -> np.ndarray:
+        """``h(I) = 2 G(I)``: twice the layer-averaged causal (query, key) pairs of a prompt
+        (``I**2`` for full attention; ``planner.perf.attention.pairs``)."""
+        return 2.0 * attention.pairs(self.s, prompt_len)
+
     def prefill_compute_time(self, prompt_len) -> np.ndarray:
-        """``c1 * I + c2 * I**2`` (see ``prefill_coeffs``); ``prompt_len`` may be (rows,) or
+        """``c1 * I + c2 * h(I)`` (see ``prefill_coeffs``); ``prompt_len`` may be (rows,) or
         (rows, samples)."""
         c1, c2 = self.prefill_coeffs()
         i = np.asarray(prompt_len, float)
         if i.ndim == 2:
             c1, c2 = c1[:, None], c2[:, None]
-        return c1 * i + c2 * i * i
+        return c1 * i + c2 * self.prefill_attention(i)
 
 __all__ = ["StepModel", "peak_tflops", "BYTES_PER_ELEMENT"]

@@ -26,8 +26,11 @@ counted at the same precision as the rest (engines often keep them in 16 bit; a 
 
 KV bytes per token = ``2 * layers * max(kv_heads, tp) * head_dim * bytes(kv)`` (K and V; with
 ``tp > kv_heads`` the heads are replicated on every GPU); MLA caches the latent
-``(kv_lora_rank + qk_rope_head_dim) * layers * bytes(kv)`` on every TP rank. A sliding window keeps at
-most ``sliding_window`` tokens per sequence.
+``(kv_lora_rank + qk_rope_head_dim) * layers * bytes(kv)`` on every TP rank. A sequence's KV bytes are
+this (summed over layers) times its layer-averaged kept tokens (``planner.perf.attention``): local
+layers (sliding window / attention chunk) keep at most ``min(context, window)`` tokens, global layers
+the whole context; e.g. Gemma 2 9B (21 local layers with a 4096 window + 21 global) at 8192 tokens
+keeps ``(21 * 4096 + 21 * 8192) / 42 = 6144`` tokens per layer on average.
 
 KV capacity = ``tp * pp * gpu_memory (GiB, see device_memory_bytes) * mem_utilization - weights - tp * pp * workspace`` where the
 per-GPU workspace is a runtime reserve (``RUNTIME_RESERVE_BYTES``: CUDA context, cuBLAS/NCCL
@@ -40,6 +43,7 @@ import numpy as np
 
 from planner.units import BYTES_PER_ELEMENT, GB, GIB
 
+from . import attention
 from .config import Spec
 
 INT4_GROUP_SIZE = 128
@@ -118,9 +122,9 @@ def kv_bytes_per_token(s: Spec) -> np.ndarray:
 
 
 def kept_tokens(s: Spec, context: np.ndarray) -> np.ndarray:
-    """Tokens whose KV is kept for a sequence of ``context`` tokens (sliding window caps it)."""
-    win = np.where(s.sliding_window > 0, s.sliding_window, np.inf)
-    return np.minimum(context, win)
+    """Layer-averaged tokens whose KV a sequence of ``context`` tokens holds at most (local layers
+    cap it at their window or chunk; ``attention.kept_tokens``)."""
+    return attention.kept_tokens(s, context)
 
 
 def workspace_bytes_per_gpu(s: Spec) -> np.ndarray:

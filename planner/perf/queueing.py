@@ -4,7 +4,8 @@ One engine instance per row (``concurrency`` = its max batch; results per instan
 ``dp``): Poisson arrivals at rate λ, continuous batching with chunked prefill. With ``B`` the mean
 number of decoding sequences (Little: ``B = λ * E[O] * T``) and the iteration ``T = T_dec(B) + λ T
 E[p]`` (prompts arrive in lumps that cannot hide under the memory-bound decode step, so their compute
-``p(I) = c1 I + c2 I²`` adds) we get ``T = T_dec(B) + B E[p] / E[O]`` and λ in closed form from
+``p(I) = c1 I + c2 I²`` adds; ``c2 h(I)`` with ``h < I²`` where local attention layers cap the
+span, ``latency.StepModel.prefill_attention``) we get ``T = T_dec(B) + B E[p] / E[O]`` and λ in closed form from
 ``B``, so every search bisects on ``B`` (40 halvings, all rows at once). At each ``B``, for the
 percentile ``q`` with tail ``τ = 1 - q`` (P99: τ = 0.01):
 
@@ -38,6 +39,7 @@ import pandas as pd
 
 from planner.units import GB
 
+from . import attention
 from .config import prepare
 from .memory import ACTIVATION_CHUNK_TOKENS
 from .serving import MS_PER_S, _Model
@@ -92,7 +94,8 @@ class _Workload:
 
     def __init__(self, lengths: LengthSamples):
         i, o = lengths.input_tokens, lengths.output_tokens
-        self._o = o
+        self._i, self._o = i, o
+        self._rows: dict = {}
         self.EI, self.EO = i.mean(), o.mean()
         self.EI2, self.EI3, self.EI4 = (i ** 2).mean(), (i ** 3).mean(), (i ** 4).mean()
         self.ctx_decode = float(np.sum(o * (i + o / 2.0)) / np.sum(o))  # time-weighted context
@@ -101,26 +104,84 @@ class _Workload:
         # "full" = 64 bands below the 90th percentile and 32 above (every percentile, for
         # latency_at_rate); "tail" = 16 + 16 (for the P99 checks of capacity_at_slo at a third of
         # the cost; within ~2 % of the P99 over every sample on the problems' length files).
-        self.points = {"full": self._points(i, o, _bands(64, 32)), "tail": self._points(i, o, _bands(16, 16))}
+        self._bands = {"full": _bands(64, 32), "tail": _bands(16, 16)}
+        self.points = {k: self._points(i, o, e) for k, e in self._bands.items()}
         self._tails: dict[float, tuple[float, float]] = {}
 
     @staticmethod
-    def _points(i: np.ndarray, o: np.ndarray, edges: np.ndarray):
+    def _band_index(i: np.ndarray, o: np.ndarray, edges: np.ndarray):
+        """(order, bounds): the samples sorted by ``steps = ceil(I/C) + O - 1`` and the slice of
+        that order each probability band of ``edges`` covers."""
+        steps = np.ceil(i / ACTIVATION_CHUNK_TOKENS) + o - 1.0
+        order = np.argsort(steps, kind="stable")
+        bounds = np.clip(np.round(edges * i.size).astype(int), 0, i.size)
+        return steps, order, bounds
+
+    @staticmethod
+    def _band_means(x: np.ndarray, order: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+        """Mean of ``x`` over the samples of each band; a band narrower than one sample (few
+        samples, e.g. a small request-size bucket) takes the nearest sample."""
+        n = x.size
+        return np.array([x[order[min(a, n - 1):max(b, min(a, n - 1) + 1)]].mean()
+                         for a, b in zip(bounds[:-1], bounds[1:])])
+
+    @classmethod
+    def _points(cls, i: np.ndarray, o: np.ndarray, edges: np.ndarray):
         """Points of the length distribution for the probability bands ``edges``: (weights, prompt
         quantiles for TTFT, and for e2e the quantiles of ``steps = ceil(I/C) + O - 1`` (iterations a
         request spends, the term that orders e2e) with the mean ``I`` and ``I²`` of the requests in
         each band (their prefill compute))."""
         mid, weight = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
         prompts = np.quantile(i, mid, method="inverted_cdf")
-        steps = np.ceil(i / ACTIVATION_CHUNK_TOKENS) + o - 1.0
-        order = np.argsort(steps, kind="stable")
-        bounds = np.clip(np.round(edges * i.size).astype(int), 0, i.size)
+        steps, order, bounds = cls._band_index(i, o, edges)
         pick = np.minimum((mid * i.size).astype(int), i.size - 1)
-        # a band narrower than one sample (few samples, e.g. a small request-size bucket) takes the nearest sample
-        members = [order[min(a, i.size - 1):max(b, min(a, i.size - 1) + 1)] for a, b in zip(bounds[:-1], bounds[1:])]
-        i_mean = np.array([i[m].mean() for m in members])
-        i2_mean = np.array([(i[m] ** 2).mean() for m in members])
+        i_mean = cls._band_means(i, order, bounds)
+        i2_mean = cls._band_means(i ** 2, order, bounds)
         return tuple(x[None, :] for x in (weight, prompts, steps[order][pick], i_mean, i2_mean))
+
+    def rows(self, m: _Model, points: str) -> dict:
+        """Per-row moments of the prompt's attention term ``h(I)`` (``latency.prefill_attention``;
+        ``I²`` when every layer is global) and the decode context, for the rows of ``m``: ``Eh``,
+        ``EIh``, ``Eh2`` (E[h], E[I h], E[h²]), ``ctx`` (time-weighted mean attended tokens per
+        decode step), ``h_points`` (h at the prompt quantiles) and ``h_bands`` (mean h per e2e band).
+        With local layers ``h = (1-f) I² + 2 f G_l(I)`` (``attention``): the sample moments of
+        ``G_l`` are computed once per distinct (window, kind), then gathered per row."""
+        key = (id(m), points)
+        if key in self._rows and self._rows[key][0] is m:
+            return self._rows[key][1]
+        s = m.s
+        _, prompts, _, _, i2_mean = self.points[points]
+        if not s.any_local:
+            out = dict(Eh=self.EI2, EIh=self.EI3, Eh2=self.EI4, ctx=np.full(s.n, self.ctx_decode),
+                       h_points=prompts ** 2, h_bands=i2_mean)
+        else:
+            i, o = self._i, self._o
+            _, order, bounds = self._band_index(i, o, self._bands[points])
+            f = s.local_share
+            span = np.where(f > 0, s.local_span, np.inf)
+            chunked = (f > 0) & s.local_chunked
+            groups, code = np.unique(np.where(chunked, -span, span), return_inverse=True)
+            code = code.ravel()
+            stats = np.empty((groups.size, 5))
+            g_points = np.empty((groups.size, prompts.shape[1]))
+            g_bands = np.empty((groups.size, i2_mean.shape[1]))
+            for j, g in enumerate(groups):  # distinct (window, kind): a handful
+                w, c = np.abs(g), bool(g < 0)
+                gl = attention.local_pairs(i, w, c)
+                ctx = (attention.local_pairs(i + o, w, c) - gl).sum() / o.sum()
+                stats[j] = (gl.mean(), (i * gl).mean(), (i * i * gl).mean(), (gl * gl).mean(), ctx)
+                g_points[j] = attention.local_pairs(prompts[0], w, c)
+                g_bands[j] = self._band_means(gl, order, bounds)
+            m1, mi, mi2, mgg, dctx = (stats[code, k] for k in range(5))
+            g = 1.0 - f
+            fc = f[:, None]
+            out = dict(Eh=g * self.EI2 + 2.0 * f * m1, EIh=g * self.EI3 + 2.0 * f * mi,
+                       Eh2=g * g * self.EI4 + 4.0 * f * g * mi2 + 4.0 * f * f * mgg,
+                       ctx=g * self.ctx_decode + f * dctx,
+                       h_points=(1.0 - fc) * prompts ** 2 + 2.0 * fc * g_points[code],
+                       h_bands=(1.0 - fc) * i2_mean + 2.0 * fc * g_bands[code])
+        self._rows[key] = (m, out)  # m kept: its id cannot be reused while cached
+        return out
 
     def tail_stats(self, tail: float) -> tuple[float, float]:
         """(z, κ) for the percentile ``1 - tail``: the normal quantile of the batch fluctuation and
@@ -138,12 +199,14 @@ class _Latency:
 
     def __init__(self, m: _Model, w: _Workload, B: np.ndarray, bmax: np.ndarray, points: str = "full"):
         st = m.step
-        self.weight, self.I_points, self.steps, self.I_mean, self.I2_mean = w.points[points]
+        self.weight, self.I_points, self.steps, self.I_mean, _ = w.points[points]
         self.w, self.B, self.bmax, self.m = w, B, bmax, m
-        self.ctx = m.window(np.full(m.s.n, w.ctx_decode))
+        r = w.rows(m, points)
+        self.ctx = r["ctx"]
         c1, c2 = st.prefill_coeffs()
-        self.Ep = c1 * w.EI + c2 * w.EI2
-        self.Ep2 = c1 ** 2 * w.EI2 + 2 * c1 * c2 * w.EI3 + c2 ** 2 * w.EI4
+        self.Ep = c1 * w.EI + c2 * r["Eh"]
+        self.Ep2 = c1 ** 2 * w.EI2 + 2 * c1 * c2 * r["EIh"] + c2 ** 2 * r["Eh2"]
+        self._h_points, self._h_bands = r["h_points"], r["h_bands"]
         # prompts arrive in lumps too large to hide under the memory-bound decode step
         self.T = st.iteration_time(B, self.ctx, n_seq=np.maximum(B, 1.0)) + B * self.Ep / w.EO
         self.lam = B / (w.EO * self.T)
@@ -157,7 +220,7 @@ class _Latency:
         # chunks (one iteration each), its own prefill compute, and for e2e the decode steps
         first = np.where(m.decode_first, self.T, 0.0)[:, None]  # FIRST_TOKEN_FROM_DECODE engines
         self.S_ttft = (0.5 + np.ceil(self.I_points / ACTIVATION_CHUNK_TOKENS)) * T + c1 * self.I_points \
-            + c2 * self.I_points ** 2 + first
+            + c2 * self._h_points + first
         self._e2e_terms = (c1, c2, T)
         self._first = first
         self._S_e2e = None
@@ -166,7 +229,7 @@ class _Latency:
     def S_e2e(self) -> np.ndarray:
         if self._S_e2e is None:
             c1, c2, T = self._e2e_terms
-            self._S_e2e = (0.5 + self.steps) * T + c1 * self.I_mean + c2 * self.I2_mean + self._first
+            self._S_e2e = (0.5 + self.steps) * T + c1 * self.I_mean + c2 * self._h_bands + self._first
         return self._S_e2e
 
     def exceed(self, x: np.ndarray, service: np.ndarray) -> np.ndarray:

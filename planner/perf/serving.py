@@ -30,6 +30,12 @@ share its load (``concurrency`` is split evenly; ``throughput`` is summed). ``we
   requests in flight (closed loop). If ``concurrency`` exceeds what memory holds, the excess waits:
   by Little's law each request waits ``e2e * (concurrency / B - 1)`` before its prefill.
 
+Context lengths above are for models whose layers all attend to the whole context. Where local
+layers (sliding window, attention chunk) cap the span, every context is the layer-averaged one of
+``planner.perf.attention``: the mean over the decode from ``I`` to ``I + O`` replaces ``I + O/2``
+(attended and held tokens), ``G(I)/I`` replaces the prompt's ``I/2``, and the memory a sequence can
+need at most (``max_concurrency``) is ``(1-f) (I+O) + f min(I+O, window)`` tokens per layer.
+
 Empty ``input_len`` / ``output_len`` use ShareGPT-like means (``config.DEFAULT_INPUT_LEN`` = 245,
 ``config.DEFAULT_OUTPUT_LEN`` = 228 tokens; source: the LMDeploy ShareGPT rows described in
 ``../shared/calibration/README.md``). ``explain`` returns the same estimates with diagnostic columns
@@ -51,6 +57,7 @@ import pandas as pd
 
 from planner.units import GB
 
+from . import attention
 from .config import Spec, prepare
 from .latency import StepModel
 from .memory import (ACTIVATION_CHUNK_TOKENS, kept_tokens, kv_capacity_bytes, max_sequences,
@@ -79,18 +86,24 @@ class _Model:
         self.decode_first = s.engine.isin(FIRST_TOKEN_FROM_DECODE)
 
     def max_seqs(self, tokens_per_seq: np.ndarray) -> np.ndarray:
-        m = max_sequences(self.kv_cap, self.step.kv_per_token, kept_tokens(self.s, tokens_per_seq))
+        """Sequences of ``tokens_per_seq`` tokens the KV cache holds (each at its most KV)."""
+        return self.max_seqs_held(kept_tokens(self.s, tokens_per_seq))
+
+    def max_seqs_held(self, held: np.ndarray) -> np.ndarray:
+        """Sequences that fit when each holds ``held`` layer-averaged KV tokens."""
+        m = max_sequences(self.kv_cap, self.step.kv_per_token, held)
         return np.where(self.ok, m, 0.0)
 
-    def window(self, ctx: np.ndarray) -> np.ndarray:
-        return kept_tokens(self.s, ctx)
+    def decode_ctx(self, I: np.ndarray, O: np.ndarray) -> np.ndarray:
+        """Mean attended / held tokens per decode step of a request (``I + O/2`` when global)."""
+        return attention.decode_context(self.s, I, I + O)
 
 
 def _steady(m: _Model, B, I, O):
     """Continuous-batching steady state at batch B: iteration time and TTFT pieces."""
     st = m.step
-    ctx = m.window(I + O / 2.0)
-    T = st.iteration_time(B, ctx, B * I / O, m.window(I / 2.0), n_seq=B)
+    ctx = m.decode_ctx(I, O)
+    T = st.iteration_time(B, ctx, B * I / O, attention.prefill_context(m.s, I), n_seq=B)
     ttft = (1.0 + np.ceil(I / ACTIVATION_CHUNK_TOKENS)) * T + st.prefill_compute_time(I)
     return T, ttft + np.where(m.decode_first & (I > 1), T, 0.0)
 
@@ -109,12 +122,13 @@ def scenario_arrays(spec: Spec, efficiency: Efficiency) -> tuple[dict[str, np.nd
         req = np.where(np.isnan(conc), 1.0, conc)
         waves = np.ceil(req / np.maximum(maxc, 1.0))
         bw = req / waves
-        first_step = np.where(m.decode_first & (I > 1), st.decode_time(bw, m.window(I)), 0.0)
+        first_step = np.where(m.decode_first & (I > 1), st.decode_time(bw, attention.at(s, I)), 0.0)
         f_ttft = st.prefill_time(bw, I) + first_step
-        f_tpot = st.decode_time(bw, m.window(I + O / 2.0))
+        held = m.decode_ctx(I, O)
+        f_tpot = st.decode_time(bw, held)
         f_wave = f_ttft + (O - 1.0) * f_tpot
         f_e2e = waves * f_wave
-        queued = np.maximum(req / np.maximum(m.max_seqs(I + O / 2.0), 1.0) - 1.0, 0.0)
+        queued = np.maximum(req / np.maximum(m.max_seqs_held(held), 1.0) - 1.0, 0.0)
         f_ttft = f_ttft + queued * f_wave  # closed-loop wait for KV blocks (module docstring)
         fixed = s.scenario.eq("fixed_batch")
         # continuous batching (offline / server / interactive)

@@ -104,3 +104,13 @@ def test_instance_across_nodes_needs_and_pays_the_network():
     assert out["error"][1:].isna().all()
     one_node = estimate(cfg.assign(gpus_per_node=16).iloc[1:2], EFF)
     assert out["tpot_ms"][1] > one_node["tpot_ms"].iloc[0]  # the ring runs at network speed
+
+
+def test_direct_gpu_links_have_nvlink_class_hop_latency():
+    # Infinity Fabric joins every MI300X to its 7 peers directly (full mesh), like NVLink; PCIe does not
+    cfg = example_cfg(n=3, num_gpus=8, tp=8, gpu_interconnect=["NVLink", "Infinity Fabric", "PCIe Gen4"],
+                      gpu_link_bw_gb_per_s=[900.0, 896.0, 64.0])
+    st_, _ = _step(cfg)
+    assert list(st_.hop_latency_s) == [1.5e-6, 1.5e-6, 5e-6]
+    # ring all-reduce latency: 2 per layer x 2 (tp - 1) hops x 32 layers
+    assert st_.comm_fixed[1] == pytest.approx(2 * 32 * 2 * 7 * 1.5e-6)
