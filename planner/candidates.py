@@ -28,7 +28,7 @@ import pandas as pd
 from planner import perf
 from planner.buckets import RequestBuckets
 from planner.catalog import Catalogs
-from planner.catalog.prices import tier_prices
+from planner.catalog.prices import platform_fees, tier_prices
 from planner.errors import ProblemError
 from planner.milp.data import TIERS
 from planner.problem import LoadedProblem
@@ -44,6 +44,12 @@ class CandidateSet:
     evaluated: int  # configurations evaluated (offer × tp × precision × batch)
     pruned: dict[str, int] = field(default_factory=dict)  # reason -> count
     best_rejected: pd.DataFrame | None = None  # per GPU, the best reason it was rejected (for explanations)
+
+
+def total_price(table: pd.DataFrame, tier: str) -> np.ndarray:
+    """USD per instance-hour the plan pays in ``tier``: the instance price plus the platform fee."""
+    fee = table[f"fee_{tier}"].to_numpy(float) if f"fee_{tier}" in table else 0.0
+    return table[f"price_{tier}"].to_numpy(float) + np.nan_to_num(fee)
 
 
 def kv_precision_for(weight_precision: str, option: str) -> str:
@@ -161,13 +167,15 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
         if tier not in allowed:
             offers[f"price_{tier}"] = np.nan
     offers = offers[np.isfinite(offers[[f"price_{t}" for t in TIERS]].to_numpy(float)).any(axis=1)]
+    offers = pd.concat([offers, platform_fees(offers, offers, loaded.problem.options.platform_fees)], axis=1)
 
     if offers.empty:  # nothing to buy (e.g. only the API tier is allowed): an empty, well-formed table
         cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp",
                 "gpus_per_replica", "precision", "kv_precision", "max_batch", "replicas_per_instance", "capacity_rps",
                 "capacity_rps_per_replica", *bucket_columns(buckets.count), "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "source", "retrieved"]
-        cols += [f"{x}_{t}" for t in TIERS for x in ("price", "basis")]
-        return CandidateSet(pd.DataFrame({c: pd.Series(dtype=float if c.startswith("price") or "rps" in c else object) for c in cols}), 0, {}, None)
+        cols += [f"{x}_{t}" for t in TIERS for x in ("price", "basis", "fee")]
+        return CandidateSet(pd.DataFrame({c: pd.Series(dtype=float if c.startswith(("price", "fee")) or "rps" in c else object)
+                                          for c in cols}), 0, {}, None)
     profile = read_profile(loaded, catalogs)
     if profile is None:
         configs = _configurations(loaded, scope, offers, catalogs)
@@ -228,9 +236,8 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, cap_cols: 
     survives). With ``check_replicas`` b must also run at least as many replicas per instance
     (min_replicas counts replicas). With quotas (``uses_gpus``) b must also use no more GPUs than a.
     Vectorised within each group of equal signature."""
-    price_cols = [f"price_{t}" for t in TIERS]
     cap = frame[cap_cols].to_numpy(float)  # (n, B)
-    prices = frame[price_cols].to_numpy(float)
+    prices = np.stack([total_price(frame, t) for t in TIERS], axis=1)  # what the plan pays: instance + platform fee
     prices = np.where(np.isfinite(prices), prices, np.inf)
     ids = frame["candidate_id"].to_numpy(str)
     gpus = frame["gpus_per_instance"].to_numpy(float)

@@ -9,7 +9,7 @@ import numpy as np
 
 from planner import perf
 from planner.buckets import RequestBuckets, request_buckets
-from planner.candidates import CandidateSet, bucket_columns, build_candidates
+from planner.candidates import CandidateSet, bucket_columns, build_candidates, total_price
 from planner.catalog import Catalogs
 from planner.errors import InfeasibleError, SolverError, SolverLimitError
 from planner.milp import diagnose
@@ -81,7 +81,7 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
     return MilpInput(
         candidate_ids=tuple(table["candidate_id"]),
         capacity_rps=table["capacity_rps"].to_numpy(float),
-        price_usd_per_hour={t: table[f"price_{t}"].to_numpy(float) for t in TIERS},
+        price_usd_per_hour={t: total_price(table, t) for t in TIERS},  # instance + platform fee
         user_regions=demand.user_regions,
         period_hours=demand.period_hours,
         demand_rps=demand.demand_rps,
@@ -153,6 +153,12 @@ def _rtt_text(scope: Scope) -> str:
             f"that may serve it ({pair}; network_rtt.csv: median RTT between Azure regions)")
 
 
+def _fee_text(fee) -> str:
+    parts = ([f"{fee.percent:g} % of the instance price"] if fee.percent else []) + \
+            ([f"{fee.usd_per_instance_hour:g} USD per instance-hour"] if fee.usd_per_instance_hour else [])
+    return " + ".join(parts) or "0"
+
+
 def assumptions_for(prep: Prepared) -> list[str]:
     table = prep.candidates.table
     out = [
@@ -173,7 +179,9 @@ def assumptions_for(prep: Prepared) -> list[str]:
            "spends its time in proportion to load ÷ capacity per bucket (Mélange's model); API requests take the workload's mix"]
           if prep.buckets is not None and prep.buckets.count > 1 else []),
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
-        "egress, platform fees and storage are not priced by this version (0 in cost_breakdown)",
+        *(f"platform fee {_fee_text(f)} on every {f.cloud or 'other cloud'} instance (problem options.platform_fees), "
+          "in the objective and in cost_breakdown.platform" for f in prep.loaded.problem.options.platform_fees),
+        "egress and storage are not priced by this version (0 in cost_breakdown)",
     ]
     if prep.api is not None:
         out.append(f"per-token API: {prep.api['provider']} {prep.api['api_model']} at {prep.api['mean_input_tokens']:.0f} input + "

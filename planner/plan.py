@@ -50,8 +50,9 @@ class Assignment(_Model):
     instances_by_period: list[int]
     replicas_by_period: list[int]
     capacity_rps_per_replica: float
-    price_usd_per_instance_hour: float
+    price_usd_per_instance_hour: float  # the cloud's price (catalog or discount rule)
     price_usd_per_replica_hour: float
+    platform_fee_usd_per_instance_hour: float = 0.0  # managed-platform markup (options.platform_fees); cost_usd includes it
     price_basis: str  # "catalog" or the discount rule used
     price_source: str
     price_retrieved: str
@@ -170,6 +171,7 @@ def build_plan(
     assignments: list[Assignment] = []
     by_tier: dict[str, float] = {}
     capacity = np.zeros(T)
+    platform = 0.0
     for k, row in enumerate(table.to_dict("records")):
         counts: dict[str, np.ndarray] = {}
         for tier, arr in result.reserved.items():
@@ -181,7 +183,10 @@ def build_plan(
         for tier in sorted(counts):
             n = counts[tier]
             price = float(row[f"price_{tier}"])
-            cost = price * horizon * int(n[0]) if tier in RESERVED_TIERS else float(np.dot(n, hours) * price)
+            fee = float(row.get(f"fee_{tier}", 0.0) or 0.0)
+            instance_hours = horizon * int(n[0]) if tier in RESERVED_TIERS else float(np.dot(n, hours))
+            cost = (price + fee) * instance_hours
+            platform += fee * instance_hours
             by_tier[tier] = by_tier.get(tier, 0.0) + cost
             capacity += n * row["capacity_rps"]
             assignments.append(
@@ -207,6 +212,7 @@ def build_plan(
                     capacity_rps_per_replica=float(row["capacity_rps_per_replica"]),
                     price_usd_per_instance_hour=price,
                     price_usd_per_replica_hour=price / int(row["replicas_per_instance"]),
+                    platform_fee_usd_per_instance_hour=fee,
                     price_basis=str(row[f"basis_{tier}"]),
                     price_source=str(row["source"]),
                     price_retrieved=str(row["retrieved"]),
@@ -221,7 +227,8 @@ def build_plan(
                                              MIX_LABEL: float(row["capacity_rps_mix"]) / int(row["replicas_per_instance"])}),
                 )
             )
-    compute = float(sum(a.cost_usd for a in assignments))
+    fleet = float(sum(a.cost_usd for a in assignments))
+    compute = fleet - platform
     api_uses: list[ApiUse] = []
     api_rps = result.api_rps if result.api_rps is not None else np.zeros((len(inp.user_regions), T))
     billed = api_billing_ratio(inp)
@@ -238,7 +245,7 @@ def build_plan(
     api_cost = float(sum(a.cost_usd for a in api_uses))
     if api_uses:
         by_tier["api"] = api_cost
-    total = compute + api_cost
+    total = fleet + api_cost
     requests = requests_in_horizon
     periods = [
         Period(
@@ -280,7 +287,7 @@ def build_plan(
         bucket_split=_splits(result.class_units, table, bucket_list),
         fallback_split=_splits(result.fallback_units, table, bucket_list),
         periods=periods,
-        cost_breakdown={"compute": compute, "egress": 0.0, "platform": 0.0, "storage": 0.0, "api": api_cost},
+        cost_breakdown={"compute": compute, "egress": 0.0, "platform": platform, "storage": 0.0, "api": api_cost},
         cost_by_tier=dict(sorted(by_tier.items())),
         candidates=candidates_summary,
         assumptions=assumptions,

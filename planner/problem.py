@@ -177,6 +177,16 @@ class ResidencyRule(_Frozen):
         return self
 
 
+class PlatformFee(_Frozen):
+    """A managed-platform markup on instances, e.g. a managed inference endpoint instead of raw VMs
+    (SageMaker real-time endpoints list ~25 % over the same EC2 instance; see docs/research). Applies
+    to every tier of the cloud's instances; without ``cloud``, to every cloud without its own rule."""
+
+    cloud: str | None = Field(None, description="cloud id (offers.csv); empty = every other cloud")
+    percent: float = Field(0.0, ge=0, le=1000, description="markup on the instance price (%)")
+    usd_per_instance_hour: float = Field(0.0, ge=0, description="fixed fee per instance-hour (USD)")
+
+
 class Options(_Frozen):
     """What the planner may buy."""
 
@@ -200,6 +210,7 @@ class Options(_Frozen):
     min_regions: int = Field(1, ge=1, le=50, description="high availability: replicas in service in at least this many cloud regions in every period")
     api_provider: str | None = Field(None, description="tier 'api': provider in api_prices.csv; empty = the cheapest that serves the model")
     max_api_share: float = Field(1.0, ge=0, le=1, description="tier 'api': at most this share of each period's demand goes to the API")
+    platform_fees: list[PlatformFee] = Field(default_factory=list, description="managed-platform markups per cloud (percent and/or USD per instance-hour), in the objective and in cost_breakdown.platform")
     measured_profile: str | None = Field(None, description="CSV of measured capacities (gpu, tp, precision, capacity_rps at the SLO; optional max_batch, input_tokens, output_tokens), path relative to the problem file: plan on these instead of the analytic model")
 
     @model_validator(mode="after")
@@ -209,6 +220,9 @@ class Options(_Frozen):
                 raise ValueError(f"{name} is empty" + (" (use 'any')" if name in ("gpus", "clouds") else ""))
         if any(b < 1 for b in self.max_batch):
             raise ValueError("max_batch values must be ≥ 1")
+        clouds = [f.cloud.strip().lower() if f.cloud else None for f in self.platform_fees]
+        if len(clouds) != len(set(clouds)):
+            raise ValueError("platform_fees: at most one rule per cloud and one without a cloud")
         return self
 
 

@@ -117,6 +117,10 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
             if gid is None:
                 errors.append(f"{loaded.where('options', 'quotas', i, 'gpu')}: {catalogs.gpu_ids.unknown_message(q.gpu)}")
         quotas.append((cloud, q.region, gid, q.max_gpus))
+    for i, fee in enumerate(problem.options.platform_fees):
+        if fee.cloud is not None and fee.cloud.strip().lower() not in known_clouds:
+            errors.append(f"{loaded.where('options', 'platform_fees', i, 'cloud')}: unknown cloud '{fee.cloud}'"
+                          f"{did_you_mean(fee.cloud.strip().lower(), known_clouds)}")
     residency = []
     known_continents = sorted(set(geo_continent.values()))
     for i, rule in enumerate(problem.options.residency):

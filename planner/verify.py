@@ -107,7 +107,8 @@ def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, dem
     return api_rps
 
 
-def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, outputs, check) -> None:
+def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, outputs, check,
+                    platform: float = 0.0) -> None:
     """The figures a reader sees first, re-derived: horizon, requests, unit costs, splits, status."""
     keys = [(a.candidate_id, a.tier) for a in plan.assignments]
     check(len(keys) == len(set(keys)), "assignments", "each (candidate, tier) appears once")
@@ -128,8 +129,8 @@ def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: L
         by_tier["api"] = api_cost
     check(set(by_tier) == set(plan.cost_by_tier) and all(_close(v, plan.cost_by_tier[t]) for t, v in by_tier.items()),
           "cost_by_tier", "cost by tier adds up the assignments")
-    check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), fleet)
-          and _close(plan.cost_breakdown.get("api", 0.0), api_cost),
+    check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), fleet - platform)
+          and _close(plan.cost_breakdown.get("platform", 0.0), platform) and _close(plan.cost_breakdown.get("api", 0.0), api_cost),
           "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
@@ -156,6 +157,8 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     prices = tier_prices(offers, catalogs.discounts)
     regions = catalogs.regions.set_index(["cloud", "region"])
     total = 0.0
+    platform = 0.0
+    fee_rules = {(r.cloud.strip().lower() if r.cloud else None): r for r in problem.options.platform_fees}
     rows = []
     for a in plan.assignments:
         key = (a.cloud, a.region, a.instance_type)
@@ -188,15 +191,21 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         price = float(prices.loc[key, f"price_{a.tier}"])
         check(_close(price, a.price_usd_per_instance_hour), "price",
               f"{label}: catalog price {price:.6f} USD/h, plan {a.price_usd_per_instance_hour:.6f} USD/h")
+        rule = fee_rules.get(a.cloud, fee_rules.get(None))
+        fee = 0.0 if rule is None else price * rule.percent / 100.0 + rule.usd_per_instance_hour
+        check(_close(fee, a.platform_fee_usd_per_instance_hour), "platform",
+              f"{label}: platform fee {fee:.6f} USD/h from options.platform_fees, plan {a.platform_fee_usd_per_instance_hour:.6f} USD/h")
         n = np.array(a.instances_by_period, dtype=float)
         check(len(n) == T and np.all(n >= 0) and np.all(n == np.round(n)), "counts", f"{label}: {len(n)} non-negative integer counts")
         if len(n) != T:
             continue
         if a.tier in RESERVED_TIERS:
             check(np.all(n == n[0]), "reserved", f"{label}: reserved count constant over periods ({n.min():.0f}..{n.max():.0f})")
-            cost = price * float(hours.sum()) * n[0]
+            instance_hours = float(hours.sum()) * n[0]
         else:
-            cost = price * float(np.dot(n, hours))
+            instance_hours = float(np.dot(n, hours))
+        cost = (price + fee) * instance_hours
+        platform += fee * instance_hours
         check(_close(cost, a.cost_usd), "cost", f"{label}: re-costed {cost:.4f} USD, plan {a.cost_usd:.4f} USD")
         total += cost
         rows.append((a, n, regions.loc[(a.cloud, a.region), "geo"]))
@@ -208,7 +217,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments and API {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
-    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check)
+    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform)
     if not rows and not plan.api:
         check(False, "demand", "the plan buys nothing")
         return out

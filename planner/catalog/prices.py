@@ -66,3 +66,18 @@ def api_choice(api_prices: pd.DataFrame, model_id: str, provider: str | None,
         "source": str(pick["source"]),
         "retrieved": str(pick["retrieved"]),
     }
+
+
+def platform_fees(offers: pd.DataFrame, prices: pd.DataFrame, rules) -> pd.DataFrame:
+    """Columns ``fee_<tier>``: the managed-platform fee per instance-hour in each tier (the cloud's
+    rule, else the rule without a cloud, else 0): price × percent / 100 + USD per instance-hour
+    (NaN where the tier is not offered). ``rules``: the problem's ``options.platform_fees``."""
+    by_cloud = {(r.cloud.strip().lower() if r.cloud else None): r for r in rules}
+    default = by_cloud.get(None)
+    pct = np.array([getattr(by_cloud.get(c, default), "percent", 0.0) for c in offers["cloud"]], dtype=float)
+    fixed = np.array([getattr(by_cloud.get(c, default), "usd_per_instance_hour", 0.0) for c in offers["cloud"]], dtype=float)
+    out = pd.DataFrame(index=offers.index)
+    for tier in TIERS:
+        price = prices[f"price_{tier}"].to_numpy(float)
+        out[f"fee_{tier}"] = np.where(np.isfinite(price), price * pct / 100.0 + fixed, np.nan)
+    return out

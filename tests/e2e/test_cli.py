@@ -496,3 +496,26 @@ def test_measured_profile_errors_name_the_row_and_field(tmp_path):
     for needle in ("measured.csv:2: gpu:", "did you mean", "measured.csv:3: precision:", "measured.csv:3: tp:", "measured.csv:3: capacity_rps:"):
         assert needle in result.output, (needle, result.output)
     no_traceback(result)
+
+
+def test_platform_fees_are_in_the_objective_and_verified(tmp_path):
+    base = json.loads(run("solve", QUICKSTART, "--format", "json").stdout)
+    assert {a["cloud"] for a in base["assignments"]} == {"aws"}
+    text = QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  platform_fees:\n    - {cloud: aws, percent: 25}")
+    problem, out = _write(tmp_path, text), tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    # a 25 % markup on every AWS instance: no cheaper mix exists (the fee scales every candidate alike)
+    assert plan["monthly_cost_usd"] == pytest.approx(base["monthly_cost_usd"] * 1.25, rel=1e-9)
+    assert plan["cost_breakdown"]["platform"] == pytest.approx(0.25 * plan["cost_breakdown"]["compute"], rel=1e-9)
+    for a in plan["assignments"]:
+        assert a["platform_fee_usd_per_instance_hour"] == pytest.approx(0.25 * a["price_usd_per_instance_hour"])
+    assert run("verify", problem, out).exit_code == 0
+    plan["assignments"][0]["platform_fee_usd_per_instance_hour"] = 0.0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    result = run("verify", problem, bad)
+    assert result.exit_code == 4 and "FAIL platform" in result.output
+    typo = _write(tmp_path, text.replace("{cloud: aws,", "{cloud: awz,"))
+    result = run("solve", typo)
+    assert result.exit_code == 3 and "unknown cloud 'awz'" in result.output and "did you mean 'aws'" in result.output
