@@ -19,7 +19,7 @@ from planner.milp.solve import solve
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
 from planner.scope import Scope, quota_members, resolve_scope
-from planner.units import HOURS_PER_MONTH
+from planner.units import BYTES_PER_ELEMENT, HOURS_PER_MONTH
 from planner.catalog.prices import api_choice
 from planner.workload import DemandSeries, demand_series, length_samples, mean_input_tokens, mean_output_tokens
 
@@ -67,14 +67,57 @@ def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
                          mean_input_tokens(loaded, inputs), mean_output_tokens(loaded, outputs))
     milp_input = None
     if len(cands.table) or api is not None:
-        milp_input = milp_input_for(loaded, scope, cands, demand, api, buckets)
+        milp_input = milp_input_for(loaded, scope, cands, demand, api, buckets, catalogs)
     return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input, buckets=buckets, api=api)
 
 
+def storage_price(catalogs: Catalogs, cloud: str, region: str) -> dict | None:
+    """The storage.csv row for a cloud region (its own row, else the cloud-wide row), or None."""
+    table = catalogs.storage
+    regions = table["region"].fillna("").astype(str)
+    for want in (region, ""):
+        hit = table[(table["cloud"] == cloud) & (regions == want)]
+        if len(hit):
+            return hit.iloc[0].to_dict()
+    return None
+
+
+def artifact_gb(catalogs: Catalogs, model_id: str, precision: str) -> float:
+    """Decimal GB of the model's weights stored at ``precision`` (every parameter, quantisation scales not counted)."""
+    params_b = float(catalogs.models.set_index("id").loc[model_id, "params_b"])
+    return params_b * BYTES_PER_ELEMENT[precision]
+
+
+def storage_groups(scope: Scope, catalogs: Catalogs, table, horizon_hours: float) -> tuple[list[dict], np.ndarray]:
+    """Artifact stores (cloud, region, precision) the candidates need, with their price: a list of
+    dicts (label, cloud, region, precision, artifact_gb, usd_per_gb_month, usd over the horizon,
+    source, retrieved) and the (G, K) membership. Regions without a storage price are left out
+    (``unpriced_storage`` names them)."""
+    keys = list(zip(table["cloud"], table["region"], table["precision"]))
+    groups, members = [], []
+    for key in sorted(set(keys)):
+        cloud, region, precision = key
+        row = storage_price(catalogs, cloud, region)
+        if row is None:
+            continue
+        gb = artifact_gb(catalogs, scope.model_id, precision)
+        price = float(row["usd_per_gb_month"])
+        groups.append({"label": f"{cloud}/{region}/{precision}", "cloud": cloud, "region": region, "precision": precision,
+                       "artifact_gb": gb, "usd_per_gb_month": price, "usd": gb * price * horizon_hours / HOURS_PER_MONTH,
+                       "service": str(row["service"]), "source": str(row["source"]), "retrieved": str(row["retrieved"])})
+        members.append([k == key for k in keys])
+    return groups, np.array(members, dtype=bool).reshape(len(groups), len(keys))
+
+
+def unpriced_storage(catalogs: Catalogs, table) -> list[str]:
+    return sorted({f"{c}/{r}" for c, r in zip(table["cloud"], table["region"]) if storage_price(catalogs, c, r) is None})
+
+
 def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, demand: DemandSeries,
-                   api: dict | None = None, buckets: RequestBuckets | None = None) -> MilpInput:
+                   api: dict | None = None, buckets: RequestBuckets | None = None, catalogs: Catalogs | None = None) -> MilpInput:
     opts = loaded.problem.options
     table = cands.table
+    stores, store_members = ([], None) if catalogs is None else storage_groups(scope, catalogs, table, demand.horizon_hours)
     region_key = (table["cloud"] + "/" + table["region"]).to_numpy(str)
     region_labels = sorted(set(region_key))
     region_members = np.array([region_key == g for g in region_labels], dtype=bool).reshape(len(region_labels), len(table))
@@ -101,6 +144,9 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         region_members=region_members if opts.min_regions > 1 else None,
         region_labels=tuple(region_labels) if opts.min_regions > 1 else None,
         min_regions=opts.min_regions,
+        storage_members=store_members if stores else None,
+        storage_usd=np.array([g["usd"] for g in stores]) if stores else None,
+        storage_labels=tuple(g["label"] for g in stores) if stores else None,
         **({} if buckets is None or buckets.count == 1 else dict(
             bucket_share=buckets.share,
             bucket_capacity_rps=table[bucket_columns(buckets.count)[:-1]].to_numpy(float).reshape(len(table), buckets.count),
@@ -181,7 +227,12 @@ def assumptions_for(prep: Prepared) -> list[str]:
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
         *(f"platform fee {_fee_text(f)} on every {f.cloud or 'other cloud'} instance (problem options.platform_fees), "
           "in the objective and in cost_breakdown.platform" for f in prep.loaded.problem.options.platform_fees),
-        "egress and storage are not priced by this version (0 in cost_breakdown)",
+        "model artifacts: the weights (parameters × bytes at the precision served) are kept in every cloud region and "
+        "precision the plan uses, for the whole horizon, at the region's storage price (storage.csv; object storage, or "
+        "the cloud's persistent storage where it has none)",
+        *([f"no storage price in storage.csv for {', '.join(unpriced_storage(prep.catalogs, table))} (candidate regions): artifacts there are not charged"]
+          if len(table) and unpriced_storage(prep.catalogs, table) else []),
+        "egress is not priced by this version (0 in cost_breakdown)",
     ]
     if prep.api is not None:
         out.append(f"per-token API: {prep.api['provider']} {prep.api['api_model']} at {prep.api['mean_input_tokens']:.0f} input + "
@@ -281,6 +332,7 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         candidates_summary={"evaluated": prep.candidates.evaluated, "kept": len(prep.candidates.table), "pruned": prep.candidates.pruned},
         assumptions=assumptions_for(prep),
         buckets=prep.buckets,
+        stores=storage_groups(prep.scope, prep.catalogs, prep.candidates.table, prep.demand.horizon_hours)[0],
     )
     # the plan re-costs the integer solution from unit prices; it must agree with the solver
     if result.objective_usd is not None and not math.isclose(plan.objective_usd, result.objective_usd, rel_tol=1e-6, abs_tol=1e-6):

@@ -103,6 +103,20 @@ class ApiUse(_Model):
     cost_usd: float
 
 
+class Storage(_Model):
+    """The model's weights kept in one cloud region at one precision, for the horizon."""
+
+    cloud: str
+    region: str
+    precision: str
+    artifact_gb: float
+    service: str
+    usd_per_gb_month: float
+    cost_usd: float
+    price_source: str
+    price_retrieved: str
+
+
 class Period(_Model):
     index: int
     hours: float
@@ -132,6 +146,7 @@ class Plan(_Model):
     max_spot_share: float
     assignments: list[Assignment]
     api: list[ApiUse] = Field(default_factory=list)
+    storage: list[Storage] = Field(default_factory=list)  # artifact stores paid (cost_breakdown.storage)
     buckets: list[Bucket] = Field(default_factory=list)  # request-size buckets (empty: one bucket of every request)
     bucket_split: list[ClassSplit] = Field(default_factory=list)  # with buckets only
     fallback_split: list[ClassSplit] = Field(default_factory=list)  # with buckets and the spot rule only
@@ -161,6 +176,7 @@ def build_plan(
     api: dict | None = None,
     assumptions: list[str],
     buckets=None,
+    stores: list[dict] | None = None,
 ) -> Plan:
     """Assemble a plan from the solver's integer solution; costs are recomputed here from the
     candidate table's unit prices (not read from the solver's objective)."""
@@ -245,7 +261,13 @@ def build_plan(
     api_cost = float(sum(a.cost_usd for a in api_uses))
     if api_uses:
         by_tier["api"] = api_cost
-    total = fleet + api_cost
+    in_service = {(a.cloud, a.region, a.precision) for a in assignments if any(a.instances_by_period)}
+    storage = [Storage(cloud=g["cloud"], region=g["region"], precision=g["precision"], artifact_gb=g["artifact_gb"],
+                       service=g["service"], usd_per_gb_month=g["usd_per_gb_month"], cost_usd=g["usd"],
+                       price_source=g["source"], price_retrieved=g["retrieved"])
+               for g in (stores or []) if (g["cloud"], g["region"], g["precision"]) in in_service]
+    storage_cost = float(sum(x.cost_usd for x in storage))
+    total = fleet + api_cost + storage_cost
     requests = requests_in_horizon
     periods = [
         Period(
@@ -283,11 +305,12 @@ def build_plan(
         max_spot_share=inp.max_spot_share,
         assignments=assignments,
         api=api_uses,
+        storage=storage,
         buckets=bucket_list or [],
         bucket_split=_splits(result.class_units, table, bucket_list),
         fallback_split=_splits(result.fallback_units, table, bucket_list),
         periods=periods,
-        cost_breakdown={"compute": compute, "egress": 0.0, "platform": platform, "storage": 0.0, "api": api_cost},
+        cost_breakdown={"compute": compute, "egress": 0.0, "platform": platform, "storage": storage_cost, "api": api_cost},
         cost_by_tier=dict(sorted(by_tier.items())),
         candidates=candidates_summary,
         assumptions=assumptions,

@@ -30,7 +30,7 @@ from planner.plan import Plan
 from planner.problem import LoadedProblem
 from planner.profile import read_profile
 from planner.scope import resolve_scope
-from planner.units import HOURS_PER_MONTH, MTOK
+from planner.units import BYTES_PER_ELEMENT, HOURS_PER_MONTH, MTOK
 from planner.workload import demand_series, length_samples, mean_input_tokens, mean_output_tokens
 
 REL_TOL = 1e-6
@@ -107,14 +107,41 @@ def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, dem
     return api_rps
 
 
+def _check_storage(plan: Plan, catalogs: Catalogs, model_id: str, horizon_hours: float, check) -> float:
+    """Artifact stores: one per (cloud, region, precision) with an instance in service, priced from
+    storage.csv (the region's row, else the cloud-wide row; none: not charged), weights = parameters ×
+    bytes per parameter. Returns the re-costed storage USD."""
+    params_b = float(catalogs.models.loc[catalogs.models["id"] == model_id, "params_b"].iloc[0])
+    table = catalogs.storage.assign(region=catalogs.storage["region"].fillna("").astype(str))
+    expected = {}
+    for a in plan.assignments:
+        if not any(a.instances_by_period):
+            continue
+        rows = table[(table["cloud"] == a.cloud) & (table["region"] == a.region)]
+        rows = rows if len(rows) else table[(table["cloud"] == a.cloud) & (table["region"] == "")]
+        if len(rows):
+            gb = params_b * BYTES_PER_ELEMENT[a.precision]
+            price = float(rows.iloc[0]["usd_per_gb_month"])
+            expected[(a.cloud, a.region, a.precision)] = (gb, price, gb * price * horizon_hours / HOURS_PER_MONTH)
+    listed = {(x.cloud, x.region, x.precision): x for x in plan.storage}
+    check(set(listed) == set(expected), "storage",
+          f"artifact stores in the plan {sorted(listed)} are those its instances need {sorted(expected)}")
+    for key, (gb, price, cost) in sorted(expected.items()):
+        x = listed.get(key)
+        if x is not None:
+            check(_close(x.artifact_gb, gb) and _close(x.usd_per_gb_month, price) and _close(x.cost_usd, cost), "storage",
+                  f"store {'/'.join(key)}: {gb:.1f} GB × {price:g} USD/GB-month over {horizon_hours:g} h = {cost:.4f} USD, plan {x.cost_usd:.4f}")
+    return float(sum(c for _, _, c in expected.values()))
+
+
 def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, outputs, check,
-                    platform: float = 0.0) -> None:
+                    platform: float = 0.0, storage: float = 0.0) -> None:
     """The figures a reader sees first, re-derived: horizon, requests, unit costs, splits, status."""
     keys = [(a.candidate_id, a.tier) for a in plan.assignments]
     check(len(keys) == len(set(keys)), "assignments", "each (candidate, tier) appears once")
     check(plan.status in ("optimal", "feasible"), "status", f"status {plan.status!r} is optimal or feasible")
     check(_close(plan.horizon_hours, demand.horizon_hours), "horizon", f"horizon {plan.horizon_hours} h, problem {demand.horizon_hours} h")
-    total = fleet + api_cost
+    total = fleet + api_cost + storage
     requests = demand.requests
     check(_close(plan.requests_in_horizon, requests), "requests", f"{requests:,.0f} requests in the horizon, plan {plan.requests_in_horizon:,.0f}")
     out_tokens = mean_output_tokens(loaded, outputs)
@@ -130,7 +157,8 @@ def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: L
     check(set(by_tier) == set(plan.cost_by_tier) and all(_close(v, plan.cost_by_tier[t]) for t, v in by_tier.items()),
           "cost_by_tier", "cost by tier adds up the assignments")
     check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), fleet - platform)
-          and _close(plan.cost_breakdown.get("platform", 0.0), platform) and _close(plan.cost_breakdown.get("api", 0.0), api_cost),
+          and _close(plan.cost_breakdown.get("platform", 0.0), platform) and _close(plan.cost_breakdown.get("api", 0.0), api_cost)
+          and _close(plan.cost_breakdown.get("storage", 0.0), storage),
           "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
@@ -213,11 +241,12 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     inputs, outputs = length_samples(loaded)  # read once: a lengths file is I/O
     api_rps = _check_api(plan, loaded, catalogs, scope, demand, (inputs, outputs), check)  # (U, T)
     api_cost = sum(a.cost_usd for a in plan.api)
-    total = fleet + api_cost
+    storage_cost = _check_storage(plan, catalogs, scope.model_id, float(hours.sum()), check)
+    total = fleet + api_cost + storage_cost
     check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments and API {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
-    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform)
+    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost)
     if not rows and not plan.api:
         check(False, "demand", "the plan buys nothing")
         return out

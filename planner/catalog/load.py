@@ -69,6 +69,10 @@ class Catalogs:
     def network_rtt(self) -> pd.DataFrame:
         return self.tables["network_rtt"]
 
+    @property
+    def storage(self) -> pd.DataFrame:
+        return self.tables["storage"]
+
 
 def _convert(df: pd.DataFrame, schema: TableSchema, path: Path, errors: list[str]) -> pd.DataFrame:
     """Check columns, required cells and types; return a typed frame (empty cells → NaN / '')."""

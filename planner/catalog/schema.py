@@ -223,6 +223,19 @@ NETWORK_RTT = TableSchema(
     ),
 )
 
+STORAGE = TableSchema(
+    file="storage.csv",
+    key=("cloud", "region"),
+    description="Storage prices for model artifacts (object storage, or the cloud's persistent storage where it has none), per cloud region or cloud-wide.",
+    columns=(
+        _c("cloud", "str", True, "", "cloud id"),
+        _c("region", "str", False, "", "the cloud's region name; empty = every region without its own row"),
+        _c("service", "str", True, "", "the storage product and tier priced"),
+        _c("usd_per_gb_month", "float", True, "USD per GB-month", "price per decimal GB stored for a month (GiB prices converted, see notes)"),
+        *_PROVENANCE,
+    ),
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
-    ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS, EFFICIENCY, NETWORK_RTT,
+    ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS, EFFICIENCY, NETWORK_RTT, STORAGE,
 )

@@ -80,6 +80,7 @@ class VarIndex:
     fallback_split: {(k, j, t): f_{k,j,t}} non-spot units of k serving class j when spot is lost
     shortfall: {(u, b, t): e_{u,b,t}} (elastic models only; b = 0 with one bucket)
     region_up: {(g, t): y_{g,t}} binary: cloud region g has a replica in service in period t (HA only)
+    stored: {g: z_g} binary: model artifact store g is kept (storage priced only)
     rows: constraint family -> row names, in construction order
     empty_infeasible: names of rows with no variable and a positive right-hand side (the model is
         infeasible whatever the solver says; kept in the model so that ``--dump-lp`` shows them)
@@ -91,6 +92,7 @@ class VarIndex:
     reserved: dict[str, dict[int, pulp.LpVariable]] = field(default_factory=dict)
     per_period: dict[str, dict[tuple[int, int], pulp.LpVariable]] = field(default_factory=dict)
     region_up: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
+    stored: dict[int, pulp.LpVariable] = field(default_factory=dict)
     load: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
     bucket_split: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
     fallback_split: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
@@ -175,6 +177,10 @@ def validate_input(inp: MilpInput) -> list[str]:
         errs.append(f"max_spot_share must be >= 0 (values >= 1 mean no cap), got {inp.max_spot_share}")
     if int(inp.min_replicas) != inp.min_replicas or inp.min_replicas < 0:
         errs.append(f"min_replicas must be an integer >= 0, got {inp.min_replicas}")
+    if inp.storage_members is not None:
+        sm, su = np.asarray(inp.storage_members), np.asarray(inp.storage_usd, dtype=float) if inp.storage_usd is not None else None
+        if sm.ndim != 2 or sm.shape[1] != K or su is None or su.shape != (sm.shape[0],) or np.any(~np.isfinite(su) | (su < 0)):
+            errs.append(f"storage_members must be (G, {K}) with storage_usd (G,) finite and >= 0")
     if int(inp.min_regions) > 1:
         rm = None if inp.region_members is None else np.asarray(inp.region_members)
         if rm is None or rm.ndim != 2 or rm.shape[1] != K:
@@ -254,6 +260,7 @@ def whole_mix_input(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
         replicas_per_unit=cut(inp.replicas_per_unit),
         quota_members=cut(inp.quota_members, axis=1),
         region_members=cut(inp.region_members, axis=1),
+        storage_members=cut(inp.storage_members, axis=1),
         bucket_share=None, bucket_capacity_rps=None, bucket_labels=None, mix_capacity_rps=None,
     )
     return reduced, keep
@@ -552,8 +559,42 @@ def define_min_regions(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, rela
         _add_row(prob, idx, "min_regions", f"min_regions_t{t}", ups, _GE, float(n_min))
 
 
+def units_bound(inp: MilpInput) -> np.ndarray:
+    """(K,) units of k an optimal plan never exceeds in a period: enough for the whole peak demand on
+    its slowest class it serves, the minimum replicas, and one more. Removing a unit above it (a spot
+    one first) keeps every covering row (demand, spot rule, minimum replicas and regions) satisfied
+    and the upper-bound rows (quotas, storage) too, and costs are >= 0."""
+    peak = float(effective_demand(inp).sum(axis=0).max(initial=0.0))
+    cap, _ = service_classes(inp)
+    slowest = np.where(cap > 0, cap, np.inf).min(axis=1)
+    rho = replicas_per_unit(inp)
+    return np.ceil(peak / slowest) + np.ceil(int(inp.min_replicas) / rho) + 1.0
+
+
+def define_storage(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, relax: bool = False) -> None:
+    """Model artifacts: store g (the weights at one precision in one cloud region) is paid for the
+    horizon when any of its candidates has a unit in service in any period. Binary z_g with
+    M_g = T Σ_{k∈g} N_k (N_k = :func:`units_bound`)::
+
+        storage_g{g}:   Σ_t Σ_{k∈g} n_{k,t} − M_g z_g  ≤  0          objective: + S_g z_g
+    """
+    if inp.storage_members is None:
+        return
+    bound = units_bound(inp)
+    for g, members in enumerate(np.asarray(inp.storage_members, dtype=bool)):
+        ks = np.flatnonzero(members)
+        if not ks.size:
+            continue
+        z = _new_var(prob, f"store_g{g}", not relax)
+        z.upBound = 1
+        idx.stored[g] = z
+        big_m = float(idx.T * bound[ks].sum())
+        terms = [(v, 1.0) for k in ks for t in range(idx.T) for v in _replica_terms(idx, int(k), t)]
+        _add_row(prob, idx, "storage", f"storage_g{g}", terms + [(z, -big_m)], _LE, 0.0)
+
+
 def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:
-    """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}; 3600 h_t p_api for a_{u,t}."""
+    """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}; S_g for z_g; 3600 h_t p_api for a_{u,t}."""
     hours = np.asarray(inp.period_hours, dtype=float)
     H = float(hours.sum())
     terms: list[tuple[pulp.LpVariable, float]] = []
@@ -567,6 +608,8 @@ def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable
         price = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
         for (k, t), v in idx.per_period[tier].items():
             terms.append((v, float(price[k]) * float(hours[t])))
+    for g, z in idx.stored.items():
+        terms.append((z, float(np.asarray(inp.storage_usd, dtype=float)[g])))
     billed = api_billing_ratio(inp)
     for (u, t), v in idx.api.items():  # requests/s × seconds in the period × USD per request
         terms.append((v, float(inp.api_usd_per_request) * float(hours[t]) * 3600.0 * float(billed[u, t])))
@@ -620,6 +663,7 @@ def build_model(inp: MilpInput, *, relax: bool = False, elastic: bool = False) -
     define_min_replicas(prob, inp, idx)
     define_quotas(prob, inp, idx)
     define_min_regions(prob, inp, idx, relax=relax)
+    define_storage(prob, inp, idx, relax=relax)
     define_objective(prob, inp, idx, elastic=elastic)
     return prob, idx
 

@@ -89,9 +89,18 @@ def api_cost_usd(inp: MilpInput, api: np.ndarray | None) -> float:
     return float((billed.sum(axis=0) * np.asarray(inp.period_hours, dtype=float)).sum() * 3600.0 * float(inp.api_usd_per_request))
 
 
-def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray | None = None) -> float:
+def stores_used(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
+    """(G,) bool: artifact store g has a member candidate in service in some period."""
+    if inp.storage_members is None:
+        return np.zeros(0, dtype=bool)
+    n = replicas_in_service(inp, reserved, per_period)
+    return (np.asarray(inp.storage_members, dtype=bool) & (n.sum(axis=1) > 0)[None, :]).any(axis=1)
+
+
+def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray | None = None,
+             stored: np.ndarray | None = None) -> float:
     """Re-cost a plan in numpy: Σ p_{k,τ} H r_{k,τ} + Σ h_t p_{k,τ} (o|s)_{k,t} (unused tiers cost 0)
-    + the API requests."""
+    + the API requests + the artifact stores (``stored``, default: those the plan uses)."""
     hours = np.asarray(inp.period_hours, dtype=float)
     H = float(hours.sum())
     total = 0.0
@@ -105,6 +114,9 @@ def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray |
         if np.any(q):
             p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
             total += float(np.sum(np.where(q > 0, p[:, None], 0.0) * q * hours[None, :]))
+    if inp.storage_members is not None:
+        used = stores_used(inp, reserved, per_period) if stored is None else np.asarray(stored, dtype=bool)
+        total += float(np.asarray(inp.storage_usd, dtype=float)[used].sum())
     return total + api_cost_usd(inp, api)
 
 

@@ -36,7 +36,7 @@ import pulp
 
 from planner.milp.build import (VarIndex, bucket_capacity_in_service, bucket_share, build_model, effective_demand, service_classes,
                                 validate_input)
-from planner.milp.check import ROW_TOL, check_solution, cost_usd, fleet_need, replicas_in_service
+from planner.milp.check import ROW_TOL, check_solution, cost_usd, fleet_need, replicas_in_service, stores_used
 from planner.milp.data import (
     PER_PERIOD_TIERS,
     RESERVED_TIERS,
@@ -477,6 +477,14 @@ def _confirm_infeasible(inp: MilpInput, options: SolverOptions, out: _Outcome) -
     )
 
 
+def _stores_chosen(inp: MilpInput, idx: VarIndex) -> np.ndarray:
+    """(G,) the solver's artifact-store flags z_g (rounded)."""
+    out = np.zeros(np.asarray(inp.storage_members).shape[0], dtype=bool)
+    for g, z in idx.stored.items():
+        out[g] = (z.varValue or 0.0) > 0.5
+    return out
+
+
 def start_values(inp: MilpInput, idx: VarIndex, start: SolveResult) -> dict[str, float]:
     """A MIP start for ``idx``'s model from a plan of the same candidates (``start.reserved``,
     ``start.per_period``, ``start.api_rps``): replicas as given; with buckets every unit on the
@@ -498,6 +506,10 @@ def start_values(inp: MilpInput, idx: VarIndex, start: SolveResult) -> dict[str,
     api = start.api_rps if start.api_rps is not None else np.zeros((idx.U, idx.T))
     for (u, t), v in idx.api.items():
         values[v.name] = min(float(api[u, t]), float(v.upBound))
+    if idx.stored:
+        used = stores_used(inp, start.reserved, start.per_period)
+        for g, v in idx.stored.items():
+            values[v.name] = float(used[g])
     if idx.region_up:
         up = np.asarray(inp.region_members, dtype=float) @ n > 0.5
         for (g, t), v in idx.region_up.items():
@@ -570,11 +582,13 @@ def solve(inp: MilpInput, options: SolverOptions | None = None, start: SolveResu
     violations = check_solution(inp, reserved, per_period, load, api=api, split=split, fallback=fallback)
     if violations:
         return done(SolveStatus.ERROR, f"{out.message}; solution violates: " + "; ".join(violations[:5]), **common)
-    objective = cost_usd(inp, reserved, per_period, api)
-    if out.objective is not None and abs(out.objective - objective) > OBJ_TOL * max(1.0, abs(objective)):
+    objective = cost_usd(inp, reserved, per_period, api)  # stores paid only where used
+    # an incumbent stopped at a limit may pay for a store it does not use: compare like with like
+    solver_side = cost_usd(inp, reserved, per_period, api, stored=_stores_chosen(inp, idx)) if idx.stored else objective
+    if out.objective is not None and abs(out.objective - solver_side) > OBJ_TOL * max(1.0, abs(solver_side)):
         return done(
             SolveStatus.ERROR,
-            f"{out.message}; solver objective {out.objective:.10g} != re-costed {objective:.10g}",
+            f"{out.message}; solver objective {out.objective:.10g} != re-costed {solver_side:.10g}",
             **common,
         )
     gap = out.gap

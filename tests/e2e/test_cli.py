@@ -506,7 +506,8 @@ def test_platform_fees_are_in_the_objective_and_verified(tmp_path):
     assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
     plan = json.loads(out.read_text())
     # a 25 % markup on every AWS instance: no cheaper mix exists (the fee scales every candidate alike)
-    assert plan["monthly_cost_usd"] == pytest.approx(base["monthly_cost_usd"] * 1.25, rel=1e-9)
+    fleet = lambda p: p["cost_breakdown"]["compute"] + p["cost_breakdown"]["platform"]  # storage is not marked up
+    assert fleet(plan) == pytest.approx(fleet(base) * 1.25, rel=1e-9)
     assert plan["cost_breakdown"]["platform"] == pytest.approx(0.25 * plan["cost_breakdown"]["compute"], rel=1e-9)
     for a in plan["assignments"]:
         assert a["platform_fee_usd_per_instance_hour"] == pytest.approx(0.25 * a["price_usd_per_instance_hour"])
@@ -519,3 +520,14 @@ def test_platform_fees_are_in_the_objective_and_verified(tmp_path):
     typo = _write(tmp_path, text.replace("{cloud: aws,", "{cloud: awz,"))
     result = run("solve", typo)
     assert result.exit_code == 3 and "unknown cloud 'awz'" in result.output and "did you mean 'aws'" in result.output
+
+
+def test_storage_is_in_the_plan_and_verified(quickstart_plan, tmp_path):
+    plan = json.loads(quickstart_plan.read_text())
+    stores = {(s["cloud"], s["region"], s["precision"]) for s in plan["storage"]}
+    used = {(a["cloud"], a["region"], a["precision"]) for a in plan["assignments"]}
+    assert stores == used and plan["cost_breakdown"]["storage"] == pytest.approx(sum(s["cost_usd"] for s in plan["storage"]))
+    s = plan["storage"][0]
+    assert s["cost_usd"] == pytest.approx(s["artifact_gb"] * s["usd_per_gb_month"] * plan["horizon_hours"] / 730)
+    result = _tamper(quickstart_plan, tmp_path, lambda p: p.update(storage=[]))
+    assert result.exit_code == 4 and "FAIL storage" in result.output

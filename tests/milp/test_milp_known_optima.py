@@ -191,3 +191,18 @@ def test_api_tier_takes_small_demand_and_its_share_cap_binds(solver):
     assert r.per_period["on-demand"][0, 0] == 1  # the other half needs an instance anyway
     assert r.objective_usd == pytest.approx(10.0 + r.api_rps[0, 0] * 3600 * 1e-4)
     assert check_solution(capped, r.reserved, r.per_period, r.load_rps, api=r.api_rps) == []
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_artifact_storage_is_paid_once_per_store_used(solver):
+    # A is 1 USD/h cheaper over 4 hours but lives in a region whose store costs 10 USD; B's store costs 1
+    base = make_input(capacity=[10, 10, 10], prices={"on-demand": [2.0, 3.0, 3.0]}, demand=[[25, 25, 25, 25]])
+    stores = np.array([[True, False, False], [False, True, True]])
+    inp = dataclasses.replace(base, storage_members=stores, storage_usd=np.array([10.0, 1.0]), storage_labels=("a", "b"))
+    r = run(inp, solver)
+    # 3 units per hour: all in store b: 3 × 3 × 4 + 1 = 37; all in a: 3 × 2 × 4 + 10 = 34; mixing pays both stores
+    assert r.objective_usd == pytest.approx(34.0)
+    cheap = dataclasses.replace(inp, storage_usd=np.array([20.0, 1.0]))
+    r = run(cheap, solver)
+    assert r.objective_usd == pytest.approx(37.0)
+    assert r.per_period["on-demand"][0].sum() == 0
