@@ -21,6 +21,7 @@ from planner.problem import LoadedProblem
 from planner.scope import Scope, quota_members, resolve_scope
 from planner.units import BYTES_PER_ELEMENT, HOURS_PER_MONTH
 from planner.catalog.prices import api_choice
+from planner.egress import egress_tiers, first_paid_rate, gigabytes, horizon_cost, requests_by_cloud
 from planner.workload import DemandSeries, demand_series, length_samples, mean_input_tokens, mean_output_tokens
 
 
@@ -113,6 +114,30 @@ def unpriced_storage(catalogs: Catalogs, table) -> list[str]:
     return sorted({f"{c}/{r}" for c, r in zip(table["cloud"], table["region"]) if storage_price(catalogs, c, r) is None})
 
 
+def egress_lines(prep: Prepared, result: SolveResult) -> list[dict]:
+    """Per cloud with requests in the plan: requests/s (mean rate) by period, GB over the horizon,
+    first paid USD/GB, USD (tiers, see :mod:`planner.egress`) and the price source."""
+    table = prep.candidates.table
+    if result.load_rps is None or not len(table):
+        return []
+    demand = prep.demand
+    api = result.api_rps if result.api_rps is not None else np.zeros_like(demand.demand_rps)
+    ratio = np.divide(demand.mean_rps, demand.demand_rps, out=np.ones_like(demand.mean_rps), where=demand.demand_rps > 0)
+    fleet_mean = np.maximum(demand.mean_rps - api * np.minimum(ratio, 1.0), 0.0)
+    per_request = mean_output_tokens(prep.loaded, prep.lengths.output_tokens) * prep.loaded.problem.options.egress_bytes_per_token
+    out = []
+    for cloud, rps in requests_by_cloud(result.load_rps, list(table["cloud"]), fleet_mean, demand.period_hours).items():
+        if not np.any(rps > 0):
+            continue
+        tiers = egress_tiers(prep.catalogs.egress, cloud)
+        gb = gigabytes(rps, demand.period_hours, per_request)
+        out.append({"cloud": cloud, "rps_by_period": [float(v) for v in rps], "gb": gb, "bytes_per_request": per_request,
+                    "usd_per_gb": first_paid_rate(tiers), "cost_usd": horizon_cost(tiers, gb, demand.horizon_hours),
+                    "price_source": "; ".join(sorted(set(tiers["source"]))) if len(tiers) else "",
+                    "priced": bool(len(tiers))})
+    return out
+
+
 def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, demand: DemandSeries,
                    api: dict | None = None, buckets: RequestBuckets | None = None, catalogs: Catalogs | None = None) -> MilpInput:
     opts = loaded.problem.options
@@ -144,6 +169,8 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         region_members=region_members if opts.min_regions > 1 else None,
         region_labels=tuple(region_labels) if opts.min_regions > 1 else None,
         min_regions=opts.min_regions,
+        egress_usd_per_gb=(np.array([first_paid_rate(egress_tiers(catalogs.egress, c)) for c in table["cloud"]])
+                           if catalogs is not None else None),
         storage_members=store_members if stores else None,
         storage_usd=np.array([g["usd"] for g in stores]) if stores else None,
         storage_labels=tuple(g["label"] for g in stores) if stores else None,
@@ -232,7 +259,9 @@ def assumptions_for(prep: Prepared) -> list[str]:
         "the cloud's persistent storage where it has none)",
         *([f"no storage price in storage.csv for {', '.join(unpriced_storage(prep.catalogs, table))} (candidate regions): artifacts there are not charged"]
           if len(table) and unpriced_storage(prep.catalogs, table) else []),
-        "egress is not priced by this version (0 in cost_breakdown)",
+        (f"egress: {prep.loaded.problem.options.egress_bytes_per_token:g} bytes per output token sent to users, priced per cloud "
+         "with its internet-egress tiers (egress.csv; free allowance included as if this were the account's only egress) on "
+         "the plan's load split; the MILP does not see egress, the split prefers the cheaper-egress clouds"),
     ]
     if prep.api is not None:
         out.append(f"per-token API: {prep.api['provider']} {prep.api['api_model']} at {prep.api['mean_input_tokens']:.0f} input + "
@@ -332,11 +361,17 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         candidates_summary={"evaluated": prep.candidates.evaluated, "kept": len(prep.candidates.table), "pruned": prep.candidates.pruned},
         assumptions=assumptions_for(prep),
         buckets=prep.buckets,
+        egress=egress_lines(prep, result),
         stores=storage_groups(prep.scope, prep.catalogs, prep.candidates.table, prep.demand.horizon_hours)[0],
     )
     # the plan re-costs the integer solution from unit prices; it must agree with the solver
-    if result.objective_usd is not None and not math.isclose(plan.objective_usd, result.objective_usd, rel_tol=1e-6, abs_tol=1e-6):
-        raise SolverError(f"re-costed plan {plan.objective_usd:.6f} USD differs from the solver objective {result.objective_usd:.6f} USD")
+    unpriced = [e.cloud for e in plan.egress if not e.priced]
+    if unpriced:
+        plan.assumptions.append(f"no internet-egress price in egress.csv for {', '.join(unpriced)}: its egress is not charged")
+    # the plan re-costs the integer solution from unit prices; it must agree with the solver (egress is priced after it)
+    solved = plan.objective_usd - plan.cost_breakdown["egress"]
+    if result.objective_usd is not None and not math.isclose(solved, result.objective_usd, rel_tol=1e-6, abs_tol=1e-6):
+        raise SolverError(f"re-costed plan {solved:.6f} USD differs from the solver objective {result.objective_usd:.6f} USD")
     return plan
 
 

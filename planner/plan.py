@@ -117,6 +117,19 @@ class Storage(_Model):
     price_retrieved: str
 
 
+class Egress(_Model):
+    """Responses sent to users from one cloud: requests it serves (mean rate), bytes, price."""
+
+    cloud: str
+    rps_by_period: list[float]
+    gb: float
+    bytes_per_request: float
+    usd_per_gb: float  # first paid tier (the cost uses every tier, see planner.egress)
+    cost_usd: float
+    price_source: str
+    priced: bool  # False: egress.csv has no internet-egress price for the cloud (cost 0)
+
+
 class Period(_Model):
     index: int
     hours: float
@@ -147,6 +160,7 @@ class Plan(_Model):
     assignments: list[Assignment]
     api: list[ApiUse] = Field(default_factory=list)
     storage: list[Storage] = Field(default_factory=list)  # artifact stores paid (cost_breakdown.storage)
+    egress: list[Egress] = Field(default_factory=list)  # responses per cloud (cost_breakdown.egress)
     buckets: list[Bucket] = Field(default_factory=list)  # request-size buckets (empty: one bucket of every request)
     bucket_split: list[ClassSplit] = Field(default_factory=list)  # with buckets only
     fallback_split: list[ClassSplit] = Field(default_factory=list)  # with buckets and the spot rule only
@@ -177,6 +191,7 @@ def build_plan(
     assumptions: list[str],
     buckets=None,
     stores: list[dict] | None = None,
+    egress: list[dict] | None = None,
 ) -> Plan:
     """Assemble a plan from the solver's integer solution; costs are recomputed here from the
     candidate table's unit prices (not read from the solver's objective)."""
@@ -267,7 +282,9 @@ def build_plan(
                        price_source=g["source"], price_retrieved=g["retrieved"])
                for g in (stores or []) if (g["cloud"], g["region"], g["precision"]) in in_service]
     storage_cost = float(sum(x.cost_usd for x in storage))
-    total = fleet + api_cost + storage_cost
+    egress_rows = [Egress(**e) for e in (egress or [])]
+    egress_cost = float(sum(e.cost_usd for e in egress_rows))
+    total = fleet + api_cost + storage_cost + egress_cost
     requests = requests_in_horizon
     periods = [
         Period(
@@ -306,11 +323,12 @@ def build_plan(
         assignments=assignments,
         api=api_uses,
         storage=storage,
+        egress=egress_rows,
         buckets=bucket_list or [],
         bucket_split=_splits(result.class_units, table, bucket_list),
         fallback_split=_splits(result.fallback_units, table, bucket_list),
         periods=periods,
-        cost_breakdown={"compute": compute, "egress": 0.0, "platform": platform, "storage": storage_cost, "api": api_cost},
+        cost_breakdown={"compute": compute, "egress": egress_cost, "platform": platform, "storage": storage_cost, "api": api_cost},
         cost_by_tier=dict(sorted(by_tier.items())),
         candidates=candidates_summary,
         assumptions=assumptions,

@@ -21,6 +21,7 @@ import pandas as pd
 
 from planner import perf
 from planner.buckets import MIX_LABEL, request_buckets
+from planner.egress import egress_tiers, horizon_cost
 from planner.candidates import bucket_columns, evaluate_buckets, kv_precision_for, profiled_configurations
 from planner.catalog import Catalogs
 from planner.catalog.prices import api_choice, tier_prices
@@ -107,6 +108,46 @@ def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, dem
     return api_rps
 
 
+def _check_egress(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, demand, api_rps: np.ndarray, outputs, check) -> float:
+    """Responses per cloud: the clouds' requests add up to the fleet's mean rate in every period (the
+    API's share taken off), each cloud only serves user regions its instances may serve (Hall's
+    condition with exact totals), and GB and USD follow from the bytes per request and the cloud's
+    tiers in egress.csv. Returns the re-costed egress USD."""
+    if not plan.egress:
+        check(not plan.assignments, "egress", "a plan with instances states its egress")
+        return 0.0
+    U, T = demand.demand_rps.shape
+    hours = demand.period_hours
+    ratio = np.divide(demand.mean_rps, demand.demand_rps, out=np.ones_like(demand.mean_rps), where=demand.demand_rps > 0)
+    fleet_mean = np.maximum(demand.mean_rps - api_rps * np.minimum(ratio, 1.0), 0.0)  # (U, T)
+    clouds = [e.cloud for e in plan.egress]
+    rps = np.array([e.rps_by_period for e in plan.egress], dtype=float).reshape(len(clouds), -1)
+    if rps.shape[1] != T or len(set(clouds)) != len(clouds):
+        check(False, "egress", "one egress row per cloud, one rate per period")
+        return 0.0
+    check(np.allclose(rps.sum(axis=0), fleet_mean.sum(axis=0), rtol=1e-6, atol=1e-9) and np.all(rps >= -1e-12), "egress",
+          "the clouds' requests add up to the fleet's share of demand in every period")
+    geos = {}
+    for a in plan.assignments:
+        if any(a.instances_by_period):
+            geos.setdefault(a.cloud, set()).add(a.geo)
+    serve = np.array([[bool(geos.get(c)) and bool(scope.can_serve((u,), pd.Series(sorted(geos.get(c, [])))).any())
+                       for c in clouds] for u in demand.user_regions]).reshape(U, len(clouds))
+    worst = _worst_shortfall(rps, serve, fleet_mean, demand.user_regions)
+    check(worst is None, "egress", "each cloud's requests come from user regions its instances may serve" if worst is None else
+          f"egress split: short {worst[0]:.3f} req/s for {', '.join(worst[2])} in period {worst[1]}")
+    per_request = mean_output_tokens(loaded, outputs) * loaded.problem.options.egress_bytes_per_token
+    total = 0.0
+    for e, r in zip(plan.egress, rps):
+        tiers = egress_tiers(catalogs.egress, e.cloud)
+        gb = float(np.dot(r, hours) * 3600.0 * per_request / 1e9)
+        cost = horizon_cost(tiers, gb, float(hours.sum()))
+        check(_close(e.gb, gb) and _close(e.cost_usd, cost) and e.priced == bool(len(tiers)), "egress",
+              f"egress {e.cloud}: {gb:.3f} GB, {cost:.4f} USD (plan {e.gb:.3f} GB, {e.cost_usd:.4f} USD)")
+        total += cost
+    return total
+
+
 def _check_storage(plan: Plan, catalogs: Catalogs, model_id: str, horizon_hours: float, check) -> float:
     """Artifact stores: one per (cloud, region, precision) with an instance in service, priced from
     storage.csv (the region's row, else the cloud-wide row; none: not charged), weights = parameters ×
@@ -135,13 +176,13 @@ def _check_storage(plan: Plan, catalogs: Catalogs, model_id: str, horizon_hours:
 
 
 def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, outputs, check,
-                    platform: float = 0.0, storage: float = 0.0) -> None:
+                    platform: float = 0.0, storage: float = 0.0, egress: float = 0.0) -> None:
     """The figures a reader sees first, re-derived: horizon, requests, unit costs, splits, status."""
     keys = [(a.candidate_id, a.tier) for a in plan.assignments]
     check(len(keys) == len(set(keys)), "assignments", "each (candidate, tier) appears once")
     check(plan.status in ("optimal", "feasible"), "status", f"status {plan.status!r} is optimal or feasible")
     check(_close(plan.horizon_hours, demand.horizon_hours), "horizon", f"horizon {plan.horizon_hours} h, problem {demand.horizon_hours} h")
-    total = fleet + api_cost + storage
+    total = fleet + api_cost + storage + egress
     requests = demand.requests
     check(_close(plan.requests_in_horizon, requests), "requests", f"{requests:,.0f} requests in the horizon, plan {plan.requests_in_horizon:,.0f}")
     out_tokens = mean_output_tokens(loaded, outputs)
@@ -158,7 +199,7 @@ def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: L
           "cost_by_tier", "cost by tier adds up the assignments")
     check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), fleet - platform)
           and _close(plan.cost_breakdown.get("platform", 0.0), platform) and _close(plan.cost_breakdown.get("api", 0.0), api_cost)
-          and _close(plan.cost_breakdown.get("storage", 0.0), storage),
+          and _close(plan.cost_breakdown.get("storage", 0.0), storage) and _close(plan.cost_breakdown.get("egress", 0.0), egress),
           "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
@@ -242,11 +283,12 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     api_rps = _check_api(plan, loaded, catalogs, scope, demand, (inputs, outputs), check)  # (U, T)
     api_cost = sum(a.cost_usd for a in plan.api)
     storage_cost = _check_storage(plan, catalogs, scope.model_id, float(hours.sum()), check)
-    total = fleet + api_cost + storage_cost
+    egress_cost = _check_egress(plan, loaded, catalogs, scope, demand, api_rps, outputs, check)
+    total = fleet + api_cost + storage_cost + egress_cost
     check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments and API {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
-    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost)
+    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost, egress_cost)
     if not rows and not plan.api:
         check(False, "demand", "the plan buys nothing")
         return out

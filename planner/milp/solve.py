@@ -406,7 +406,8 @@ def allocate_load(inp: MilpInput, capacity: np.ndarray, need: np.ndarray, option
     where can_serve, Σ_k x_{u,k,b,t} ≥ π_b need_{u,t} and Σ_u x_{u,k,b,t} ≤ capacity_{k,b,t} (the
     requests/s of bucket b the units in service carry, :func:`bucket_capacity_in_service`). Among
     feasible splits it prefers, for determinism, the one that minimises Σ x (the demand rows then
-    hold with equality). Returns (load (U, K, B, T) or None, message)."""
+    hold with equality), weighting each request by 1 + its candidate's egress USD/GB so that spare
+    capacity on cheaper-egress clouds is used first. Returns (load (U, K, B, T) or None, message)."""
     capacity = np.asarray(capacity, dtype=float)
     K, B, T = capacity.shape
     U = len(inp.user_regions)
@@ -439,7 +440,8 @@ def allocate_load(inp: MilpInput, capacity: np.ndarray, need: np.ndarray, option
     load = np.zeros((U, K, B, T))
     if not x:
         return load, "no load to split"
-    prob.setObjective(pulp.LpAffineExpression([(v, 1.0) for v in x.values()]))
+    rate = np.zeros(K) if inp.egress_usd_per_gb is None else np.asarray(inp.egress_usd_per_gb, dtype=float)
+    prob.setObjective(pulp.LpAffineExpression([(v, 1.0 + float(rate[k])) for (u, k, b, t), v in x.items()]))
     out = run_solver(prob, dataclasses.replace(options, solver="highs"), mip=False)
     if out.status != SolveStatus.OPTIMAL:
         return None, f"load split LP: {out.status.value} {out.message}"

@@ -531,3 +531,26 @@ def test_storage_is_in_the_plan_and_verified(quickstart_plan, tmp_path):
     assert s["cost_usd"] == pytest.approx(s["artifact_gb"] * s["usd_per_gb_month"] * plan["horizon_hours"] / 730)
     result = _tamper(quickstart_plan, tmp_path, lambda p: p.update(storage=[]))
     assert result.exit_code == 4 and "FAIL storage" in result.output
+
+
+def test_egress_is_priced_per_cloud_and_verified(tmp_path):
+    from planner.catalog import load_catalogs
+    from planner.egress import egress_tiers, horizon_cost
+
+    text = QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  egress_bytes_per_token: 10000")
+    problem, out = _write(tmp_path, text), tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    (e,) = plan["egress"]
+    assert e["cloud"] == "aws" and e["rps_by_period"] == pytest.approx([5.0] * 4)
+    gb = 5.0 * 24 * 3600 * e["bytes_per_request"] / 1e9
+    assert e["bytes_per_request"] == pytest.approx(plan["mean_output_tokens"] * 10000)
+    assert e["gb"] == pytest.approx(gb)
+    assert e["cost_usd"] == pytest.approx(horizon_cost(egress_tiers(load_catalogs().egress, "aws"), gb, 24.0)) and e["cost_usd"] > 0
+    assert plan["cost_breakdown"]["egress"] == pytest.approx(e["cost_usd"])
+    assert run("verify", problem, out).exit_code == 0
+    plan["egress"][0]["rps_by_period"] = [1.0] * 4
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    result = run("verify", problem, bad)
+    assert result.exit_code == 4 and "FAIL egress" in result.output
