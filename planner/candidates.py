@@ -33,7 +33,7 @@ from planner.errors import ProblemError
 from planner.milp.data import TIERS
 from planner.problem import LoadedProblem
 from planner.profile import profile_capacities, read_profile
-from planner.scope import Scope, quota_members
+from planner.scope import Scope, quota_members, spot_availability_for
 
 TP_DEGREES = (1, 2, 4, 8, 16)
 
@@ -204,6 +204,7 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
     ]
     merged = merged.sort_values("candidate_id", kind="stable")
 
+    merged["spot_availability"] = spot_availability_for(scope, merged["cloud"], merged["gpu"])
     # 2. per offer, keep the strongest configuration (prices do not depend on it); with request-size
     # buckets, every configuration that is strongest on some bucket
     before = len(merged)
@@ -242,6 +243,7 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, cap_cols: 
     ids = frame["candidate_id"].to_numpy(str)
     gpus = frame["gpus_per_instance"].to_numpy(float)
     replicas = frame["replicas_per_instance"].to_numpy(float)
+    avail = frame["spot_availability"].to_numpy(float) if "spot_availability" in frame else None
     keep = np.ones(len(frame), dtype=bool)
     groups: dict[bytes, list[int]] = {}
     for i, sig in enumerate(serve_signature):
@@ -254,6 +256,9 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, cap_cols: 
         no_worse = np.all(c[None, :, :] >= c[:, None, :], axis=2) & np.all(p[None, :, :] <= p[:, None, :], axis=2)
         if check_replicas:
             no_worse &= r[None, :] >= r[:, None]
+        if avail is not None:  # a spot unit counts for its availability
+            a_ = avail[idx]
+            no_worse &= a_[None, :] >= a_[:, None]
         if uses_gpus:
             g = gpus[idx]
             no_worse &= g[None, :] <= g[:, None]

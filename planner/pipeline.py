@@ -18,7 +18,7 @@ from planner.milp.data import TIERS, MilpInput, SolveResult, SolverOptions, Solv
 from planner.milp.solve import solve
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
-from planner.scope import Scope, quota_members, resolve_scope
+from planner.scope import Scope, quota_members, resolve_scope, spot_availability_for
 from planner.units import BYTES_PER_ELEMENT, HOURS_PER_MONTH
 from planner.catalog.prices import api_choice
 from planner.egress import egress_tiers, first_paid_rate, gigabytes, horizon_cost, requests_by_cloud
@@ -169,6 +169,7 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         region_members=region_members if opts.min_regions > 1 else None,
         region_labels=tuple(region_labels) if opts.min_regions > 1 else None,
         min_regions=opts.min_regions,
+        spot_availability=spot_availability_for(scope, table["cloud"], table["gpu"]) if scope.spot_rules else None,
         egress_usd_per_gb=(np.array([first_paid_rate(egress_tiers(catalogs.egress, c)) for c in table["cloud"]])
                            if catalogs is not None else None),
         storage_members=store_members if stores else None,
@@ -238,6 +239,8 @@ def assumptions_for(prep: Prepared) -> list[str]:
         f"{HOURS_PER_MONTH:g} hours per month; the {prep.demand.horizon_hours:g}-hour horizon repeats over the month",
         "reserved instances are paid for every hour of the horizon whether used or not",
         "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed: without it, reserved + on-demand still cover (1 − max_spot_share) of demand",
+        *(f"spot capacity of {c or 'every cloud'}/{g or 'every GPU'} counted at {a:.0%} (options.spot_availability: interruptions)"
+          for c, g, a in prep.scope.spot_rules),
         f"capacity covers demand × (1 + {prep.loaded.problem.options.headroom:g}) in every period",
         f"user regions may be served from cloud regions: {prep.loaded.problem.options.placement}",
         *(f"data residency: users in {', '.join(sorted(r.users))} served only from "

@@ -50,6 +50,7 @@ class Assignment(_Model):
     instances_by_period: list[int]
     replicas_by_period: list[int]
     capacity_rps_per_replica: float
+    availability: float = 1.0  # share of the capacity counted (spot derated by options.spot_availability)
     price_usd_per_instance_hour: float  # the cloud's price (catalog or discount rule)
     price_usd_per_replica_hour: float
     platform_fee_usd_per_instance_hour: float = 0.0  # managed-platform markup (options.platform_fees); cost_usd includes it
@@ -219,7 +220,8 @@ def build_plan(
             cost = (price + fee) * instance_hours
             platform += fee * instance_hours
             by_tier[tier] = by_tier.get(tier, 0.0) + cost
-            capacity += n * row["capacity_rps"]
+            counted = float(inp.spot_availability[k]) if tier == "spot" and inp.spot_availability is not None else 1.0
+            capacity += n * row["capacity_rps"] * counted
             assignments.append(
                 Assignment(
                     candidate_id=row["candidate_id"],
@@ -241,6 +243,7 @@ def build_plan(
                     instances_by_period=[int(v) for v in n],
                     replicas_by_period=[int(v) * int(row["replicas_per_instance"]) for v in n],
                     capacity_rps_per_replica=float(row["capacity_rps_per_replica"]),
+                    availability=counted,
                     price_usd_per_instance_hour=price,
                     price_usd_per_replica_hour=price / int(row["replicas_per_instance"]),
                     platform_fee_usd_per_instance_hour=fee,

@@ -187,6 +187,17 @@ class PlatformFee(_Frozen):
     usd_per_instance_hour: float = Field(0.0, ge=0, description="fixed fee per instance-hour (USD)")
 
 
+class SpotAvailability(_Frozen):
+    """The share of a spot instance's capacity to count on, below 1 when interruptions and the time
+    to replace an instance make it serve less than it is paid for (docs/research/spot_interruption.csv
+    has AWS Spot Advisor interruption rates by instance type). The most specific rule applies:
+    cloud and GPU, then cloud, then GPU, then neither."""
+
+    cloud: str | None = Field(None, description="cloud id; empty = any cloud")
+    gpu: str | None = Field(None, description="accelerator id or alias; empty = any GPU")
+    availability: float = Field(gt=0, le=1, description="share of the spot instance's capacity counted (0..1]")
+
+
 class Options(_Frozen):
     """What the planner may buy."""
 
@@ -211,6 +222,7 @@ class Options(_Frozen):
     api_provider: str | None = Field(None, description="tier 'api': provider in api_prices.csv; empty = the cheapest that serves the model")
     max_api_share: float = Field(1.0, ge=0, le=1, description="tier 'api': at most this share of each period's demand goes to the API")
     egress_bytes_per_token: float = Field(4.0, gt=0, le=10_000, description="bytes sent to the user per output token (4: '1 token ~= 4 chars in English', help.openai.com/en/articles/4936856; streamed responses send an event per token: set a few hundred)")
+    spot_availability: list[SpotAvailability] = Field(default_factory=list, description="derate spot capacity for interruptions, per cloud and/or GPU (default: counted in full)")
     platform_fees: list[PlatformFee] = Field(default_factory=list, description="managed-platform markups per cloud (percent and/or USD per instance-hour), in the objective and in cost_breakdown.platform")
     measured_profile: str | None = Field(None, description="CSV of measured capacities (gpu, tp, precision, capacity_rps at the SLO; optional max_batch, input_tokens, output_tokens), path relative to the problem file: plan on these instead of the analytic model")
 

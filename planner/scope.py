@@ -30,6 +30,7 @@ class Scope:
     rtt_ms: dict = None  # (user geo, region geo) -> published RTT in ms (pairs without a figure absent)
     max_rtt_ms: float | None = None
     offer_geos: tuple[str, ...] = ()  # geographies of the offers in scope (allowed clouds and GPUs)
+    spot_rules: tuple[tuple[str | None, str | None, float], ...] = ()  # (cloud, gpu id, availability)
 
     def can_serve(self, user_regions, cand_geo: pd.Series) -> np.ndarray:
         """(U, K) bool: placement and residency rules (see ``can_serve_matrix``), and the RTT cap:
@@ -117,6 +118,19 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
             if gid is None:
                 errors.append(f"{loaded.where('options', 'quotas', i, 'gpu')}: {catalogs.gpu_ids.unknown_message(q.gpu)}")
         quotas.append((cloud, q.region, gid, q.max_gpus))
+    spot_rules = []
+    for i, rule in enumerate(problem.options.spot_availability):
+        cloud = rule.cloud.strip().lower() if rule.cloud else None
+        if cloud is not None and cloud not in known_clouds:
+            errors.append(f"{loaded.where('options', 'spot_availability', i, 'cloud')}: unknown cloud '{rule.cloud}'{did_you_mean(cloud, known_clouds)}")
+        gid = None
+        if rule.gpu is not None:
+            gid = catalogs.gpu_ids.resolve(rule.gpu)
+            if gid is None:
+                errors.append(f"{loaded.where('options', 'spot_availability', i, 'gpu')}: {catalogs.gpu_ids.unknown_message(rule.gpu)}")
+        spot_rules.append((cloud, gid, float(rule.availability)))
+    if len({(c, g) for c, g, _ in spot_rules}) != len(spot_rules):
+        errors.append(f"{loaded.where('options', 'spot_availability')}: two rules for the same cloud and GPU")
     for i, fee in enumerate(problem.options.platform_fees):
         if fee.cloud is not None and fee.cloud.strip().lower() not in known_clouds:
             errors.append(f"{loaded.where('options', 'platform_fees', i, 'cloud')}: unknown cloud '{fee.cloud}'"
@@ -150,7 +164,8 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
     offer_geos = tuple(sorted({region_geo[(c, r)] for c, r in zip(in_scope["cloud"], in_scope["region"])
                                if (c, r) in region_geo}))
     return Scope(model_id, tuple(gpu_ids), tuple(clouds), tuple(sorted(problem.workload.user_regions)), geo_continent,
-                 tuple(quotas), tuple(residency), problem.options.placement, rtt, problem.options.max_rtt_ms, offer_geos)
+                 tuple(quotas), tuple(residency), problem.options.placement, rtt, problem.options.max_rtt_ms, offer_geos,
+                 tuple(spot_rules))
 
 
 def quota_members(scope: Scope, table: pd.DataFrame) -> np.ndarray:
@@ -186,3 +201,18 @@ def can_serve_matrix(user_regions: tuple[str, ...], cand_geo: pd.Series, placeme
             if name in users:
                 out[u] &= allowed
     return out
+
+
+def spot_availability_for(scope: Scope, clouds, gpus) -> np.ndarray:
+    """(K,) the share of each candidate's spot capacity counted: the most specific rule (cloud and
+    GPU, cloud, GPU, neither), 1 where none applies."""
+    rules = {(c, g): a for c, g, a in scope.spot_rules}
+    out = []
+    for cloud, gpu in zip(clouds, gpus):
+        for key in ((cloud, gpu), (cloud, None), (None, gpu), (None, None)):
+            if key in rules:
+                out.append(rules[key])
+                break
+        else:
+            out.append(1.0)
+    return np.array(out, dtype=float)

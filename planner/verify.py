@@ -334,7 +334,9 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
                 check(math.isnan(value), "slo", f"{a.candidate_id}: capacity measured at the SLO (measured profile)")
             elif target is not None:
                 check(value <= target * (1 + 1e-6), "slo", f"{a.candidate_id}: P99 {field.upper()} {value:.1f} ms ≤ {target:.0f} ms")
-        capacity.append(cap * a.replicas_per_instance * n)
+        counted = _spot_share(problem, catalogs, a) if a.tier == "spot" else 1.0
+        check(_close(counted, a.availability), "spot", f"{a.candidate_id} [{a.tier}]: capacity counted at {counted:.0%}, plan {a.availability:.0%}")
+        capacity.append(cap * a.replicas_per_instance * n * counted)
     U = len(demand.user_regions)
     fleet_capacity = np.array(capacity).reshape(len(rows), T)  # (A, T)
     geos = pd.Series([g for _, _, g in rows])
@@ -395,7 +397,7 @@ def _check_splits(plan: Plan, rows, bucket_caps: dict, fleet_serve: np.ndarray, 
     firm = np.zeros((len(ids), T))
     serve = np.zeros((U, len(ids)), dtype=bool)
     for j, (a, n, _) in enumerate(rows):
-        units[col[a.candidate_id]] += n
+        units[col[a.candidate_id]] += n * a.availability  # spot counted at its availability (checked above)
         if a.tier != "spot":
             firm[col[a.candidate_id]] += n
         serve[:, col[a.candidate_id]] = fleet_serve[:, j]
@@ -429,6 +431,20 @@ def _check_splits(plan: Plan, rows, bucket_caps: dict, fleet_serve: np.ndarray, 
             check(worst is None, name,
                   f"{name}: bucket '{label}' covered ({part:.0%} of demand × (1 + headroom))" if worst is None else
                   f"{name}: bucket '{label}' short {worst[0]:.3f} req/s for {', '.join(worst[2])} in period {worst[1]}")
+
+
+def _spot_share(problem, catalogs: Catalogs, a) -> float:
+    """The problem's spot availability for an assignment's cloud and GPU: the most specific rule."""
+    best, rank = 1.0, -1
+    for rule in problem.options.spot_availability:
+        cloud = rule.cloud.strip().lower() if rule.cloud else None
+        gpu = catalogs.gpu_ids.resolve(rule.gpu) if rule.gpu else None
+        if (cloud not in (None, a.cloud)) or (gpu not in (None, a.gpu)):
+            continue
+        r = 2 * (cloud is not None) + (gpu is not None)
+        if r > rank:
+            best, rank = rule.availability, r
+    return float(best)
 
 
 def _residency_allowed(problem, regions: pd.DataFrame, user_regions, geos: list[str]) -> np.ndarray:

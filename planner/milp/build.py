@@ -12,7 +12,9 @@ Variables (created only where tier ``τ`` is in ``inp.tiers`` and ``p_{k,τ}`` i
     o_{k,t} ∈ Z≥0           on-demand replicas in period t
     s_{k,t} ∈ Z≥0           spot replicas in period t
 
-Write ``n_{k,t} = Σ_{τ∈R} r_{k,τ} + o_{k,t} + s_{k,t}`` for the replicas of k in service in t.
+Write ``n_{k,t} = Σ_{τ∈R} r_{k,τ} + o_{k,t} + s_{k,t}`` for the replicas of k in service in t; in
+capacity terms a spot unit counts for its availability a_k (``spot_availability``, 1 by default), so
+capacity rows use ``ñ_{k,t} = Σ_{τ∈R} r_{k,τ} + o_{k,t} + a_k s_{k,t}``.
 
 Objective (USD over the horizon)::
 
@@ -177,6 +179,10 @@ def validate_input(inp: MilpInput) -> list[str]:
         errs.append(f"max_spot_share must be >= 0 (values >= 1 mean no cap), got {inp.max_spot_share}")
     if int(inp.min_replicas) != inp.min_replicas or inp.min_replicas < 0:
         errs.append(f"min_replicas must be an integer >= 0, got {inp.min_replicas}")
+    if inp.spot_availability is not None:
+        sa = np.asarray(inp.spot_availability, dtype=float)
+        if sa.shape != (K,) or np.any(~np.isfinite(sa) | (sa <= 0) | (sa > 1)):
+            errs.append(f"spot_availability must be ({K},) in (0, 1]")
     if inp.storage_members is not None:
         sm, su = np.asarray(inp.storage_members), np.asarray(inp.storage_usd, dtype=float) if inp.storage_usd is not None else None
         if sm.ndim != 2 or sm.shape[1] != K or su is None or su.shape != (sm.shape[0],) or np.any(~np.isfinite(su) | (su < 0)):
@@ -261,6 +267,8 @@ def whole_mix_input(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
         quota_members=cut(inp.quota_members, axis=1),
         region_members=cut(inp.region_members, axis=1),
         storage_members=cut(inp.storage_members, axis=1),
+        spot_availability=cut(inp.spot_availability),
+        egress_usd_per_gb=cut(inp.egress_usd_per_gb),
         bucket_share=None, bucket_capacity_rps=None, bucket_labels=None, mix_capacity_rps=None,
     )
     return reduced, keep
@@ -357,6 +365,24 @@ def _replica_terms(idx: VarIndex, k: int, t: int) -> list[pulp.LpVariable]:
     return out
 
 
+def spot_availability(inp: MilpInput) -> np.ndarray:
+    """(K,) a_k: the share of a spot unit's capacity the plan counts on (1 without derating)."""
+    if inp.spot_availability is None:
+        return np.ones(len(inp.candidate_ids))
+    return np.asarray(inp.spot_availability, dtype=float)
+
+
+def _serving_terms(inp: MilpInput, idx: VarIndex, k: int, t: int) -> list[tuple[pulp.LpVariable, float]]:
+    """(variable, units of capacity) whose sum is the capacity-weighted units of k in t:
+    Σ_{τ∈R} r_{k,τ} + o_{k,t} + a_k s_{k,t} (a spot unit counts for its availability a_k)."""
+    out = [(idx.reserved[tier][k], 1.0) for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+    od = idx.per_period["on-demand"].get((k, t))
+    sp = idx.per_period["spot"].get((k, t))
+    out += [(od, 1.0)] if od is not None else []
+    out += [(sp, float(spot_availability(inp)[k]))] if sp is not None else []
+    return out
+
+
 def _add_row(prob: pulp.LpProblem, idx: VarIndex, family: str, name: str, terms, sense, rhs: float) -> None:
     expr = pulp.LpAffineExpression(terms)
     prob += pulp.LpConstraint(expr, sense=sense, name=name, rhs=float(rhs))
@@ -401,7 +427,7 @@ def _capacity_terms(inp: MilpInput, idx: VarIndex, cap: np.ndarray, cover: np.nd
         return [(split[(k, j, t)], float(cover[j, b] * cap[k, j])) for j in range(cap.shape[1])
                 if cover[j, b] > 0 and (k, j, t) in split]
     if not firm:
-        return [(v, float(cap[k, 0])) for v in _replica_terms(idx, k, t)]
+        return [(v, float(cap[k, 0]) * a) for v, a in _serving_terms(inp, idx, k, t)]
     out = [(idx.reserved[tier][k], float(cap[k, 0])) for tier in RESERVED_TIERS if k in idx.reserved[tier]]
     od = idx.per_period["on-demand"].get((k, t))
     return out + ([(od, float(cap[k, 0]))] if od is not None else [])
@@ -451,7 +477,7 @@ def define_bucket_split(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> 
     """Request-size buckets only: the units of k serving the buckets are the units in service, and
     (spot rule) the units serving them without spot are the non-spot units::
 
-        bucket_split_k{k}_t{t}:     Σ_j w_{k,j,t} − n_{k,t}  ≤  0
+        bucket_split_k{k}_t{t}:     Σ_j w_{k,j,t} − (Σ_{τ∈R} r_{k,τ} + o_{k,t} + a_k s_{k,t})  ≤  0
         fallback_split_k{k}_t{t}:   Σ_j f_{k,j,t} − (Σ_{τ∈R} r_{k,τ} + o_{k,t})  ≤  0
     """
     if inp.buckets <= 1:
@@ -465,11 +491,11 @@ def define_bucket_split(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> 
                 ws = [(split[(k, j, t)], 1.0) for j in range(n_classes) if (k, j, t) in split]
                 if not ws:
                     continue
-                units = _replica_terms(idx, k, t)
+                units = _serving_terms(inp, idx, k, t)
                 if firm:
                     spot = idx.per_period["spot"].get((k, t))
-                    units = [v for v in units if v is not spot]
-                _add_row(prob, idx, family, f"{family}_k{k}_t{t}", ws + [(v, -1.0) for v in units], _LE, 0.0)
+                    units = [(v, a) for v, a in units if v is not spot]
+                _add_row(prob, idx, family, f"{family}_k{k}_t{t}", ws + [(v, -a) for v, a in units], _LE, 0.0)
 
 
 def define_spot_share(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
@@ -568,7 +594,8 @@ def units_bound(inp: MilpInput) -> np.ndarray:
     cap, _ = service_classes(inp)
     slowest = np.where(cap > 0, cap, np.inf).min(axis=1)
     rho = replicas_per_unit(inp)
-    return np.ceil(peak / slowest) + np.ceil(int(inp.min_replicas) / rho) + 1.0
+    counted = np.minimum(spot_availability(inp), 1.0)  # a spot unit carries only its availability
+    return np.ceil(peak / (slowest * counted)) + np.ceil(int(inp.min_replicas) / rho) + 1.0
 
 
 def define_storage(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, relax: bool = False) -> None:

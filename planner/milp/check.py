@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from planner.milp.build import (api_billing_ratio, bucket_capacity_in_service, bucket_share, coverage_sets,
-                                effective_demand, offered, replicas_per_unit, service_classes, spot_rule_applies)
+                                effective_demand, offered, replicas_per_unit, service_classes, spot_availability,
+                                spot_rule_applies)
 from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, MilpInput
 
 ROW_TOL = 1e-6  # relative (to the row's magnitude, at least 1) tolerance on constraint checks
@@ -89,6 +90,13 @@ def api_cost_usd(inp: MilpInput, api: np.ndarray | None) -> float:
     return float((billed.sum(axis=0) * np.asarray(inp.period_hours, dtype=float)).sum() * 3600.0 * float(inp.api_usd_per_request))
 
 
+def serving_units(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
+    """(K, T) units counted for capacity: Σ_{τ∈R} r_{k,τ} + o_{k,t} + a_k s_{k,t} (spot derated by its availability)."""
+    n = replicas_in_service(inp, reserved, per_period)
+    spot = np.asarray(per_period.get("spot", np.zeros_like(n)), dtype=float)
+    return n - (1.0 - spot_availability(inp))[:, None] * spot
+
+
 def stores_used(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
     """(G,) bool: artifact store g has a member candidate in service in some period."""
     if inp.storage_members is None:
@@ -162,15 +170,16 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
         if inp.api_usd_per_request is None and np.any(a > tol):
             errs.append("api_rps used without an API tier")
     n = replicas_in_service(inp, reserved, per_period)  # (K, T)
+    serving = serving_units(inp, reserved, per_period)  # spot counted at its availability
     spot_units = np.asarray(per_period.get("spot", np.zeros((K, T))), dtype=float)
     if B > 1:
         if split is None:
             return errs + ["request-size buckets: no split of the units in service over the service classes"]
         split = np.asarray(split, dtype=float)
-        errs += _units_violations(inp, split, n, "bucket_split", tol)
+        errs += _units_violations(inp, split, serving, "bucket_split", tol)
         if errs:
             return errs
-    errs += _load_violations(inp, x, bucket_capacity_in_service(inp, n if B == 1 else split), fleet_need(inp, api), tol)
+    errs += _load_violations(inp, x, bucket_capacity_in_service(inp, serving if B == 1 else split), fleet_need(inp, api), tol)
     sigma = float(inp.max_spot_share)
     if sigma >= 1.0 or (B > 1 and not spot_rule_applies(inp)):
         pass

@@ -36,7 +36,7 @@ import pulp
 
 from planner.milp.build import (VarIndex, bucket_capacity_in_service, bucket_share, build_model, effective_demand, service_classes,
                                 validate_input)
-from planner.milp.check import ROW_TOL, check_solution, cost_usd, fleet_need, replicas_in_service, stores_used
+from planner.milp.check import ROW_TOL, check_solution, cost_usd, fleet_need, replicas_in_service, serving_units, stores_used
 from planner.milp.data import (
     PER_PERIOD_TIERS,
     RESERVED_TIERS,
@@ -502,7 +502,7 @@ def start_values(inp: MilpInput, idx: VarIndex, start: SolveResult) -> dict[str,
     n = replicas_in_service(inp, start.reserved, start.per_period)
     spot = np.asarray(start.per_period.get("spot", np.zeros((idx.K, idx.T))), dtype=float)
     mix = service_classes(inp)[0].shape[1] - 1
-    for split, units in ((idx.bucket_split, n), (idx.fallback_split, n - spot)):
+    for split, units in ((idx.bucket_split, serving_units(inp, start.reserved, start.per_period)), (idx.fallback_split, n - spot)):
         for (k, j, t), v in split.items():
             values[v.name] = float(units[k, t]) if j == mix else 0.0
     api = start.api_rps if start.api_rps is not None else np.zeros((idx.U, idx.T))
@@ -576,8 +576,7 @@ def solve(inp: MilpInput, options: SolverOptions | None = None, start: SolveResu
     split, fallback, split_problems = extract_splits(inp, idx)
     if split_problems:
         return done(SolveStatus.ERROR, f"{out.message}; solution rejected: " + "; ".join(split_problems[:5]), **common)
-    n = replicas_in_service(inp, reserved, per_period)
-    carried = bucket_capacity_in_service(inp, n if split is None else split)  # (K, B, T) requests/s per bucket
+    carried = bucket_capacity_in_service(inp, serving_units(inp, reserved, per_period) if split is None else split)  # (K, B, T) req/s
     load, load_message = allocate_load(inp, carried, fleet_need(inp, api), options)
     if load is None:
         return done(SolveStatus.ERROR, f"{out.message}; the replicas cannot carry the demand: {load_message}", **common)

@@ -554,3 +554,26 @@ def test_egress_is_priced_per_cloud_and_verified(tmp_path):
     bad.write_text(json.dumps(plan))
     result = run("verify", problem, bad)
     assert result.exit_code == 4 and "FAIL egress" in result.output
+
+
+def test_spot_availability_derates_spot_and_verify_checks_it(tmp_path):
+    text = QUICKSTART.read_text().replace("  headroom: 0.15", "  headroom: 0.15\n  spot_availability:\n    - {cloud: aws, availability: 0.5}")
+    problem, out = _write(tmp_path, text), tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    for a in plan["assignments"]:
+        assert a["availability"] == (0.5 if a["tier"] == "spot" else 1.0)
+    counted = [sum(a["capacity_rps_per_replica"] * r * a["availability"] for a in plan["assignments"]
+                   for r in [a["replicas_by_period"][t]]) for t in range(len(plan["periods"]))]
+    assert [p["capacity_rps"] for p in plan["periods"]] == pytest.approx(counted)
+    assert run("verify", problem, out).exit_code == 0
+    spot = [a for a in plan["assignments"] if a["tier"] == "spot"]
+    if spot:
+        spot[0]["availability"] = 1.0
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps(plan))
+        result = run("verify", problem, bad)
+        assert result.exit_code == 4 and "FAIL spot" in result.output
+    typo = _write(tmp_path, text.replace("{cloud: aws,", "{gpu: H100x,"))
+    result = run("solve", typo)
+    assert result.exit_code == 3 and "spot_availability" in result.output

@@ -206,3 +206,15 @@ def test_artifact_storage_is_paid_once_per_store_used(solver):
     r = run(cheap, solver)
     assert r.objective_usd == pytest.approx(37.0)
     assert r.per_period["on-demand"][0].sum() == 0
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_spot_counts_for_its_availability(solver):
+    base = make_input(capacity=[10], prices={"on-demand": [1.0], "spot": [0.2]}, demand=[[10]])
+    assert run(base, solver).objective_usd == pytest.approx(0.2)  # one spot unit
+    half = dataclasses.replace(base, spot_availability=np.array([0.5]))
+    r = run(half, solver)
+    assert r.objective_usd == pytest.approx(0.4) and r.per_period["spot"][0, 0] == 2  # two spot units carry 10 req/s
+    poor = dataclasses.replace(base, spot_availability=np.array([0.15]))
+    r = run(poor, solver)
+    assert r.objective_usd == pytest.approx(1.0) and r.per_period["on-demand"][0, 0] == 1  # 7 spot units would cost 1.4
