@@ -166,9 +166,10 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         quota_members=quota_members(scope, table) if scope.quotas else None,
         quota_max_gpus=np.array([q[3] for q in scope.quotas], dtype=float) if scope.quotas else None,
         quota_labels=tuple(f"{c}/{r or '*'}/{g or '*'} ≤ {m} GPUs" for c, r, g, m in scope.quotas) if scope.quotas else None,
-        region_members=region_members if opts.min_regions > 1 else None,
-        region_labels=tuple(region_labels) if opts.min_regions > 1 else None,
+        region_members=region_members if opts.min_regions > 1 or opts.spot_region_fallback > 0 else None,
+        region_labels=tuple(region_labels) if opts.min_regions > 1 or opts.spot_region_fallback > 0 else None,
         min_regions=opts.min_regions,
+        spot_region_fallback=opts.spot_region_fallback,
         spot_availability=spot_availability_for(scope, table["cloud"], table["gpu"]) if scope.spot_rules else None,
         egress_usd_per_gb=(np.array([first_paid_rate(egress_tiers(catalogs.egress, c)) for c in table["cloud"]])
                            if catalogs is not None else None),
@@ -239,6 +240,8 @@ def assumptions_for(prep: Prepared) -> list[str]:
         f"{HOURS_PER_MONTH:g} hours per month; the {prep.demand.horizon_hours:g}-hour horizon repeats over the month",
         "reserved instances are paid for every hour of the horizon whether used or not",
         "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed: without it, reserved + on-demand still cover (1 − max_spot_share) of demand",
+        *([f"spot fallback: losing every spot instance of any one cloud region still leaves {prep.loaded.problem.options.spot_region_fallback:.0%} "
+           "of demand × (1 + headroom) served"] if prep.loaded.problem.options.spot_region_fallback > 0 else []),
         *(f"spot capacity of {c or 'every cloud'}/{g or 'every GPU'} counted at {a:.0%} (options.spot_availability: interruptions)"
           for c, g, a in prep.scope.spot_rules),
         f"capacity covers demand × (1 + {prep.loaded.problem.options.headroom:g}) in every period",

@@ -118,6 +118,9 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
             if gid is None:
                 errors.append(f"{loaded.where('options', 'quotas', i, 'gpu')}: {catalogs.gpu_ids.unknown_message(q.gpu)}")
         quotas.append((cloud, q.region, gid, q.max_gpus))
+    if problem.options.spot_region_fallback > 0 and problem.workload.size_buckets is not None:
+        errors.append(f"{loaded.where('options', 'spot_region_fallback')}: not supported together with workload.size_buckets yet; "
+                      "use max_spot_share, or plan without buckets")
     spot_rules = []
     for i, rule in enumerate(problem.options.spot_availability):
         cloud = rule.cloud.strip().lower() if rule.cloud else None

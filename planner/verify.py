@@ -361,6 +361,15 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(worst is None, "spot",
               f"without spot, reserved and on-demand capacity covers {1 - share:.0%} of demand × (1 + headroom)" if worst is None else
               f"without spot, short {worst[0]:.2f} req/s of {1 - share:.0%} of demand for {', '.join(worst[2])} in period {worst[1]}")
+    phi = problem.options.spot_region_fallback
+    if phi > 0:
+        for region in sorted({(a.cloud, a.region) for a, _, _ in rows if a.tier == "spot"}):
+            lost = np.array([a.tier == "spot" and (a.cloud, a.region) == region for a, _, _ in rows] + [False] * U, dtype=bool)
+            worst = _worst_shortfall(capacity[~lost], serve[:, ~lost], phi * need, demand.user_regions)
+            check(worst is None, "spot",
+                  f"without the spot instances of {'/'.join(region)}, {phi:.0%} of demand × (1 + headroom) is covered" if worst is None else
+                  f"without the spot instances of {'/'.join(region)}, short {worst[0]:.2f} req/s of {phi:.0%} of demand for "
+                  f"{', '.join(worst[2])} in period {worst[1]}")
     _check_periods_and_rules(plan, rows, fleet_capacity, scope, problem, T, check)
     return out
 

@@ -179,6 +179,10 @@ def validate_input(inp: MilpInput) -> list[str]:
         errs.append(f"max_spot_share must be >= 0 (values >= 1 mean no cap), got {inp.max_spot_share}")
     if int(inp.min_replicas) != inp.min_replicas or inp.min_replicas < 0:
         errs.append(f"min_replicas must be an integer >= 0, got {inp.min_replicas}")
+    if not (math.isfinite(inp.spot_region_fallback) and 0 <= inp.spot_region_fallback <= 1):
+        errs.append(f"spot_region_fallback must be in [0, 1], got {inp.spot_region_fallback}")
+    elif inp.spot_region_fallback > 0 and (inp.region_members is None or inp.buckets > 1):
+        errs.append("spot_region_fallback needs region_members and one request-size bucket")
     if inp.spot_availability is not None:
         sa = np.asarray(inp.spot_availability, dtype=float)
         if sa.shape != (K,) or np.any(~np.isfinite(sa) | (sa <= 0) | (sa > 1)):
@@ -268,6 +272,7 @@ def whole_mix_input(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
         region_members=cut(inp.region_members, axis=1),
         storage_members=cut(inp.storage_members, axis=1),
         spot_availability=cut(inp.spot_availability),
+        spot_region_fallback=0.0,  # not checked with buckets (see validate_input)
         egress_usd_per_gb=cut(inp.egress_usd_per_gb),
         bucket_share=None, bucket_capacity_rps=None, bucket_labels=None, mix_capacity_rps=None,
     )
@@ -534,6 +539,44 @@ def define_spot_share(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> No
                          (1.0 - sigma) * float(share[b]) * dem[members, t].sum())
 
 
+def spot_fallback_regions(inp: MilpInput, idx: VarIndex | None = None) -> list[int]:
+    """Cloud regions whose spot loss the fallback rule checks: those with a candidate offering spot."""
+    if float(inp.spot_region_fallback) <= 0 or inp.region_members is None:
+        return []
+    spot = offered(inp)["spot"]
+    return [g for g, members in enumerate(np.asarray(inp.region_members, dtype=bool)) if (members & spot).any()]
+
+
+def define_spot_fallback(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
+    """Spot fallback per region: losing every spot unit of any one cloud region g still leaves a share
+    φ of the demand (with headroom) covered, for every period t and coverage set S (one bucket only)::
+
+        spot_fallback_g{g}_s{mask}_t{t}:   Σ_{k ∈ N(S)} c_k ñ_{k,t} − Σ_{k ∈ N(S) ∩ g} c_k a_k s_{k,t} + (1 + η) Σ_{u∈S} a_{u,t}  ≥  φ Σ_{u∈S} d_{u,t} (1 + η)
+    """
+    phi = float(inp.spot_region_fallback)
+    regions = spot_fallback_regions(inp, idx)
+    if not regions:
+        return
+    members = np.asarray(inp.region_members, dtype=bool)
+    dem = effective_demand(inp)
+    raw = np.asarray(inp.demand_rps, dtype=float)
+    cap = bucket_capacity(inp)[:, 0]
+    for g in regions:
+        for t in range(idx.T):
+            for mask, users, ks in coverage_sets(inp):
+                if raw[users, t].sum() <= 0:
+                    continue
+                terms = []
+                for k in ks:
+                    k = int(k)
+                    spot = idx.per_period["spot"].get((k, t))
+                    terms += [(v, float(cap[k]) * a) for v, a in _serving_terms(inp, idx, k, t) if not (members[g, k] and v is spot)]
+                terms += _api_terms(idx, users, t, 1.0 + float(inp.headroom))
+                if idx.shortfall:
+                    terms += [(idx.shortfall[(int(u), 0, t)], phi) for u in users if (int(u), 0, t) in idx.shortfall]
+                _add_row(prob, idx, "spot_fallback", f"spot_fallback_g{g}_s{mask}_t{t}", terms, _GE, phi * dem[users, t].sum())
+
+
 def define_min_replicas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
     """At least m replicas in service in every period (skipped when m = 0)::
 
@@ -687,6 +730,7 @@ def build_model(inp: MilpInput, *, relax: bool = False, elastic: bool = False) -
     define_demand(prob, inp, idx, elastic=elastic)
     define_bucket_split(prob, inp, idx)
     define_spot_share(prob, inp, idx)
+    define_spot_fallback(prob, inp, idx)
     define_min_replicas(prob, inp, idx)
     define_quotas(prob, inp, idx)
     define_min_regions(prob, inp, idx, relax=relax)

@@ -202,6 +202,20 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
                     name = f"spot_share_s{mask}_t{t}" if B == 1 else f"spot_share_b{b}_s{mask}_t{t}"
                     errs.append(f"{name}: non-spot capacity {have[t]:.6g} < {required[t]:.6g} req/s "
                                 f"((1 − {sigma}) of demand × (1 + headroom))")
+    phi = float(inp.spot_region_fallback)
+    if phi > 0 and inp.region_members is not None and B == 1:
+        cap = bucket_capacity_in_service(inp, serving)[:, 0, :]  # (K, T)
+        spot_cap = bucket_capacity_in_service(inp, spot_availability(inp)[:, None] * spot_units)[:, 0, :]
+        relief = (1.0 + float(inp.headroom)) * (np.asarray(api, dtype=float) if api is not None else np.zeros((U, T)))
+        need = effective_demand(inp)
+        for g, members in enumerate(np.asarray(inp.region_members, dtype=bool)):
+            left = cap - np.where(members[:, None], spot_cap, 0.0)
+            for mask, users, ks in coverage_sets(inp):
+                required = phi * need[users].sum(axis=0)
+                have = left[ks].sum(axis=0) + relief[users].sum(axis=0)
+                viol = (raw[users].sum(axis=0) > 0) & (required - have > tol * np.maximum(1.0, required))
+                for t in np.flatnonzero(viol)[:10]:
+                    errs.append(f"spot_fallback_g{g}_s{mask}_t{t}: without region {g}'s spot, {have[t]:.6g} < {required[t]:.6g} req/s")
     if inp.quota_members is not None and inp.quota_max_gpus is not None:
         gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(K), dtype=float)
         for q, members in enumerate(np.asarray(inp.quota_members, dtype=bool)):

@@ -71,6 +71,7 @@ class MilpInput:
     bucket_capacity_rps: np.ndarray | None = None  # (K, B) requests/s one unit of k sustains at the SLO serving only bucket b (0 = cannot)
     bucket_labels: tuple[str, ...] | None = None  # (B,) names, for messages
     mix_capacity_rps: np.ndarray | None = None  # (K,) with buckets: requests/s one unit of k sustains on the whole mix as it comes (0 = cannot)
+    spot_region_fallback: float = 0.0  # losing every spot unit of any one cloud region still covers this share of demand (0 = no rule; needs region_members)
     spot_availability: np.ndarray | None = None  # (K,) share of a spot unit's capacity counted (interruptions); None = 1
     egress_usd_per_gb: np.ndarray | None = None  # (K,) first paid internet-egress rate of k's cloud: the load split prefers cheaper egress
     storage_members: np.ndarray | None = None  # (G, K) bool: k needs model artifact store g (a cloud region and precision)

@@ -135,15 +135,18 @@ def explain_infeasibility(
     raw = np.asarray(inp.demand_rps, dtype=float)
     # Is it the spot rule that binds? Re-solve without it: where the shortfall vanishes, say so.
     spot_binds = np.zeros_like(short, dtype=bool)
-    if inp.max_spot_share < 1.0 and "spot" in inp.tiers:
-        _, short_free, _ = solve_shortfall(dataclasses.replace(inp, max_spot_share=1.0), opts)
+    if (inp.max_spot_share < 1.0 or inp.spot_region_fallback > 0) and "spot" in inp.tiers:
+        _, short_free, _ = solve_shortfall(dataclasses.replace(inp, max_spot_share=1.0, spot_region_fallback=0.0), opts)
         if short_free is not None:
             spot_binds = short_free <= SHORT_TOL * np.maximum(1.0, need)
     for u, name in enumerate(inp.user_regions):
         periods = [t for t in range(short.shape[1]) if raw[u, t] > 0 and short[u, t] > SHORT_TOL * max(1.0, need[u, t])]
         for t in periods[:max_periods_per_region]:
-            cause = (f" under the spot rule: reserved + on-demand must cover {1 - inp.max_spot_share:.0%} of it "
-                     f"(max_spot_share = {inp.max_spot_share:g})" if spot_binds[u, t] else "")
+            rules = ([f"reserved + on-demand must cover {1 - inp.max_spot_share:.0%} of it (max_spot_share = {inp.max_spot_share:g})"]
+                     if inp.max_spot_share < 1.0 else [])
+            rules += ([f"losing any one region's spot must leave {inp.spot_region_fallback:.0%} served (spot_region_fallback)"]
+                      if inp.spot_region_fallback > 0 else [])
+            cause = f" under the spot rules: {'; '.join(rules)}" if spot_binds[u, t] else ""
             msgs.append(
                 f"short {_fmt(short[u, t])} req/s for user region {name!r} in period {t} "
                 f"(needs {_fmt(need[u, t])} req/s incl. headroom {inp.headroom:g}){cause}"

@@ -577,3 +577,19 @@ def test_spot_availability_derates_spot_and_verify_checks_it(tmp_path):
     typo = _write(tmp_path, text.replace("{cloud: aws,", "{gpu: H100x,"))
     result = run("solve", typo)
     assert result.exit_code == 3 and "spot_availability" in result.output
+
+
+def test_spot_region_fallback_spreads_spot_and_verify_checks_it(tmp_path):
+    base = json.loads(run("solve", QUICKSTART, "--format", "json").stdout)
+    text = QUICKSTART.read_text().replace("  max_spot_share: 0.3", "  max_spot_share: 1.0\n  spot_region_fallback: 0.8")
+    problem, out = _write(tmp_path, text), tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    assert run("verify", problem, out).exit_code == 0
+    assert any("spot fallback" in a for a in plan["assumptions"])
+    # the quickstart plan puts all its spot in one region: under this rule it must fail verification
+    assert len({(a["cloud"], a["region"]) for a in base["assignments"] if a["tier"] == "spot"}) == 1
+    old = tmp_path / "base.json"
+    old.write_text(json.dumps(base))
+    result = run("verify", problem, old)
+    assert result.exit_code == 4 and "FAIL spot" in result.output

@@ -218,3 +218,16 @@ def test_spot_counts_for_its_availability(solver):
     poor = dataclasses.replace(base, spot_availability=np.array([0.15]))
     r = run(poor, solver)
     assert r.objective_usd == pytest.approx(1.0) and r.per_period["on-demand"][0, 0] == 1  # 7 spot units would cost 1.4
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_losing_one_regions_spot_leaves_the_fallback_share(solver):
+    base = make_input(capacity=[10, 10], prices={"on-demand": [1.0, 1.0], "spot": [0.2, 0.2]}, demand=[[10]])
+    assert run(base, solver).objective_usd == pytest.approx(0.2)
+    two = dataclasses.replace(base, spot_region_fallback=0.5, region_members=np.array([[True, False], [False, True]]),
+                              region_labels=("g0", "g1"))
+    r = run(two, solver)  # one spot unit in each region: losing either leaves 10 >= 5 req/s
+    assert r.objective_usd == pytest.approx(0.4) and r.per_period["spot"][:, 0].tolist() == [1, 1]
+    one = dataclasses.replace(two, region_members=np.array([[True, True]]), region_labels=("g0",))
+    r = run(one, solver)  # all spot in one region: the fallback needs non-spot capacity
+    assert r.objective_usd == pytest.approx(1.0)
