@@ -240,6 +240,11 @@ def assumptions_for(prep: Prepared) -> list[str]:
         f"{HOURS_PER_MONTH:g} hours per month; the {prep.demand.horizon_hours:g}-hour horizon repeats over the month",
         "reserved instances are paid for every hour of the horizon whether used or not",
         "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed: without it, reserved + on-demand still cover (1 − max_spot_share) of demand",
+        *([f"scale-up: every on-demand or spot instance started is paid for {prep.loaded.problem.options.cold_start_minutes:g} "
+           "minutes before it serves (started ahead of the period that needs it; the horizon repeats, so period 0 follows the "
+           "last), priced on the plan in cost_breakdown.scale_up; the MILP does not optimise it (start variables over 168 "
+           "coupled periods stall HiGHS 1.16 past its time limit), so the solver's gap does not cover it"]
+          if prep.loaded.problem.options.cold_start_minutes > 0 else []),
         *([f"spot fallback: losing every spot instance of any one cloud region still leaves {prep.loaded.problem.options.spot_region_fallback:.0%} "
            "of demand × (1 + headroom) served"] if prep.loaded.problem.options.spot_region_fallback > 0 else []),
         *(f"spot capacity of {c or 'every cloud'}/{g or 'every GPU'} counted at {a:.0%} (options.spot_availability: interruptions)"
@@ -368,6 +373,7 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         assumptions=assumptions_for(prep),
         buckets=prep.buckets,
         egress=egress_lines(prep, result),
+        cold_start_hours=p.options.cold_start_minutes / 60.0,
         stores=storage_groups(prep.scope, prep.catalogs, prep.candidates.table, prep.demand.horizon_hours)[0],
     )
     # the plan re-costs the integer solution from unit prices; it must agree with the solver
@@ -375,7 +381,7 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
     if unpriced:
         plan.assumptions.append(f"no internet-egress price in egress.csv for {', '.join(unpriced)}: its egress is not charged")
     # the plan re-costs the integer solution from unit prices; it must agree with the solver (egress is priced after it)
-    solved = plan.objective_usd - plan.cost_breakdown["egress"]
+    solved = plan.objective_usd - plan.cost_breakdown["egress"] - plan.cost_breakdown["scale_up"]
     if result.objective_usd is not None and not math.isclose(solved, result.objective_usd, rel_tol=1e-6, abs_tol=1e-6):
         raise SolverError(f"re-costed plan {solved:.6f} USD differs from the solver objective {result.objective_usd:.6f} USD")
     return plan

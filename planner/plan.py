@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner.buckets import MIX_LABEL
 from planner.milp.build import api_billing_ratio
+from planner.milp.check import instance_starts
 from planner.milp.data import RESERVED_TIERS, MilpInput, SolveResult
 from planner.units import HOURS_PER_MONTH, MTOK
 
@@ -54,6 +55,8 @@ class Assignment(_Model):
     price_usd_per_instance_hour: float  # the cloud's price (catalog or discount rule)
     price_usd_per_replica_hour: float
     platform_fee_usd_per_instance_hour: float = 0.0  # managed-platform markup (options.platform_fees); cost_usd includes it
+    instance_starts: int = 0  # on-demand/spot instances started over the horizon (rises between periods, cyclic)
+    scale_up_cost_usd: float = 0.0  # their cold-start time at the instance price (cost_breakdown.scale_up, not in cost_usd)
     price_basis: str  # "catalog" or the discount rule used
     price_source: str
     price_retrieved: str
@@ -193,6 +196,7 @@ def build_plan(
     buckets=None,
     stores: list[dict] | None = None,
     egress: list[dict] | None = None,
+    cold_start_hours: float = 0.0,
 ) -> Plan:
     """Assemble a plan from the solver's integer solution; costs are recomputed here from the
     candidate table's unit prices (not read from the solver's objective)."""
@@ -204,6 +208,7 @@ def build_plan(
     by_tier: dict[str, float] = {}
     capacity = np.zeros(T)
     platform = 0.0
+    scale_up = 0.0
     for k, row in enumerate(table.to_dict("records")):
         counts: dict[str, np.ndarray] = {}
         for tier, arr in result.reserved.items():
@@ -219,6 +224,8 @@ def build_plan(
             instance_hours = horizon * int(n[0]) if tier in RESERVED_TIERS else float(np.dot(n, hours))
             cost = (price + fee) * instance_hours
             platform += fee * instance_hours
+            starts = 0 if tier in RESERVED_TIERS else int(instance_starts(n[None, :]).sum())
+            scale_up += starts * cold_start_hours * (price + fee)
             by_tier[tier] = by_tier.get(tier, 0.0) + cost
             counted = float(inp.spot_availability[k]) if tier == "spot" and inp.spot_availability is not None else 1.0
             capacity += n * row["capacity_rps"] * counted
@@ -247,6 +254,8 @@ def build_plan(
                     price_usd_per_instance_hour=price,
                     price_usd_per_replica_hour=price / int(row["replicas_per_instance"]),
                     platform_fee_usd_per_instance_hour=fee,
+                    instance_starts=starts,
+                    scale_up_cost_usd=starts * cold_start_hours * (price + fee),
                     price_basis=str(row[f"basis_{tier}"]),
                     price_source=str(row["source"]),
                     price_retrieved=str(row["retrieved"]),
@@ -287,7 +296,7 @@ def build_plan(
     storage_cost = float(sum(x.cost_usd for x in storage))
     egress_rows = [Egress(**e) for e in (egress or [])]
     egress_cost = float(sum(e.cost_usd for e in egress_rows))
-    total = fleet + api_cost + storage_cost + egress_cost
+    total = fleet + api_cost + storage_cost + egress_cost + scale_up
     requests = requests_in_horizon
     periods = [
         Period(
@@ -331,7 +340,8 @@ def build_plan(
         bucket_split=_splits(result.class_units, table, bucket_list),
         fallback_split=_splits(result.fallback_units, table, bucket_list),
         periods=periods,
-        cost_breakdown={"compute": compute, "egress": egress_cost, "platform": platform, "storage": storage_cost, "api": api_cost},
+        cost_breakdown={"compute": compute, "egress": egress_cost, "platform": platform, "storage": storage_cost, "api": api_cost,
+                        "scale_up": scale_up},
         cost_by_tier=dict(sorted(by_tier.items())),
         candidates=candidates_summary,
         assumptions=assumptions,

@@ -222,6 +222,7 @@ class Options(_Frozen):
     api_provider: str | None = Field(None, description="tier 'api': provider in api_prices.csv; empty = the cheapest that serves the model")
     max_api_share: float = Field(1.0, ge=0, le=1, description="tier 'api': at most this share of each period's demand goes to the API")
     egress_bytes_per_token: float = Field(4.0, gt=0, le=10_000, description="bytes sent to the user per output token (4: '1 token ~= 4 chars in English', help.openai.com/en/articles/4936856; streamed responses send an event per token: set a few hundred)")
+    cold_start_minutes: float = Field(0.0, ge=0, le=1440, description="minutes an on-demand or spot instance is paid before it serves (boot, weight download and load, engine warm-up); each start is priced, instances are started ahead of the period that needs them (0 = not priced)")
     spot_region_fallback: float = Field(0.0, ge=0, le=1, description="losing every spot instance of any one cloud region still leaves this share of demand × (1 + headroom) served (0 = no rule)")
     spot_availability: list[SpotAvailability] = Field(default_factory=list, description="derate spot capacity for interruptions, per cloud and/or GPU (default: counted in full)")
     platform_fees: list[PlatformFee] = Field(default_factory=list, description="managed-platform markups per cloud (percent and/or USD per instance-hour), in the objective and in cost_breakdown.platform")

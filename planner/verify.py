@@ -176,13 +176,13 @@ def _check_storage(plan: Plan, catalogs: Catalogs, model_id: str, horizon_hours:
 
 
 def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, outputs, check,
-                    platform: float = 0.0, storage: float = 0.0, egress: float = 0.0) -> None:
+                    platform: float = 0.0, storage: float = 0.0, egress: float = 0.0, scale_up: float = 0.0) -> None:
     """The figures a reader sees first, re-derived: horizon, requests, unit costs, splits, status."""
     keys = [(a.candidate_id, a.tier) for a in plan.assignments]
     check(len(keys) == len(set(keys)), "assignments", "each (candidate, tier) appears once")
     check(plan.status in ("optimal", "feasible"), "status", f"status {plan.status!r} is optimal or feasible")
     check(_close(plan.horizon_hours, demand.horizon_hours), "horizon", f"horizon {plan.horizon_hours} h, problem {demand.horizon_hours} h")
-    total = fleet + api_cost + storage + egress
+    total = fleet + api_cost + storage + egress + scale_up
     requests = demand.requests
     check(_close(plan.requests_in_horizon, requests), "requests", f"{requests:,.0f} requests in the horizon, plan {plan.requests_in_horizon:,.0f}")
     out_tokens = mean_output_tokens(loaded, outputs)
@@ -199,7 +199,8 @@ def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: L
           "cost_by_tier", "cost by tier adds up the assignments")
     check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), fleet - platform)
           and _close(plan.cost_breakdown.get("platform", 0.0), platform) and _close(plan.cost_breakdown.get("api", 0.0), api_cost)
-          and _close(plan.cost_breakdown.get("storage", 0.0), storage) and _close(plan.cost_breakdown.get("egress", 0.0), egress),
+          and _close(plan.cost_breakdown.get("storage", 0.0), storage) and _close(plan.cost_breakdown.get("egress", 0.0), egress)
+          and _close(plan.cost_breakdown.get("scale_up", 0.0), scale_up),
           "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
@@ -227,6 +228,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     regions = catalogs.regions.set_index(["cloud", "region"])
     total = 0.0
     platform = 0.0
+    scale_up = 0.0
     fee_rules = {(r.cloud.strip().lower() if r.cloud else None): r for r in problem.options.platform_fees}
     rows = []
     for a in plan.assignments:
@@ -275,6 +277,12 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
             instance_hours = float(np.dot(n, hours))
         cost = (price + fee) * instance_hours
         platform += fee * instance_hours
+        starts = 0 if a.tier in RESERVED_TIERS else int(np.maximum(n - np.roll(n, 1), 0).sum())
+        start_cost = starts * problem.options.cold_start_minutes / 60.0 * (price + fee)
+        check(starts == a.instance_starts and _close(start_cost, a.scale_up_cost_usd), "scale_up",
+              f"{label}: {starts} instance start(s) × {problem.options.cold_start_minutes:g} min = {start_cost:.4f} USD, "
+              f"plan {a.instance_starts} / {a.scale_up_cost_usd:.4f} USD")
+        scale_up += start_cost
         check(_close(cost, a.cost_usd), "cost", f"{label}: re-costed {cost:.4f} USD, plan {a.cost_usd:.4f} USD")
         total += cost
         rows.append((a, n, regions.loc[(a.cloud, a.region), "geo"]))
@@ -284,11 +292,11 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     api_cost = sum(a.cost_usd for a in plan.api)
     storage_cost = _check_storage(plan, catalogs, scope.model_id, float(hours.sum()), check)
     egress_cost = _check_egress(plan, loaded, catalogs, scope, demand, api_rps, outputs, check)
-    total = fleet + api_cost + storage_cost + egress_cost
+    total = fleet + api_cost + storage_cost + egress_cost + scale_up
     check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments and API {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
-    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost, egress_cost)
+    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost, egress_cost, scale_up)
     if not rows and not plan.api:
         check(False, "demand", "the plan buys nothing")
         return out

@@ -97,6 +97,12 @@ def serving_units(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarra
     return n - (1.0 - spot_availability(inp))[:, None] * spot
 
 
+def instance_starts(per_period_units: np.ndarray) -> np.ndarray:
+    """(K, T) instances started in each period: the rise from the previous period (cyclic)."""
+    units = np.asarray(per_period_units, dtype=float)
+    return np.maximum(units - np.roll(units, 1, axis=1), 0.0)
+
+
 def stores_used(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
     """(G,) bool: artifact store g has a member candidate in service in some period."""
     if inp.storage_members is None:

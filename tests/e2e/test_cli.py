@@ -593,3 +593,26 @@ def test_spot_region_fallback_spreads_spot_and_verify_checks_it(tmp_path):
     old.write_text(json.dumps(base))
     result = run("verify", problem, old)
     assert result.exit_code == 4 and "FAIL spot" in result.output
+
+
+def test_cold_starts_are_priced_on_the_plan_and_verified(tmp_path):
+    text = (QUICKSTART.read_text()
+            .replace("    profile: constant\n    rps: 5\n", "    profile: diurnal\n    peak_rps: 12\n    trough_rps: 2\n")
+            .replace("  headroom: 0.15", "  headroom: 0.15\n  cold_start_minutes: 30"))
+    problem, out = _write(tmp_path, text), tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0, run("solve", problem).output
+    plan = json.loads(out.read_text())
+    expected = 0.0
+    for a in plan["assignments"]:
+        n = a["instances_by_period"]
+        rises = 0 if a["tier"].startswith("reserved") else sum(max(0, n[t] - n[t - 1]) for t in range(len(n)))  # n[-1]: cyclic
+        assert a["instance_starts"] == rises
+        expected += rises * 0.5 * (a["price_usd_per_instance_hour"] + a["platform_fee_usd_per_instance_hour"])
+    assert expected > 0 and plan["cost_breakdown"]["scale_up"] == pytest.approx(expected)
+    assert run("verify", problem, out).exit_code == 0
+    plan["cost_breakdown"]["scale_up"] = 0.0
+    plan["objective_usd"] -= expected
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    result = run("verify", problem, bad)
+    assert result.exit_code == 4 and "FAIL" in result.output
