@@ -48,7 +48,7 @@ PRIOR_ROWS = 3.0
 MIN_ROWS = 5
 GRID = np.array([0.5, 0.7, 0.85, 0.95, 1.0, 1.05, 1.18, 1.4, 2.0])
 SWEEPS = 4
-FIT_VERSION = "v3-2026-11-30"
+FIT_VERSION = "v4-2026-11-30"
 BENCHMARKS = Path(__file__).resolve().parents[3] / "shared" / "calibration" / "benchmarks.csv"
 TARGETS = {"throughput": "throughput_out_tok_s", "ttft": "ttft_ms", "tpot": "tpot_ms",
            "e2e": "e2e_latency_ms"}

@@ -265,8 +265,10 @@ def _batch_cap(m: _Model, w: _Workload):
     s = m.s
     maxc = m.max_seqs(np.full(s.n, w.EI + w.EO))
     conc = np.ceil(s.concurrency / s.dp)
-    bmax = np.where(np.isnan(conc), maxc, np.minimum(conc, maxc))
-    return maxc, bmax, np.isnan(conc) | (maxc < conc)
+    engine = m.batch_cap(np.full(s.n, w.EI), np.full(s.n, w.EO))  # engine limit (serving module)
+    cap = np.floor(np.minimum(maxc, engine))
+    bmax = np.where(np.isnan(conc), cap, np.minimum(conc, cap))
+    return maxc, bmax, maxc < np.minimum(np.where(np.isnan(conc), np.inf, conc), engine)
 
 
 def capacity_at_slo(cfg: pd.DataFrame, lengths: LengthSamples, slo: SloTargets,

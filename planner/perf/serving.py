@@ -47,6 +47,11 @@ pass and sample the first token in the following decode step of the whole batch 
 has one more decode step than the prefill, in every scenario (for ``I = 1`` there is no context
 pass, only that step).
 
+Engine limits: continuous batching runs at most ``min(max_batch, max_tokens / (1 + I/O))`` sequences
+per instance (``ENGINE_MAX_BATCH`` / ``ENGINE_MAX_TOKENS``, engines without an entry: memory only); in
+steady state an iteration carries ``B`` decode tokens and ``B I / O`` prompt tokens. A ``server``
+load above it waits as above a full KV cache; ``max_concurrency`` stays the memory bound.
+
 ``capacity_at_slo`` and the latency percentiles under Poisson load are in ``queueing``.
 """
 
@@ -70,6 +75,12 @@ MS_PER_S = 1e3
 # Engines whose first output token comes from a decode step after a separate context pass (module
 # docstring). LMDeploy TurboMind as calibrated (v0.1, ../shared/calibration/README.md).
 FIRST_TOKEN_FROM_DECODE = ("lmdeploy",)
+# Engine scheduler limits applied without user settings (module docstring, "Engine limits"):
+# TensorRT-LLM as run by trtllm-bench (the engine's throughput tables): its build heuristic
+# (tensorrt_llm/bench/build/tuning.py, ``finetune_setting``) caps the max batch size at 4096
+# requests over the pipeline and max_num_tokens at 32768 tokens per iteration.
+ENGINE_MAX_BATCH = {"trtllm": 4096.0}
+ENGINE_MAX_TOKENS = {"trtllm": 32768.0}
 
 
 class _Model:
@@ -84,6 +95,15 @@ class _Model:
         self.kv_cap = kv_capacity_bytes(s, self.wbytes, self.eff["mem_utilization"].to_numpy(float))
         self.ok = s.ok
         self.decode_first = s.engine.isin(FIRST_TOKEN_FROM_DECODE)
+        self.max_batch = s.engine.lookup(ENGINE_MAX_BATCH, np.inf)
+        self.max_tokens = s.engine.lookup(ENGINE_MAX_TOKENS, np.inf)
+
+    def batch_cap(self, I: np.ndarray, O: np.ndarray) -> np.ndarray:
+        """The engine's limit on running sequences under continuous batching with requests of ``I``
+        input / ``O`` output tokens: its max batch, and its token budget per iteration, which the
+        steady state's ``B (1 + I/O)`` tokens (``B`` decodes + the prompts of the ``B/O`` requests
+        that start per iteration) must fit (inf = no limit)."""
+        return np.minimum(self.max_batch, self.max_tokens / (1.0 + I / O))
 
     def max_seqs(self, tokens_per_seq: np.ndarray) -> np.ndarray:
         """Sequences of ``tokens_per_seq`` tokens the KV cache holds (each at its most KV)."""
@@ -132,7 +152,8 @@ def scenario_arrays(spec: Spec, efficiency: Efficiency) -> tuple[dict[str, np.nd
         f_ttft = f_ttft + queued * f_wave  # closed-loop wait for KV blocks (module docstring)
         fixed = s.scenario.eq("fixed_batch")
         # continuous batching (offline / server / interactive)
-        b = np.where(np.isnan(conc), maxc, np.minimum(conc, maxc))
+        b = np.floor(np.minimum(maxc, m.batch_cap(I, O)))
+        b = np.where(np.isnan(conc), b, np.minimum(conc, b))
         T, c_ttft = _steady(m, b, I, O)
         c_e2e = c_ttft + (O - 1.0) * T
         server = s.scenario.isin(("server", "interactive")) & (conc > b)
