@@ -300,10 +300,11 @@ def _benchmarks(data: str | None) -> pd.DataFrame:
               help="comma-separated grouping columns")
 @click.option("--cv", type=click.Choice(["gpu", "model", "source", "engine_family"]), default=None,
               help="leave-one-group-out: refit without each group and report the error on it")
+@click.option("--unseen", is_flag=True, help="keep only rows whose GPU or model is not in the calibration file (with --data)")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="table", show_default=True)
 @catalogs_option
 @handled
-def fidelity(data, by, cv, fmt, catalog_dir):
+def fidelity(data, by, cv, unseen, fmt, catalog_dir):
     """Error of the performance model against measurements: median/P90 APE and bias per group
     (in-sample with the fitted catalogs/efficiency.csv, or out-of-sample with --cv)."""
     from planner.catalog import load_catalogs
@@ -311,6 +312,8 @@ def fidelity(data, by, cv, fmt, catalog_dir):
 
     cats = load_catalogs(catalog_dir)
     bench = _benchmarks(data)
+    if unseen:
+        bench = calibration.unseen_rows(bench, _benchmarks(None))
     groups = tuple(g for g in by.split(",") if g and g != "all")
     missing = [g for g in groups if g not in bench.columns]
     if missing:

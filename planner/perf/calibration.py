@@ -184,6 +184,13 @@ def cross_validate(bench: pd.DataFrame, accelerators: pd.DataFrame, models: pd.D
     return pd.concat(parts).loc[bench.index]
 
 
+def unseen_rows(bench: pd.DataFrame, fitted_on: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``bench`` whose GPU or model does not appear in ``fitted_on`` (the calibration data):
+    the out-of-sample case the planner is for, predicting hardware or models from specs alone."""
+    unseen = ~bench["gpu"].isin(set(fitted_on["gpu"])) | ~bench["model"].isin(set(fitted_on["model"]))
+    return bench[unseen.to_numpy()].reset_index(drop=True)
+
+
 def fidelity(bench: pd.DataFrame, predictions: pd.DataFrame,
              by: tuple[str, ...] = ("source", "engine_family", "gpu", "model", "scenario")) -> pd.DataFrame:
     """Error of ``predictions`` (rows aligned with ``bench``) per group: columns ``group_by, group,

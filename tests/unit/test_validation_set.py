@@ -41,3 +41,14 @@ def test_ids_resolve_and_fidelity_runs(published):
     throughput = report[(report.metric == "throughput") & (report.group_by == "all")].iloc[0]
     assert throughput["rows"] >= 150  # most rows estimate; the rest name a missing catalog field
     assert 0 < throughput["median_ape"] < 100
+
+
+def test_unseen_rows_keep_gpus_or_models_absent_from_the_fit():
+    import pandas as pd
+
+    from planner.perf.calibration import unseen_rows
+
+    fitted = pd.DataFrame({"gpu": ["H100", "A100"], "model": ["m1", "m2"]})
+    bench = pd.DataFrame({"gpu": ["H100", "L40S", "A100", "H100"], "model": ["m2", "m1", "m9", "m1"], "id": [1, 2, 3, 4]})
+    # (H100, m2) is a new pair of seen parts: not unseen; L40S and m9 are unseen
+    assert unseen_rows(bench, fitted)["id"].tolist() == [2, 3]
