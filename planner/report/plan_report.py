@@ -80,7 +80,14 @@ def render_table(plan: Plan) -> str:
         console.print("[bold]size bucket[/bold] " + line)
     console.print("[bold]instances by period[/bold] " + _periods_summary(plan))
     console.print("[bold]cost by tier[/bold] " + ", ".join(f"{t}: {_usd(c * 730 / plan.horizon_hours)}/month" for t, c in plan.cost_by_tier.items()))
+    console.print("[bold]cost breakdown[/bold] " + breakdown_text(plan))
     return console.export_text()
+
+
+def breakdown_text(plan: Plan) -> str:
+    """Monthly cost by kind (compute, platform, storage, egress, scale-up, API), the non-zero ones."""
+    parts = [f"{k.replace('_', '-')}: {_usd(v * 730 / plan.horizon_hours)}/month" for k, v in plan.cost_breakdown.items() if v > 0]
+    return ", ".join(parts) or "nothing to pay"
 
 
 def api_lines(plan: Plan) -> list[str]:
@@ -144,7 +151,7 @@ def render_markdown(plan: Plan) -> str:
     if plan.buckets:
         lines += ["", "## Request-size buckets (instances serving each, averaged over the horizon)", ""]
         lines += [f"- {x}" for x in bucket_lines(plan)]
-    lines += ["", "## Prices used", ""]
+    lines += ["", f"**Cost breakdown**: {breakdown_text(plan)}", "", "## Prices used", ""]
     for a in plan.assignments:
         lines.append(f"- {a.cloud} {a.region} {a.instance_type} {a.tier}: ${a.price_usd_per_instance_hour:.4f}/h "
                      f"({a.price_basis}; source {a.price_source}, retrieved {a.price_retrieved})")
