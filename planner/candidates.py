@@ -16,6 +16,8 @@ Pruning (each count reported, nothing silently dropped):
    order); with request-size buckets, every configuration not beaten on every bucket (and the whole mix);
 3. *dominated offer*: another candidate that may serve the same user regions has at least the
    capacity (in every bucket) and a price no higher in every tier (and offers every tier this one offers).
+   Artifact storage is not compared: a plan may pay for one store more than the optimum would (at most
+   one store's cost, cents to a few dollars a month).
 """
 
 from __future__ import annotations
@@ -217,7 +219,8 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
     signature = scope.can_serve(scope.user_regions, merged["geo"]).T
     if scope.quotas:  # a candidate under a quota is only comparable with others under the same quotas
         signature = np.concatenate([signature, quota_members(scope, merged).T], axis=1)
-    if loaded.problem.options.min_regions > 1:  # HA counts regions: compare within a region only
+    if loaded.problem.options.min_regions > 1 or loaded.problem.options.spot_region_fallback > 0:
+        # HA counts regions and the spot fallback loses one region's spot: compare within a region only
         region_code = pd.factorize(merged["cloud"] + "/" + merged["region"])[0][:, None]
         signature = np.concatenate([signature, region_code], axis=1)
     merged = _drop_dominated(merged, signature, cap_cols, uses_gpus=bool(scope.quotas))

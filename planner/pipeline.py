@@ -377,6 +377,11 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         stores=storage_groups(prep.scope, prep.catalogs, prep.candidates.table, prep.demand.horizon_hours)[0],
     )
     # the plan re-costs the integer solution from unit prices; it must agree with the solver
+    outside = plan.cost_breakdown["egress"] + plan.cost_breakdown["scale_up"]
+    if outside > 0:
+        plan.assumptions.append(f"egress and cold starts ({outside * HOURS_PER_MONTH / plan.horizon_hours:,.2f} USD/month, "
+                                f"{outside / plan.objective_usd:.1%} of the total) are priced on the plan after the solve: "
+                                "the solver's gap covers the rest")
     unpriced = [e.cloud for e in plan.egress if not e.priced]
     if unpriced:
         plan.assumptions.append(f"no internet-egress price in egress.csv for {', '.join(unpriced)}: its egress is not charged")

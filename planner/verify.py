@@ -136,6 +136,17 @@ def _check_egress(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, 
     worst = _worst_shortfall(rps, serve, fleet_mean, demand.user_regions)
     check(worst is None, "egress", "each cloud's requests come from user regions its instances may serve" if worst is None else
           f"egress split: short {worst[0]:.3f} req/s for {', '.join(worst[2])} in period {worst[1]}")
+    if not plan.buckets:  # each cloud's share, at the planning rate, within its instances' capacity
+        need = demand.demand_rps * (1 + loaded.problem.options.headroom) - (1 + loaded.problem.options.headroom) * api_rps
+        scale = np.divide(np.maximum(need, 0.0).sum(axis=0), fleet_mean.sum(axis=0),
+                          out=np.zeros(T), where=fleet_mean.sum(axis=0) > 0)  # planning rate per request/s of mean rate
+        for cloud, r in zip(clouds, rps):
+            room = sum(np.array(a.replicas_by_period, dtype=float) * a.capacity_rps_per_replica * a.availability
+                       for a in plan.assignments if a.cloud == cloud)
+            load = r * scale
+            fits = np.all(load <= np.asarray(room, dtype=float) * (1 + 1e-6) + 1e-9)
+            check(fits, "egress", f"egress {cloud}: its share of requests fits its instances' capacity" if fits else
+                  f"egress {cloud}: {load.max():.2f} req/s at the planning rate exceeds its capacity in some period")
     per_request = mean_output_tokens(loaded, outputs) * loaded.problem.options.egress_bytes_per_token
     total = 0.0
     for e, r in zip(plan.egress, rps):
@@ -436,10 +447,11 @@ def _check_splits(plan: Plan, rows, bucket_caps: dict, fleet_serve: np.ndarray, 
         check(np.all(split >= 0) and not np.any((split > 1e-9) & (cap <= 0)[:, :, None]), name,
               f"{name} split: non-negative, only on classes the instance serves at the SLO")
         over = split.sum(axis=1) - in_service
-        k, t = np.unravel_index(np.argmax(over), over.shape)
-        check(over[k, t] <= 1e-6 * max(1.0, in_service[k, t]), name,
-              f"{name} split within the instances in service" if over[k, t] <= 1e-6 * max(1.0, in_service[k, t]) else
-              f"{name} split uses {split[k, :, t].sum():.4f} instances of {ids[k]} in period {t}, {in_service[k, t]:.0f} in service")
+        if over.size:
+            k, t = np.unravel_index(np.argmax(over), over.shape)
+            check(over[k, t] <= 1e-6 * max(1.0, in_service[k, t]), name,
+                  f"{name} split within the instances in service" if over[k, t] <= 1e-6 * max(1.0, in_service[k, t]) else
+                  f"{name} split uses {split[k, :, t].sum():.4f} instances of {ids[k]} in period {t}, {in_service[k, t]:.0f} in service")
         carried = np.einsum("aj,jb,ajt->abt", cap, cover, split)  # (A, B, T) requests/s of bucket b
         for b, label in enumerate(buckets.labels):
             capacity = np.concatenate([carried[:, b], buckets.share[b] * relief])

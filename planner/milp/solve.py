@@ -576,6 +576,8 @@ def solve(inp: MilpInput, options: SolverOptions | None = None, start: SolveResu
     split, fallback, split_problems = extract_splits(inp, idx)
     if split_problems:
         return done(SolveStatus.ERROR, f"{out.message}; solution rejected: " + "; ".join(split_problems[:5]), **common)
+    if split is None and inp.buckets > 1:  # no instance candidate (only the API): nothing split
+        split = np.zeros((idx.K, service_classes(inp)[0].shape[1], idx.T))
     carried = bucket_capacity_in_service(inp, serving_units(inp, reserved, per_period) if split is None else split)  # (K, B, T) req/s
     load, load_message = allocate_load(inp, carried, fleet_need(inp, api), options)
     if load is None:

@@ -616,3 +616,45 @@ def test_cold_starts_are_priced_on_the_plan_and_verified(tmp_path):
     bad.write_text(json.dumps(plan))
     result = run("verify", problem, bad)
     assert result.exit_code == 4 and "FAIL" in result.output
+
+
+def test_spot_fallback_keeps_candidates_of_every_region():
+    problem = QUICKSTART.parents[1] / "tests" / "data" / "problems" / "fallback_across_regions.yaml"
+    plan = json.loads(run("solve", problem, "--format", "json").stdout)
+    spot_regions = {a["region"] for a in plan["assignments"] if a["tier"] == "spot"}
+    assert len(spot_regions) >= 2  # full fallback (φ = 1): spot spread over regions beats all on-demand
+    assert plan["cost_breakdown"]["compute"] == pytest.approx(1571.35, rel=1e-3)
+
+
+def test_size_buckets_with_only_the_api_do_not_crash(tmp_path):
+    text = MIXED.read_text().replace("data/azure2023", str(MIXED.parent / "data" / "azure2023")).replace(
+        "  tiers: [on-demand]", "  tiers: [api, on-demand]").replace("gpus: [L4-24GB, A10G-24GB, A100-SXM-80GB, H100-SXM-80GB]", "gpus: [L4-24GB]").replace(
+        "  min_replicas: 1", "  min_replicas: 0")
+    problem, out = _write(tmp_path, text), tmp_path / "plan.json"
+    result = run("solve", problem, "--format", "json", "-o", out)
+    assert result.exit_code in (0, 4), result.output
+    no_traceback(result)
+    assert result.exit_code == 0
+    plan = json.loads(out.read_text())
+    assert plan["api"] and not plan["assignments"]  # the API is cheaper than L4 instances here: a plan without instances
+    assert run("verify", problem, out).exit_code == 0
+    api_only = _write(tmp_path, text.replace("  tiers: [api, on-demand]", "  tiers: [api]"))
+    assert run("solve", api_only).exit_code == 0
+
+
+def test_verify_rejects_egress_moved_to_a_cloud_without_the_capacity(tmp_path):
+    problem = QUICKSTART.parents[1] / "tests" / "data" / "problems" / "egress_two_clouds.yaml"
+    out = tmp_path / "plan.json"
+    assert run("solve", problem, "--format", "json", "-o", out).exit_code == 0
+    plan = json.loads(out.read_text())
+    assert len(plan["egress"]) == 2
+    assert run("verify", problem, out).exit_code == 0
+    small = min(plan["egress"], key=lambda e: e["gb"])
+    big = max(plan["egress"], key=lambda e: e["gb"])
+    # all requests on the cloud with less capacity: totals still add up, capacity does not
+    small["rps_by_period"] = [a + b for a, b in zip(small["rps_by_period"], big["rps_by_period"])]
+    plan["egress"] = [small]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    result = run("verify", problem, bad)
+    assert result.exit_code == 4 and "FAIL egress" in result.output
