@@ -6,7 +6,7 @@ fleet often sends short requests to small GPUs and long ones to large GPUs (Mél
 has a share of the requests and its own samples, so the performance model gives every candidate a
 capacity at the SLO per bucket, and the MILP assigns each bucket's load to candidates
 (Σ_b load_b / capacity_b ≤ replicas). A candidate may also serve the whole mix as it comes (its
-capacity on every request, the plan without buckets), so buckets never make a plan dearer.
+capacity on every request, the plan without buckets), so buckets never make a plan dearer (up to the solver's gap).
 
 Without ``size_buckets`` there is one bucket holding every request (share 1): the plan is the
 same as before buckets existed.

@@ -308,7 +308,8 @@ def whole_mix_start(inp: MilpInput, options: SolverOptions) -> SolveResult | Non
     """With request-size buckets: solve the problem without them first (every candidate that can
     serve the whole mix, at that capacity; seconds where the bucketed model takes minutes) and return
     its plan, widened to every candidate, as the MIP start of the bucketed model, which therefore never
-    ends with a plan dearer than the one without buckets, even when stopped at its time limit."""
+    ends with a plan dearer than that one, even when stopped at its time limit (the start is itself
+    solved to the problem's gap, over the candidates that win on the whole mix)."""
     if inp.buckets <= 1 or inp.mix_capacity_rps is None or not np.any(np.asarray(inp.mix_capacity_rps) > 0):
         return None
     mix_input, keep = whole_mix_input(inp)

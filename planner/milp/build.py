@@ -251,11 +251,45 @@ def service_classes(inp: MilpInput) -> tuple[np.ndarray, np.ndarray]:
     return cap, cover
 
 
+def _undominated_on_the_mix(inp: MilpInput, ks: np.ndarray) -> np.ndarray:
+    """Candidates ``ks`` less those another one beats on the whole mix: same user regions, quotas,
+    cloud region and artifact store, at least the mix capacity, replicas and spot availability, no
+    more GPUs, no higher price in any tier (ties: lower index). Without buckets the candidate table
+    is pruned like this already; with buckets it keeps every configuration that wins some bucket,
+    which would make the start's own solve needlessly hard."""
+    columns = [np.asarray(inp.can_serve, dtype=bool)[:, ks]]
+    for members in (inp.quota_members, inp.region_members, inp.storage_members):
+        if members is not None:
+            columns.append(np.asarray(members, dtype=bool)[:, ks])
+    signature = np.concatenate(columns, axis=0).T  # (len(ks), rows)
+    mix = np.asarray(inp.mix_capacity_rps, dtype=float)[ks]
+    off = offered(inp)
+    prices = np.stack([np.where(off[t][ks], np.nan_to_num(np.asarray(inp.price_usd_per_hour.get(t, np.zeros(len(inp.candidate_ids))),
+                                                                    dtype=float)[ks]), np.inf) for t in TIERS], axis=1)
+    rho = replicas_per_unit(inp)[ks]
+    gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(len(inp.candidate_ids)), dtype=float)[ks]
+    avail = spot_availability(inp)[ks]
+    keep = np.ones(len(ks), dtype=bool)
+    groups: dict[bytes, list[int]] = {}
+    for i, sig in enumerate(signature):
+        groups.setdefault(sig.tobytes(), []).append(i)
+    for members in groups.values():
+        m = np.array(members)
+        no_worse = ((mix[m][None, :] >= mix[m][:, None]) & np.all(prices[m][None, :, :] <= prices[m][:, None, :], axis=2)
+                    & (rho[m][None, :] >= rho[m][:, None]) & (gpus[m][None, :] <= gpus[m][:, None])
+                    & (avail[m][None, :] >= avail[m][:, None]))
+        better = (mix[m][None, :] > mix[m][:, None]) | np.any(prices[m][None, :, :] < prices[m][:, None, :], axis=2) | (m[None, :] < m[:, None])
+        dominated = no_worse & better
+        np.fill_diagonal(dominated, False)
+        keep[m[dominated.any(axis=1)]] = False
+    return ks[keep]
+
+
 def whole_mix_input(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
     """The same problem without buckets: every candidate that can serve the whole mix, at its capacity
     on it. Its plans are feasible for the bucketed problem (all units on the whole-mix class), so its
     optimum is a MIP start and an upper bound there. Returns the input and the kept candidates' indices."""
-    keep = np.flatnonzero(np.asarray(inp.mix_capacity_rps, dtype=float) > 0)
+    keep = _undominated_on_the_mix(inp, np.flatnonzero(np.asarray(inp.mix_capacity_rps, dtype=float) > 0))
 
     def cut(arr, axis=0):
         return None if arr is None else np.take(np.asarray(arr), keep, axis=axis)
