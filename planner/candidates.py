@@ -31,6 +31,7 @@ from planner import perf
 from planner.buckets import RequestBuckets
 from planner.catalog import Catalogs
 from planner.catalog.prices import platform_fees, tier_prices
+from planner.dominance import dominated
 from planner.errors import ProblemError
 from planner.milp.data import TIERS
 from planner.problem import LoadedProblem
@@ -238,37 +239,22 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, cap_cols: 
     has at least a's capacity in every request-size bucket and a price no higher in every tier (a
     missing tier counts as +inf), and is strictly better somewhere (ties: the smaller candidate_id
     survives). With ``check_replicas`` b must also run at least as many replicas per instance
-    (min_replicas counts replicas). With quotas (``uses_gpus``) b must also use no more GPUs than a.
-    Vectorised within each group of equal signature."""
-    cap = frame[cap_cols].to_numpy(float)  # (n, B)
+    (min_replicas counts replicas); b's spot must count for at least as much (spot availability).
+    With quotas (``uses_gpus``) b must also use no more GPUs than a (:func:`planner.dominance.dominated`)."""
     prices = np.stack([total_price(frame, t) for t in TIERS], axis=1)  # what the plan pays: instance + platform fee
-    prices = np.where(np.isfinite(prices), prices, np.inf)
     ids = frame["candidate_id"].to_numpy(str)
-    gpus = frame["gpus_per_instance"].to_numpy(float)
-    replicas = frame["replicas_per_instance"].to_numpy(float)
-    avail = frame["spot_availability"].to_numpy(float) if "spot_availability" in frame else None
-    keep = np.ones(len(frame), dtype=bool)
-    groups: dict[bytes, list[int]] = {}
-    for i, sig in enumerate(serve_signature):
-        groups.setdefault(sig.tobytes(), []).append(i)
-    for members in groups.values():
-        idx = np.array(members)
-        c, p, name = cap[idx], prices[idx], ids[idx]
-        # [a, b]: b dominates a
-        r = replicas[idx]
-        no_worse = np.all(c[None, :, :] >= c[:, None, :], axis=2) & np.all(p[None, :, :] <= p[:, None, :], axis=2)
-        if check_replicas:
-            no_worse &= r[None, :] >= r[:, None]
-        if avail is not None:  # a spot unit counts for its availability
-            a_ = avail[idx]
-            no_worse &= a_[None, :] >= a_[:, None]
-        if uses_gpus:
-            g = gpus[idx]
-            no_worse &= g[None, :] <= g[:, None]
-        better = np.any(c[None, :, :] > c[:, None, :], axis=2) | np.any(p[None, :, :] < p[:, None, :], axis=2) | (name[None, :] < name[:, None])
-        dominated = no_worse & better
-        np.fill_diagonal(dominated, False)
-        keep[idx[dominated.any(axis=1)]] = False
+    required_higher = [frame["replicas_per_instance"].to_numpy(float)] if check_replicas else []
+    if "spot_availability" in frame:  # a spot unit counts for its availability
+        required_higher.append(frame["spot_availability"].to_numpy(float))
+    beaten = dominated(
+        serve_signature,
+        higher=frame[cap_cols].to_numpy(float),
+        lower=np.where(np.isfinite(prices), prices, np.inf),
+        rank=np.argsort(np.argsort(ids, kind="stable"), kind="stable"),  # ties: the smaller candidate_id survives
+        also_higher=np.stack(required_higher, axis=1) if required_higher else None,
+        also_lower=frame["gpus_per_instance"].to_numpy(float) if uses_gpus else None,
+    )
+    keep = ~beaten
     return frame[keep]
 
 

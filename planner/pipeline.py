@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class Prepared:
     candidates: CandidateSet
     milp_input: MilpInput | None
     buckets: RequestBuckets | None = None  # request-size buckets (one bucket of every request without size_buckets)
+    stores: list[dict] = field(default_factory=list)  # priced artifact stores of the candidates (storage_groups)
     api: dict | None = None  # the per-token API offer when the 'api' tier is allowed (prices.api_choice)
 
 
@@ -68,8 +69,10 @@ def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
                          mean_input_tokens(loaded, inputs), mean_output_tokens(loaded, outputs))
     milp_input = None
     if len(cands.table) or api is not None:
-        milp_input = milp_input_for(loaded, scope, cands, demand, api, buckets, catalogs)
-    return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input, buckets=buckets, api=api)
+        stores = storage_groups(scope, catalogs, cands.table, demand.horizon_hours)
+        milp_input = milp_input_for(loaded, scope, cands, demand, api, buckets, catalogs, stores)
+    return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input, buckets=buckets, api=api,
+                    stores=stores[0] if milp_input is not None else [])
 
 
 def storage_price(catalogs: Catalogs, cloud: str, region: str) -> dict | None:
@@ -139,10 +142,13 @@ def egress_lines(prep: Prepared, result: SolveResult) -> list[dict]:
 
 
 def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, demand: DemandSeries,
-                   api: dict | None = None, buckets: RequestBuckets | None = None, catalogs: Catalogs | None = None) -> MilpInput:
+                   api: dict | None = None, buckets: RequestBuckets | None = None, catalogs: Catalogs | None = None,
+                   stores: tuple[list[dict], np.ndarray] | None = None) -> MilpInput:
     opts = loaded.problem.options
     table = cands.table
-    stores, store_members = ([], None) if catalogs is None else storage_groups(scope, catalogs, table, demand.horizon_hours)
+    if stores is None:
+        stores = ([], None) if catalogs is None else storage_groups(scope, catalogs, table, demand.horizon_hours)
+    stores, store_members = stores
     region_key = (table["cloud"] + "/" + table["region"]).to_numpy(str)
     region_labels = sorted(set(region_key))
     region_members = np.array([region_key == g for g in region_labels], dtype=bool).reshape(len(region_labels), len(table))
@@ -204,10 +210,10 @@ def explain_no_candidates(prep: Prepared) -> list[str]:
             lines.append(f"  {row.gpu}: the model ({row.weights_gb:.1f} GB of weights at {row.precision}) does not fit in {row.tp} GPU(s)")
         else:
             reached = []
-            for field, target in (("ttft", prep.slo.ttft_p99_ms), ("tpot", prep.slo.tpot_p99_ms), ("e2e", prep.slo.e2e_p99_ms)):
-                value = getattr(row, f"{field}_p99_ms")
+            for metric, target in (("ttft", prep.slo.ttft_p99_ms), ("tpot", prep.slo.tpot_p99_ms), ("e2e", prep.slo.e2e_p99_ms)):
+                value = getattr(row, f"{metric}_p99_ms")
                 if target is not None and np.isfinite(value) and value > target:
-                    reached.append(f"P99 {field.upper()} {value:.0f} ms > SLO {target:.0f} ms (by {value - target:.0f} ms)")
+                    reached.append(f"P99 {metric.upper()} {value:.0f} ms > SLO {target:.0f} ms (by {value - target:.0f} ms)")
             detail = "; ".join(reached) or f"binding limit: {row.limit}"
             lines.append(f"  {row.gpu} (tp={row.tp}, {row.precision}, batch {row.concurrency}): {detail}")
     return lines
@@ -268,8 +274,8 @@ def assumptions_for(prep: Prepared) -> list[str]:
         "model artifacts: the weights (parameters × bytes at the precision served) are kept in every cloud region and "
         "precision the plan uses, for the whole horizon, at the region's storage price (storage.csv; object storage, or "
         "the cloud's persistent storage where it has none)",
-        *([f"no storage price in storage.csv for {', '.join(unpriced_storage(prep.catalogs, table))} (candidate regions): artifacts there are not charged"]
-          if len(table) and unpriced_storage(prep.catalogs, table) else []),
+        *([f"no storage price in storage.csv for {', '.join(unpriced)} (candidate regions): artifacts there are not charged"]
+          if (unpriced := unpriced_storage(prep.catalogs, table)) else []),
         (f"egress: {prep.loaded.problem.options.egress_bytes_per_token:g} bytes per output token sent to users, priced per cloud "
          "with its internet-egress tiers (egress.csv; free allowance included as if this were the account's only egress) on "
          "the plan's load split; the MILP does not see egress, the split prefers the cheaper-egress clouds"),
@@ -375,7 +381,7 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         buckets=prep.buckets,
         egress=egress_lines(prep, result),
         cold_start_hours=p.options.cold_start_minutes / 60.0,
-        stores=storage_groups(prep.scope, prep.catalogs, prep.candidates.table, prep.demand.horizon_hours)[0],
+        stores=prep.stores,
     )
     # the plan re-costs the integer solution from unit prices; it must agree with the solver
     outside = plan.cost_breakdown["egress"] + plan.cost_breakdown["scale_up"]

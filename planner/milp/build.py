@@ -57,6 +57,7 @@ from pathlib import Path
 import numpy as np
 import pulp
 
+from planner.dominance import dominated
 from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, TIERS, MilpInput
 
 #: short variable-name prefix per tier
@@ -262,26 +263,13 @@ def _undominated_on_the_mix(inp: MilpInput, ks: np.ndarray) -> np.ndarray:
         if members is not None:
             columns.append(np.asarray(members, dtype=bool)[:, ks])
     signature = np.concatenate(columns, axis=0).T  # (len(ks), rows)
-    mix = np.asarray(inp.mix_capacity_rps, dtype=float)[ks]
     off = offered(inp)
     prices = np.stack([np.where(off[t][ks], np.nan_to_num(np.asarray(inp.price_usd_per_hour.get(t, np.zeros(len(inp.candidate_ids))),
                                                                     dtype=float)[ks]), np.inf) for t in TIERS], axis=1)
-    rho = replicas_per_unit(inp)[ks]
     gpus = np.asarray(inp.gpus_per_replica if inp.gpus_per_replica is not None else np.ones(len(inp.candidate_ids)), dtype=float)[ks]
-    avail = spot_availability(inp)[ks]
-    keep = np.ones(len(ks), dtype=bool)
-    groups: dict[bytes, list[int]] = {}
-    for i, sig in enumerate(signature):
-        groups.setdefault(sig.tobytes(), []).append(i)
-    for members in groups.values():
-        m = np.array(members)
-        no_worse = ((mix[m][None, :] >= mix[m][:, None]) & np.all(prices[m][None, :, :] <= prices[m][:, None, :], axis=2)
-                    & (rho[m][None, :] >= rho[m][:, None]) & (gpus[m][None, :] <= gpus[m][:, None])
-                    & (avail[m][None, :] >= avail[m][:, None]))
-        better = (mix[m][None, :] > mix[m][:, None]) | np.any(prices[m][None, :, :] < prices[m][:, None, :], axis=2) | (m[None, :] < m[:, None])
-        dominated = no_worse & better
-        np.fill_diagonal(dominated, False)
-        keep[m[dominated.any(axis=1)]] = False
+    beaten = dominated(signature, higher=np.asarray(inp.mix_capacity_rps, dtype=float)[ks], lower=prices, rank=np.arange(len(ks)),
+                       also_higher=np.stack([replicas_per_unit(inp)[ks], spot_availability(inp)[ks]], axis=1), also_lower=gpus)
+    keep = ~beaten
     return ks[keep]
 
 

@@ -568,12 +568,12 @@ def test_spot_availability_derates_spot_and_verify_checks_it(tmp_path):
     assert [p["capacity_rps"] for p in plan["periods"]] == pytest.approx(counted)
     assert run("verify", problem, out).exit_code == 0
     spot = [a for a in plan["assignments"] if a["tier"] == "spot"]
-    if spot:
-        spot[0]["availability"] = 1.0
-        bad = tmp_path / "bad.json"
-        bad.write_text(json.dumps(plan))
-        result = run("verify", problem, bad)
-        assert result.exit_code == 4 and "FAIL spot" in result.output
+    assert spot  # spot at half its capacity is still the cheapest share of the quickstart fleet
+    spot[0]["availability"] = 1.0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(plan))
+    result = run("verify", problem, bad)
+    assert result.exit_code == 4 and "FAIL spot" in result.output
     typo = _write(tmp_path, text.replace("{cloud: aws,", "{gpu: H100x,"))
     result = run("solve", typo)
     assert result.exit_code == 3 and "spot_availability" in result.output
@@ -632,9 +632,8 @@ def test_size_buckets_with_only_the_api_do_not_crash(tmp_path):
         "  min_replicas: 1", "  min_replicas: 0")
     problem, out = _write(tmp_path, text), tmp_path / "plan.json"
     result = run("solve", problem, "--format", "json", "-o", out)
-    assert result.exit_code in (0, 4), result.output
     no_traceback(result)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     plan = json.loads(out.read_text())
     assert plan["api"] and not plan["assignments"]  # the API is cheaper than L4 instances here: a plan without instances
     assert run("verify", problem, out).exit_code == 0
