@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from planner.catalog import load_catalogs
-from planner.pipeline import merge_identical_periods, prepare, solve_prepared, solver_options
+from planner.milp.stages import merge_identical_periods
+from planner.pipeline import prepare, solve_prepared, solver_options
 from planner.problem import load_problem
 from planner.verify import verify_plan
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,9 +13,9 @@ from planner.candidates import CandidateSet, bucket_columns, build_candidates, t
 from planner.catalog import Catalogs
 from planner.errors import InfeasibleError, SolverError, SolverLimitError
 from planner.milp import diagnose
-from planner.milp.build import whole_mix_input, write_lp
+from planner.milp.build import write_lp
 from planner.milp.data import TIERS, MilpInput, SolveResult, SolverOptions, SolveStatus
-from planner.milp.solve import solve
+from planner.milp.stages import merge_identical_periods, solve_in_stages
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
 from planner.scope import Scope, quota_members, resolve_scope, spot_availability_for
@@ -182,6 +182,7 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         storage_members=store_members if stores else None,
         storage_usd=np.array([g["usd"] for g in stores]) if stores else None,
         storage_labels=tuple(g["label"] for g in stores) if stores else None,
+        cold_start_hours=opts.cold_start_minutes / 60.0,
         **({} if buckets is None or buckets.count == 1 else dict(
             bucket_share=buckets.share,
             bucket_capacity_rps=table[bucket_columns(buckets.count)[:-1]].to_numpy(float).reshape(len(table), buckets.count),
@@ -240,6 +241,20 @@ def _fee_text(fee) -> str:
     return " + ".join(parts) or "0"
 
 
+def lag_headroom(prep: Prepared) -> list[str]:
+    """Scale-up lag: planned capacity starts ``cold_start_minutes`` ahead of its period (priced), so
+    a planned schedule has no lag; a reactive autoscaler inside a period needs headroom for the
+    demand's rise within the lag, measured on the rates file where there is one."""
+    minutes = prep.loaded.problem.options.cold_start_minutes
+    growth = prep.demand.growth_within(minutes) if minutes > 0 else None
+    if growth is None:
+        return []
+    headroom = prep.loaded.problem.options.headroom
+    verdict = "covers it" if headroom >= growth else "does NOT cover it: raise options.headroom for reactive autoscaling"
+    return [f"scale-up lag: within {minutes:g} minutes the trace's rate rises by up to {growth:.0%} (P99 over its steps); "
+            f"a reactive autoscaler needs that headroom, and options.headroom = {headroom:.0%} {verdict}"]
+
+
 def assumptions_for(prep: Prepared) -> list[str]:
     table = prep.candidates.table
     out = [
@@ -248,9 +263,9 @@ def assumptions_for(prep: Prepared) -> list[str]:
         "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed: without it, reserved + on-demand still cover (1 − max_spot_share) of demand",
         *([f"scale-up: every on-demand or spot instance started is paid for {prep.loaded.problem.options.cold_start_minutes:g} "
            "minutes before it serves (started ahead of the period that needs it; the horizon repeats, so period 0 follows the "
-           "last), priced on the plan in cost_breakdown.scale_up; the MILP does not optimise it (start variables over 168 "
-           "coupled periods stall HiGHS 1.16 past its time limit), so the solver's gap does not cover it"]
+           "last); in the MILP's objective and in cost_breakdown.scale_up"]
           if prep.loaded.problem.options.cold_start_minutes > 0 else []),
+        *lag_headroom(prep),
         *([f"spot fallback: losing every spot instance of any one cloud region still leaves {prep.loaded.problem.options.spot_region_fallback:.0%} "
            "of demand × (1 + headroom) served"] if prep.loaded.problem.options.spot_region_fallback > 0 else []),
         *(f"spot capacity of {c or 'every cloud'}/{g or 'every GPU'} counted at {a:.0%} (options.spot_availability: interruptions)"
@@ -292,71 +307,11 @@ def assumptions_for(prep: Prepared) -> list[str]:
     return out
 
 
-def merge_identical_periods(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
-    """Periods with the same demand (planning and mean rate) in every user region get the same optimal per-period decisions
-    (given the reserved fleet, periods are independent), so they are solved once with their hours
-    added up. Returns the reduced input and, for each original period, its reduced index. Exact."""
-    key = inp.demand_rps if inp.mean_demand_rps is None else np.concatenate([inp.demand_rps, inp.mean_demand_rps])
-    _, first, inverse = np.unique(key.T, axis=0, return_index=True, return_inverse=True)
-    inverse = np.asarray(inverse).ravel()
-    order = np.argsort(first)  # keep the reduced periods in order of first appearance
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    inverse = rank[inverse]
-    hours = np.bincount(inverse, weights=inp.period_hours, minlength=len(order))
-    keep = np.sort(first)
-    reduced = replace(inp, period_hours=hours, demand_rps=inp.demand_rps[:, keep],
-                      mean_demand_rps=None if inp.mean_demand_rps is None else inp.mean_demand_rps[:, keep])
-    return reduced, inverse
-
-
-def whole_mix_start(inp: MilpInput, options: SolverOptions) -> SolveResult | None:
-    """With request-size buckets: solve the problem without them first (every candidate that can
-    serve the whole mix, at that capacity; seconds where the bucketed model takes minutes) and return
-    its plan, widened to every candidate, as the MIP start of the bucketed model, which therefore never
-    ends with a plan dearer than that one, even when stopped at its time limit (the start is itself
-    solved to the problem's gap, over the candidates that win on the whole mix)."""
-    if inp.buckets <= 1 or inp.mix_capacity_rps is None or not np.any(np.asarray(inp.mix_capacity_rps) > 0):
-        return None
-    mix_input, keep = whole_mix_input(inp)
-    first = solve(mix_input, options)
-    if not first.has_solution:
-        return None
-    K, T = len(inp.candidate_ids), len(inp.period_hours)
-    reserved = {tier: np.zeros(K, dtype=np.int64) for tier in first.reserved}
-    per_period = {tier: np.zeros((K, T), dtype=np.int64) for tier in first.per_period}
-    for tier, arr in first.reserved.items():
-        reserved[tier][keep] = arr
-    for tier, arr in first.per_period.items():
-        per_period[tier][keep] = arr
-    return SolveResult(status=first.status, solver=first.solver, objective_usd=first.objective_usd,
-                       reserved=reserved, per_period=per_period, api_rps=first.api_rps)
-
-
-def _expand(result: SolveResult, inverse: np.ndarray) -> SolveResult:
-    result.per_period = {tier: arr[:, inverse] for tier, arr in result.per_period.items()}
-    if result.load_rps is not None:
-        result.load_rps = result.load_rps[:, :, inverse]
-    if result.bucket_load_rps is not None:
-        result.bucket_load_rps = result.bucket_load_rps[..., inverse]
-    if result.class_units is not None:
-        result.class_units = result.class_units[..., inverse]
-    if result.fallback_units is not None:
-        result.fallback_units = result.fallback_units[..., inverse]
-    if result.api_rps is not None:
-        result.api_rps = result.api_rps[:, inverse]
-    return result
-
-
 def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
     if prep.milp_input is None:
         raise InfeasibleError(explain_no_candidates(prep))
     inp = prep.milp_input
-    reduced, inverse = merge_identical_periods(inp)
-    result = solve(reduced, options, start=whole_mix_start(reduced, options))
-    if result.has_solution:
-        result = _expand(result, inverse)
-        result.options = {**result.options, "periods_solved": len(reduced.period_hours)}
+    result = solve_in_stages(inp, options)
     if result.status == SolveStatus.INFEASIBLE:
         raise InfeasibleError(["no plan meets every constraint:"] + ["  " + m for m in diagnose.explain_infeasibility(inp, options)])
     if result.status == SolveStatus.LIMIT_NO_SOLUTION:
@@ -384,16 +339,16 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         stores=prep.stores,
     )
     # the plan re-costs the integer solution from unit prices; it must agree with the solver
-    outside = plan.cost_breakdown["egress"] + plan.cost_breakdown["scale_up"]
+    outside = plan.cost_breakdown["egress"]
     if outside > 0:
-        plan.assumptions.append(f"egress and cold starts ({outside * HOURS_PER_MONTH / plan.horizon_hours:,.2f} USD/month, "
+        plan.assumptions.append(f"egress ({outside * HOURS_PER_MONTH / plan.horizon_hours:,.2f} USD/month, "
                                 f"{outside / plan.objective_usd:.1%} of the total) are priced on the plan after the solve: "
                                 "the solver's gap covers the rest")
     unpriced = [e.cloud for e in plan.egress if not e.priced]
     if unpriced:
         plan.assumptions.append(f"no internet-egress price in egress.csv for {', '.join(unpriced)}: its egress is not charged")
     # the plan re-costs the integer solution from unit prices; it must agree with the solver (egress is priced after it)
-    solved = plan.objective_usd - plan.cost_breakdown["egress"] - plan.cost_breakdown["scale_up"]
+    solved = plan.objective_usd - plan.cost_breakdown["egress"]
     if result.objective_usd is not None and not math.isclose(solved, result.objective_usd, rel_tol=1e-6, abs_tol=1e-6):
         raise SolverError(f"re-costed plan {solved:.6f} USD differs from the solver objective {result.objective_usd:.6f} USD")
     return plan

@@ -36,6 +36,23 @@ class DemandSeries:
     period_hours: np.ndarray  # (T,)
     demand_rps: np.ndarray  # (U, T) rate to plan for: each period's peak (or stated percentile)
     mean_rps: np.ndarray  # (U, T) average rate in each period: counts requests and tokens
+    step_rps: np.ndarray | None = None  # (N,) total rate per step of a rates file (None for a shape)
+    step_seconds: float | None = None
+
+    def growth_within(self, minutes: float, quantile: float = 99.0) -> float | None:
+        """The ``quantile`` over the trace's steps of how much the rate rises within ``minutes``
+        (max of the next steps / now − 1, ≥ 0): the headroom a reactive autoscaler whose new
+        instances serve only ``minutes`` later needs. None without a rates file at that resolution."""
+        if self.step_rps is None or not self.step_seconds or minutes * 60 < self.step_seconds:
+            return None
+        lag = int(minutes * 60 // self.step_seconds)
+        rate = self.step_rps
+        if len(rate) <= lag:
+            return None
+        ahead = np.lib.stride_tricks.sliding_window_view(rate, lag + 1)[:, 1:].max(axis=1)
+        now = rate[: len(ahead)]
+        rise = np.where(now > 0, ahead / np.where(now > 0, now, 1.0) - 1.0, 0.0)
+        return float(max(np.percentile(rise, quantile), 0.0))
 
     @property
     def requests(self) -> float:
@@ -211,4 +228,6 @@ def demand_series(loaded: LoadedProblem) -> DemandSeries:
         total = np.maximum(rate.max(axis=1), peak_rate)
     if not np.all(total >= 0) or not np.any(total > 0):
         raise ProblemError(f"{loaded.where('workload', 'demand')}: demand is zero in every period")
-    return DemandSeries(regions, hours, shares[:, None] * total[None, :], shares[:, None] * mean[None, :])
+    return DemandSeries(regions, hours, shares[:, None] * total[None, :], shares[:, None] * mean[None, :],
+                        step_rps=steps if demand.profile == "file" else None,
+                        step_seconds=float(demand.step_seconds) if demand.profile == "file" else None)

@@ -96,6 +96,7 @@ class VarIndex:
     per_period: dict[str, dict[tuple[int, int], pulp.LpVariable]] = field(default_factory=dict)
     region_up: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     stored: dict[int, pulp.LpVariable] = field(default_factory=dict)
+    starts: dict[tuple[str, int, int], pulp.LpVariable] = field(default_factory=dict)
     load: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
     bucket_split: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
     fallback_split: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)
@@ -687,8 +688,31 @@ def define_storage(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, relax: b
             _add_row(prob, idx, "storage", f"storage_g{g}_k{k}", terms + [(z, -big_m)], _LE, 0.0)
 
 
+def define_cold_starts(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
+    """Scale-up cost: an on-demand or spot instance started in period t is paid for ``L`` =
+    ``cold_start_hours`` before it serves. Continuous g_{τ,k,t} ≥ 0 for τ ∈ P, one row per period
+    (cyclic: the representative horizon repeats, so period 0 follows period T−1)::
+
+        starts_{od|sp}_k{k}_t{t}:   g_{τ,k,t} − x_{τ,k,t} + x_{τ,k,t−1}  ≥  0      objective: + L p_{k,τ} g_{τ,k,t}
+
+    At the optimum g = max(x_t − x_{t−1}, 0), an integer since x is. Only with T > 1 and L > 0.
+    Periods must be in time order here, so the pipeline merges only runs of consecutive equal
+    periods (exact: with g's triangle inequality, a constant schedule over a run is never dearer).
+    """
+    if not inp.cold_start_hours > 0 or idx.T < 2:
+        return
+    for tier in PER_PERIOD_TIERS:
+        pre = TIER_PREFIX[tier]
+        for (k, t), x in idx.per_period[tier].items():
+            g = _new_var(prob, f"g{pre}_k{k}_t{t}", False)
+            idx.starts[(tier, k, t)] = g
+            before = idx.per_period[tier][(k, (t - 1) % idx.T)]
+            _add_row(prob, idx, "cold_starts", f"starts_{pre}_k{k}_t{t}", [(g, 1.0), (x, -1.0), (before, 1.0)], _GE, 0.0)
+
+
 def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:
-    """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}; S_g for z_g; 3600 h_t p_api for a_{u,t}."""
+    """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}; S_g for z_g; L p_{k,τ} for
+    g_{τ,k,t}; 3600 h_t p_api for a_{u,t}."""
     hours = np.asarray(inp.period_hours, dtype=float)
     H = float(hours.sum())
     terms: list[tuple[pulp.LpVariable, float]] = []
@@ -704,6 +728,8 @@ def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable
             terms.append((v, float(price[k]) * float(hours[t])))
     for g, z in idx.stored.items():
         terms.append((z, float(np.asarray(inp.storage_usd, dtype=float)[g])))
+    for (tier, k, t), g in idx.starts.items():
+        terms.append((g, float(inp.cold_start_hours) * float(np.asarray(inp.price_usd_per_hour[tier], dtype=float)[k])))
     billed = api_billing_ratio(inp)
     for (u, t), v in idx.api.items():  # requests/s × seconds in the period × USD per request
         terms.append((v, float(inp.api_usd_per_request) * float(hours[t]) * 3600.0 * float(billed[u, t])))
@@ -759,6 +785,7 @@ def build_model(inp: MilpInput, *, relax: bool = False, elastic: bool = False) -
     define_quotas(prob, inp, idx)
     define_min_regions(prob, inp, idx, relax=relax)
     define_storage(prob, inp, idx, relax=relax)
+    define_cold_starts(prob, inp, idx)
     define_objective(prob, inp, idx, elastic=elastic)
     return prob, idx
 

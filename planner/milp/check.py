@@ -114,7 +114,8 @@ def stores_used(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
 def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray | None = None,
              stored: np.ndarray | None = None) -> float:
     """Re-cost a plan in numpy: Σ p_{k,τ} H r_{k,τ} + Σ h_t p_{k,τ} (o|s)_{k,t} (unused tiers cost 0)
-    + the API requests + the artifact stores (``stored``, default: those the plan uses)."""
+    + the API requests + the artifact stores (``stored``, default: those the plan uses) + the cold
+    starts L p_{k,τ} max(x_{k,t} − x_{k,t−1}, 0) (cyclic) of on-demand and spot."""
     hours = np.asarray(inp.period_hours, dtype=float)
     H = float(hours.sum())
     total = 0.0
@@ -128,6 +129,9 @@ def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray |
         if np.any(q):
             p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
             total += float(np.sum(np.where(q > 0, p[:, None], 0.0) * q * hours[None, :]))
+            if inp.cold_start_hours > 0 and q.ndim == 2 and q.shape[1] > 1:
+                starts = instance_starts(q)
+                total += float(np.sum(np.where(starts > 0, p[:, None], 0.0) * starts)) * float(inp.cold_start_hours)
     if inp.storage_members is not None:
         used = stores_used(inp, reserved, per_period) if stored is None else np.asarray(stored, dtype=bool)
         total += float(np.asarray(inp.storage_usd, dtype=float)[used].sum())

@@ -77,6 +77,7 @@ class MilpInput:
     storage_members: np.ndarray | None = None  # (G, K) bool: k needs model artifact store g (a cloud region and precision)
     storage_usd: np.ndarray | None = None  # (G,) USD over the horizon for keeping store g, paid when any member is in service
     storage_labels: tuple[str, ...] | None = None  # (G,) names, for messages
+    cold_start_hours: float = 0.0  # hours an on-demand/spot instance is paid before it serves; each start (a rise from the previous period, cyclic) costs that × its price (0 = not priced)
 
     @property
     def buckets(self) -> int:

@@ -76,7 +76,7 @@ def _finite(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _rel_gap(obj: float | None, bound: float | None) -> float | None:
+def rel_gap(obj: float | None, bound: float | None) -> float | None:
     """|obj − bound| / |obj| (HiGHS' definition); 0 when both are 0."""
     if obj is None or bound is None:
         return None
@@ -267,7 +267,7 @@ def _cbc_outcome(prob: pulp.LpProblem, options: SolverOptions, log_text: str) ->
     if out.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE):
         out.objective = _finite(prob.objective.value()) if prob.objective is not None else None
         out.bound = log.get("bound")  # CBC prints no bound for an optimal run: gap stays None
-        out.gap = _rel_gap(out.objective, out.bound)
+        out.gap = rel_gap(out.objective, out.bound)
         if out.status == SolveStatus.FEASIBLE and out.gap is not None and out.gap <= options.gap:
             out.status = SolveStatus.OPTIMAL
     elif out.status == SolveStatus.LIMIT_NO_SOLUTION:
@@ -487,6 +487,17 @@ def _stores_chosen(inp: MilpInput, idx: VarIndex) -> np.ndarray:
     return out
 
 
+def _starts_slack_usd(inp: MilpInput, idx: VarIndex, per_period: dict) -> float:
+    """USD the solver's start variables g pay beyond the starts its counts need (an incumbent
+    stopped at a limit may leave g above max(x_t − x_{t−1}, 0)): compare like with like."""
+    slack = 0.0
+    for (tier, k, t), g in idx.starts.items():
+        x = per_period[tier]
+        need = max(float(x[k, t] - x[k, (t - 1) % idx.T]), 0.0)
+        slack += max((g.varValue or 0.0) - need, 0.0) * float(inp.cold_start_hours) * float(np.asarray(inp.price_usd_per_hour[tier], dtype=float)[k])
+    return slack
+
+
 def start_values(inp: MilpInput, idx: VarIndex, start: SolveResult) -> dict[str, float]:
     """A MIP start for ``idx``'s model from a plan of the same candidates (``start.reserved``,
     ``start.per_period``, ``start.api_rps``): replicas as given; with buckets every unit on the
@@ -499,6 +510,9 @@ def start_values(inp: MilpInput, idx: VarIndex, start: SolveResult) -> dict[str,
     for tier, vars_ in idx.per_period.items():
         for (k, t), v in vars_.items():
             values[v.name] = float(start.per_period.get(tier, np.zeros((idx.K, idx.T)))[k, t])
+    for (tier, k, t), v in idx.starts.items():
+        x = np.asarray(start.per_period.get(tier, np.zeros((idx.K, idx.T))), dtype=float)
+        values[v.name] = max(float(x[k, t] - x[k, (t - 1) % idx.T]), 0.0)
     n = replicas_in_service(inp, start.reserved, start.per_period)
     spot = np.asarray(start.per_period.get("spot", np.zeros((idx.K, idx.T))), dtype=float)
     mix = service_classes(inp)[0].shape[1] - 1
@@ -588,6 +602,7 @@ def solve(inp: MilpInput, options: SolverOptions | None = None, start: SolveResu
     objective = cost_usd(inp, reserved, per_period, api)  # stores paid only where used
     # an incumbent stopped at a limit may pay for a store it does not use: compare like with like
     solver_side = cost_usd(inp, reserved, per_period, api, stored=_stores_chosen(inp, idx)) if idx.stored else objective
+    solver_side += _starts_slack_usd(inp, idx, per_period)
     if out.objective is not None and abs(out.objective - solver_side) > OBJ_TOL * max(1.0, abs(solver_side)):
         return done(
             SolveStatus.ERROR,
@@ -598,7 +613,7 @@ def solve(inp: MilpInput, options: SolverOptions | None = None, start: SolveResu
     bound = out.bound
     if bound is not None and bound > objective:  # rounding moved the objective below the bound
         bound = min(bound, objective)
-        gap = _rel_gap(objective, bound)
+        gap = rel_gap(objective, bound)
     status = out.status
     if status == SolveStatus.FEASIBLE and gap is not None and gap <= float(options.gap):
         status = SolveStatus.OPTIMAL  # stopped at a limit, but the bound proves the requested gap

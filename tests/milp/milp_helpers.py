@@ -116,38 +116,38 @@ def _feasible_mask(inp: MilpInput, t: int, n: np.ndarray, s: np.ndarray) -> np.n
     return ok
 
 
-def brute_force(inp: MilpInput, B: int | None = None) -> float:
-    """Minimum cost over all integer plans with r_k ≤ B and o_{k,t} + s_{k,t} ≤ B (inf if none).
-
-    Given reserved totals R_k, periods decouple; the cheaper reserved tier of each candidate is the
-    only one worth buying.
-    """
-    B = box_size(inp) if B is None else B
-    K, T = len(inp.candidate_ids), len(inp.period_hours)
+def _search_space(inp: MilpInput, B: int):
+    """The oracle's box: reserved totals R (NR, K) with their cost over the horizon (the cheaper
+    reserved tier of each candidate is the only one worth buying), per-period choices O, S (M, K) of
+    on-demand and spot with o + s ≤ B, and their prices."""
+    K = len(inp.candidate_ids)
     off = offered(inp)
-    hours = np.asarray(inp.period_hours, dtype=float)
-    H = float(hours.sum())
+    H = float(np.asarray(inp.period_hours, dtype=float).sum())
     p = {tier: np.asarray(inp.price_usd_per_hour.get(tier, np.full(K, NAN)), dtype=float) for tier in TIERS}
     rmin = np.full(K, np.inf)
     for tier in RESERVED_TIERS:
         rmin = np.where(off[tier], np.minimum(rmin, p[tier]), rmin)
-    # reserved totals
     r_ranges = [range(B + 1) if np.isfinite(rmin[k]) else range(1) for k in range(K)]
     R = np.array(list(itertools.product(*r_ranges)), dtype=float).reshape(-1, K)  # (NR, K)
     r_cost = (np.where(np.isfinite(rmin), rmin, 0.0) * R).sum(axis=1) * H
-    # per-period combinations (o_k, s_k) with o_k + s_k ≤ B
-    per_k = []
-    for k in range(K):
-        os_ = [(o, s) for o in (range(B + 1) if off["on-demand"][k] else range(1))
-               for s in (range(B + 1) if off["spot"][k] else range(1)) if o + s <= B]
-        per_k.append(os_)
+    per_k = [[(o, s) for o in (range(B + 1) if off["on-demand"][k] else range(1))
+              for s in (range(B + 1) if off["spot"][k] else range(1)) if o + s <= B] for k in range(K)]
     combos = np.array([sum(c, ()) for c in itertools.product(*per_k)], dtype=float).reshape(-1, 2 * K)
     O, S = combos[:, 0::2], combos[:, 1::2]  # (M, K)
     od = np.where(off["on-demand"], p["on-demand"], 0.0)
     sp = np.where(off["spot"], p["spot"], 0.0)
+    return R, r_cost, O, S, od, sp
+
+
+def brute_force(inp: MilpInput, B: int | None = None) -> float:
+    """Minimum cost over all integer plans with r_k ≤ B and o_{k,t} + s_{k,t} ≤ B (inf if none).
+    Given reserved totals R_k, periods decouple."""
+    B = box_size(inp) if B is None else B
+    hours = np.asarray(inp.period_hours, dtype=float)
+    R, r_cost, O, S, od, sp = _search_space(inp, B)
     unit = (O * od + S * sp).sum(axis=1)  # (M,) USD per hour
     total = r_cost.copy()
-    for t in range(T):
+    for t in range(len(hours)):
         n = R[:, None, :] + O[None, :, :] + S[None, :, :]  # (NR, M, K)
         mask = _feasible_mask(inp, t, n, np.broadcast_to(S[None, :, :], n.shape))
         cost_t = np.where(mask, unit[None, :] * hours[t], np.inf).min(axis=1)  # (NR,)
@@ -171,3 +171,29 @@ def per_tier_usage(result) -> dict[str, int]:
     out = {tier: int(np.sum(result.reserved[tier])) for tier in RESERVED_TIERS}
     out.update({tier: int(np.sum(result.per_period[tier])) for tier in PER_PERIOD_TIERS})
     return out
+
+
+def brute_force_with_starts(inp: MilpInput, B: int | None = None) -> float:
+    """Like :func:`brute_force` with cold starts priced: periods are coupled, so for each reserved
+    fleet a cyclic shortest path over the per-period choices (every start state m0; transitions
+    cost L Σ_k p_k max(x'_k − x_k, 0) for on-demand and spot; the last period returns to m0)."""
+    B = box_size(inp) if B is None else B
+    T = len(inp.period_hours)
+    hours = np.asarray(inp.period_hours, dtype=float)
+    R, r_cost, O, S, od, sp = _search_space(inp, B)
+    unit = (O * od + S * sp).sum(axis=1)
+    L = float(inp.cold_start_hours)
+    rise = lambda X: np.maximum(X[None, :, :] - X[:, None, :], 0.0)  # noqa: E731  [from, to, k]
+    trans = L * ((rise(O) * od).sum(axis=2) + (rise(S) * sp).sum(axis=2)) if T > 1 else np.zeros((len(O), len(O)))
+    best = math.inf
+    for i in range(len(R)):
+        cost_t = []
+        for t in range(T):
+            n = R[i][None, :] + O + S
+            cost_t.append(np.where(_feasible_mask(inp, t, n, S), unit * hours[t], np.inf))
+        dp = np.where(np.eye(len(O), dtype=bool), cost_t[0][None, :], np.inf)  # [start m0, current m]
+        for t in range(1, T):
+            dp = (dp[:, :, None] + trans[None, :, :]).min(axis=1) + cost_t[t][None, :]
+        closing = dp + trans.T if T > 1 else dp  # back to the start state: trans[m, m0]
+        best = min(best, float(closing.min()) + float(r_cost[i]))  # closing[m0, m]: the last state m back to m0
+    return best

@@ -221,7 +221,7 @@ def test_bucket_rows_are_named_by_bucket():
 def test_the_plan_without_buckets_is_a_feasible_start_for_the_bucketed_model(seed):
     from planner.milp.build import whole_mix_input
     from planner.milp.solve import start_values
-    from planner.pipeline import whole_mix_start
+    from planner.milp.stages import whole_mix_start
 
     inp = random_bucket_input(seed, 3, 2, 3)
     mix_input, keep = whole_mix_input(inp)
