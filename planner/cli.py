@@ -90,33 +90,65 @@ def main() -> None:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s)")
 @click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap, e.g. 0.005")
 @click.option("--dump-lp", type=click.Path(dir_okay=False), default=None, help="write the model as an LP file and stop")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="also price the baselines: peak on-demand on one GPU type, the best single GPU type, the per-token API")
 @catalogs_option
 @handled
-def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, catalog_dir):
+def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, baselines, catalog_dir):
     """Plan: what to buy, where, in which tier, in each period."""
-    from planner import pipeline
+    from planner import pipeline, workflow
     from planner.report import plan_report
 
     loaded, catalogs = _load(problem, catalog_dir)
-    prep = pipeline.prepare(loaded, catalogs)
     if dump_lp:
-        pipeline.dump_lp(prep, dump_lp)
+        workflow.write_lp(loaded, catalogs, dump_lp)
         click.echo(f"wrote {dump_lp}", err=True)
         return
-    plan = pipeline.solve_prepared(prep, pipeline.solver_options(loaded, solver, time_limit, gap))
     # every plan is re-checked independently of the solver before anyone sees it
-    from planner.errors import SolverError
-    from planner.verify import verify_plan
-
-    findings = verify_plan(loaded, catalogs, plan)
-    failed = [f for f in findings if not f.ok]
-    if failed:
-        raise SolverError([f"the solver's plan fails independent verification ({len(failed)} check(s)):"]
-                          + [f"  {f.check}: {f.message}" for f in failed[:10]])
-    click.echo(f"verified independently: {len(findings)} checks passed", err=True)
+    solved = workflow.solve_verified(loaded, catalogs, pipeline.solver_options(loaded, solver, time_limit, gap), baselines=baselines)
+    plan = solved.plan
+    click.echo(f"verified independently: {solved.checks_passed} checks passed", err=True)
     render = {"json": lambda p: p.to_json() + "\n", "table": plan_report.render_table,
               "markdown": plan_report.render_markdown, "csv": plan_report.render_csv}[fmt]
     _emit(render(plan), output)
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="the HTML file to write")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s)")
+@click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap, e.g. 0.005")
+@catalogs_option
+@handled
+def report(problem, output, solver, time_limit, gap, catalog_dir):
+    """Solve, price the baselines, verify, and write one self-contained HTML report with charts."""
+    from planner import pipeline, workflow
+    from planner.report.html_report import render_html
+
+    loaded, catalogs = _load(problem, catalog_dir)
+    solved = workflow.solve_verified(loaded, catalogs, pipeline.solver_options(loaded, solver, time_limit, gap))
+    click.echo(f"verified independently: {solved.checks_passed} checks passed", err=True)
+    _emit(render_html(solved.plan, baselines=workflow.baseline_bars(solved.plan)), output)
+
+
+@main.command()
+@click.argument("plan_a", type=click.Path(dir_okay=False))
+@click.argument("plan_b", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option("--show-unchanged", is_flag=True, help="list lines that did not change too")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout")
+@handled
+def diff(plan_a, plan_b, fmt, show_unchanged, output):
+    """What changed between two saved plans (JSON), line by line in USD per month."""
+    from planner.report import plan_diff
+
+    d = plan_diff.diff_plans(plan_diff.load_plan(plan_a), plan_diff.load_plan(plan_b), label_a=plan_a, label_b=plan_b)
+    if fmt == "json":
+        _emit(json.dumps(plan_diff.diff_to_json(d), indent=2) + "\n", output)
+    else:
+        render = plan_diff.render_diff_text if fmt == "text" else plan_diff.render_diff_markdown
+        _emit(render(d, show_unchanged=show_unchanged), output)
 
 
 @main.command()

@@ -121,6 +121,20 @@ class Storage(_Model):
     price_retrieved: str
 
 
+class Baseline(_Model):
+    """A simpler way to serve the same demand at the same SLO, priced like the plan (planner.baselines)."""
+
+    name: str  # peak-on-demand | best-single-gpu | api-only
+    description: str
+    status: str  # optimal | feasible | infeasible | unavailable
+    monthly_cost_usd: float | None = None
+    saving_usd_per_month: float | None = None  # baseline − plan (> 0: the plan is cheaper)
+    saving_pct: float | None = None  # of the baseline's cost
+    gpu: str | None = None
+    detail: str = ""  # what it buys, or why it is not available
+    gap: float | None = None  # the baseline solve's own gap
+
+
 class Egress(_Model):
     """Responses sent to users from one cloud: requests it serves (mean rate), bytes, price."""
 
@@ -173,6 +187,7 @@ class Plan(_Model):
     cost_by_tier: dict[str, float]
     candidates: dict[str, int | dict[str, int]]
     assumptions: list[str]
+    baselines: list[Baseline] = Field(default_factory=list)  # planner.baselines; empty when not computed
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

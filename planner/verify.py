@@ -215,6 +215,23 @@ def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: L
           "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
+def _check_baselines(plan: Plan, egress: float, check) -> None:
+    """A baseline served by instances is a feasible plan of the same problem (a restriction of it), so
+    the plan's own bound, (1 − gap) × its cost less egress (priced outside the solve), may not exceed
+    it; and each saving is the baseline's cost less the plan's."""
+    gap = plan.solver.gap or 0.0
+    month = HOURS_PER_MONTH / plan.horizon_hours
+    bound = (1 - gap) * (plan.monthly_cost_usd - egress * month)
+    for b in plan.baselines:
+        if b.monthly_cost_usd is None:
+            continue
+        check(_close(b.saving_usd_per_month, b.monthly_cost_usd - plan.monthly_cost_usd), "baselines",
+              f"{b.name}: saving {b.saving_usd_per_month:,.2f} USD/month = its {b.monthly_cost_usd:,.2f} less the plan's {plan.monthly_cost_usd:,.2f}")
+        if b.name in ("peak-on-demand", "best-single-gpu"):
+            check(b.monthly_cost_usd >= bound * (1 - REL_TOL), "baselines",
+                  f"{b.name} ({b.monthly_cost_usd:,.2f} USD/month) is not below the plan's bound ({bound:,.2f})")
+
+
 def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[Finding]:
     out: list[Finding] = []
 
@@ -308,6 +325,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
     _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost, egress_cost, scale_up)
+    _check_baselines(plan, egress_cost, check)
     if not rows and not plan.api:
         check(False, "demand", "the plan buys nothing")
         return out

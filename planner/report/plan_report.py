@@ -81,6 +81,8 @@ def render_table(plan: Plan) -> str:
     console.print("[bold]instances by period[/bold] " + _periods_summary(plan))
     console.print("[bold]cost by tier[/bold] " + ", ".join(f"{t}: {_usd(c * 730 / plan.horizon_hours)}/month" for t, c in plan.cost_by_tier.items()))
     console.print("[bold]cost breakdown[/bold] " + breakdown_text(plan))
+    for line in baseline_lines(plan):
+        console.print("[bold]baseline[/bold] " + line)
     return console.export_text()
 
 
@@ -125,6 +127,21 @@ def bucket_lines(plan: Plan) -> list[str]:
     return out
 
 
+def baseline_lines(plan: Plan) -> list[str]:
+    """One line per baseline: its monthly cost and what the plan saves against it (or why none)."""
+    out = []
+    for b in plan.baselines:
+        if b.monthly_cost_usd is None:
+            out.append(f"{b.name}: {b.status} ({b.detail})")
+            continue
+        verb = "saves" if b.saving_usd_per_month >= 0 else "costs more by"
+        pct = "" if b.saving_pct is None else f", {abs(b.saving_pct):.1%}"
+        gpu = f" [{b.gpu}]" if b.gpu else ""
+        out.append(f"{b.name}{gpu}: {_usd(b.monthly_cost_usd)}/month; the plan {verb} {_usd(abs(b.saving_usd_per_month))}/month{pct} "
+                   f"— {b.description}: {b.detail}")
+    return out
+
+
 def _periods_summary(plan: Plan) -> str:
     total = [0] * len(plan.periods)
     for a in plan.assignments:
@@ -151,7 +168,10 @@ def render_markdown(plan: Plan) -> str:
     if plan.buckets:
         lines += ["", "## Request-size buckets (instances serving each, averaged over the horizon)", ""]
         lines += [f"- {x}" for x in bucket_lines(plan)]
-    lines += ["", f"**Cost breakdown**: {breakdown_text(plan)}", "", "## Prices used", ""]
+    lines += ["", f"**Cost breakdown**: {breakdown_text(plan)}"]
+    if plan.baselines:
+        lines += ["", "## Baselines (same demand and SLO)", ""] + [f"- {x}" for x in baseline_lines(plan)]
+    lines += ["", "## Prices used", ""]
     for a in plan.assignments:
         lines.append(f"- {a.cloud} {a.region} {a.instance_type} {a.tier}: ${a.price_usd_per_instance_hour:.4f}/h "
                      f"({a.price_basis}; source {a.price_source}, retrieved {a.price_retrieved})")
