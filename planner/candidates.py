@@ -165,6 +165,10 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
     serves_someone = scope.can_serve(scope.user_regions, offers["geo"]).any(axis=0)
     offers = offers[serves_someone]  # an instance no user region may use is never worth buying
     offers = pd.concat([offers, tier_prices(offers, catalogs.discounts)], axis=1)
+    # the on-demand list price with its platform fee, kept even where the problem does not allow
+    # on-demand: the procurement report's break-even utilisation of a commitment compares with it
+    list_fee = platform_fees(offers, offers, loaded.problem.options.platform_fees)["fee_on-demand"].to_numpy(float)
+    offers["on_demand_usd_per_hour"] = offers["price_on-demand"].to_numpy(float) + np.nan_to_num(list_fee)
     allowed = list(loaded.problem.options.tiers)
     for tier in TIERS:
         if tier not in allowed:

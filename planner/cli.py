@@ -132,6 +132,81 @@ def report(problem, output, solver, time_limit, gap, catalog_dir):
     _emit(render_html(solved.plan, baselines=workflow.baseline_bars(solved.plan)), output)
 
 
+def _sweep_options(fn):
+    for opt in reversed([
+        click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True),
+        click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout"),
+        click.option("--backend", type=click.Choice(["loky", "sequential", "dask", "ray"]), default="loky", show_default=True,
+                     help="local processes (loky), in this process, or an existing Dask/Ray cluster (--address)"),
+        click.option("--jobs", "-j", type=int, default=-1, show_default=True, help="parallel solves (-1: one per core)"),
+        click.option("--address", default=None, help="Dask scheduler or Ray head address (default: a local cluster)"),
+        click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problems' solver"),
+        click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s) per scenario"),
+        click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap"),
+        catalogs_option,
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _run_scenarios(problem, settings, catalog_dir, backend, jobs, address, solver, time_limit, gap):
+    from rich.progress import Progress
+
+    from planner import scenarios, sweep
+
+    loaded, _ = _load(problem, catalog_dir)
+    cases = scenarios.scenarios(loaded, settings)
+    with Progress(console=__import__("rich.console").console.Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"solving {len(cases)} scenario(s)", total=len(cases))
+        rows, plans = sweep.run(cases, str(problem), catalog_dir, sweep.Overrides(solver, time_limit, gap), backend=backend,
+                                jobs=jobs, address=address, progress=lambda done, total: bar.update(task, completed=done))
+    return rows, plans
+
+
+def _emit_rows(rows: pd.DataFrame, fmt: str, output: str | None) -> None:
+    if fmt == "json":
+        _emit(rows.to_json(orient="records", indent=2) + "\n", output)
+    else:
+        _emit(_format_frame(rows, fmt), output)
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
+@click.option("--set", "sets", multiple=True, required=True, metavar="PATH=V1,V2,...",
+              help="a problem setting and its values, e.g. workload.demand.peak_rps=10,20,40 (repeat: the product is run)")
+@_sweep_options
+@handled
+def sweep(problem, sets, fmt, output, backend, jobs, address, solver, time_limit, gap, catalog_dir):
+    """What-if: solve the problem for every combination of the settings; one row per scenario."""
+    from planner import scenarios
+
+    settings = [scenarios.parse_setting(s) for s in sets]
+    rows, _ = _run_scenarios(problem, settings, catalog_dir, backend, jobs, address, solver, time_limit, gap)
+    _emit_rows(rows, fmt, output)
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
+@click.option("--vary", "varies", multiple=True, required=True, metavar="PATH=LO:HI|V1,V2",
+              help="e.g. slo.ttft_p99_ms=250:4000 (a range, --points values), options.precisions=[bf16],[fp8]")
+@click.option("--points", type=click.IntRange(min=2), default=6, show_default=True, help="values per range, spaced geometrically")
+@click.option("--metric", type=click.Choice(["ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms"]), default=None,
+              help="latency axis (default: the varied SLO's metric, else TTFT)")
+@click.option("--all", "show_all", is_flag=True, help="list every scenario, not only the frontier")
+@_sweep_options
+@handled
+def frontier(problem, varies, points, metric, show_all, fmt, output, backend, jobs, address, solver, time_limit, gap, catalog_dir):
+    """Cost per month against P99 latency: re-solve over the varied settings, keep the non-dominated points."""
+    from planner import scenarios, sweep
+
+    settings = [scenarios.parse_setting(v, "--vary", points) for v in varies]
+    metric = metric or next((s.path[-1] for s in settings if s.path[:1] == ("slo",) and s.path[-1] in sweep.METRICS), "ttft_p99_ms")
+    rows, _ = _run_scenarios(problem, settings, catalog_dir, backend, jobs, address, solver, time_limit, gap)
+    front = sweep.frontier(rows, metric)
+    click.echo(f"{len(front)} non-dominated of {len(rows)} scenario(s) on monthly cost vs P99 {metric}", err=True)
+    _emit_rows(rows if show_all else front, fmt, output)
+
+
 @main.command()
 @click.argument("plan_a", type=click.Path(dir_okay=False))
 @click.argument("plan_b", type=click.Path(dir_okay=False))

@@ -255,6 +255,19 @@ def lag_headroom(prep: Prepared) -> list[str]:
             f"a reactive autoscaler needs that headroom, and options.headroom = {headroom:.0%} {verdict}"]
 
 
+def fidelity_band(catalogs: Catalogs) -> list[str]:
+    """The performance model's measured throughput error (catalogs/fidelity.csv): capacities carry it."""
+    f = catalogs.fidelity
+    rows = {c: f[(f["check"] == c) & (f["metric"] == "throughput")] for c in ("in-sample", "held-out", "unseen")}
+    if any(r.empty for r in rows.values()):
+        return []
+    part = {c: f"{float(r['median_ape_pct'].iloc[0]):g} % median (P90 {float(r['p90_ape_pct'].iloc[0]):g} %, {int(r['rows'].iloc[0])} rows)"
+            for c, r in rows.items()}
+    return [f"performance model (fit {rows['in-sample']['fit_version'].iloc[0]}): throughput error {part['in-sample']} on the "
+            f"calibration data, {part['held-out']} on published measurements never fitted, {part['unseen']} on GPUs or models "
+            "the fit never saw (catalogs/fidelity.csv); each capacity at the SLO carries that band, and options.headroom absorbs part of it"]
+
+
 def assumptions_for(prep: Prepared) -> list[str]:
     table = prep.candidates.table
     out = [
@@ -266,6 +279,7 @@ def assumptions_for(prep: Prepared) -> list[str]:
            "last); in the MILP's objective and in cost_breakdown.scale_up"]
           if prep.loaded.problem.options.cold_start_minutes > 0 else []),
         *lag_headroom(prep),
+        *(fidelity_band(prep.catalogs) if prep.loaded.problem.options.measured_profile is None else []),
         *([f"spot fallback: losing every spot instance of any one cloud region still leaves {prep.loaded.problem.options.spot_region_fallback:.0%} "
            "of demand × (1 + headroom) served"] if prep.loaded.problem.options.spot_region_fallback > 0 else []),
         *(f"spot capacity of {c or 'every cloud'}/{g or 'every GPU'} counted at {a:.0%} (options.spot_availability: interruptions)"

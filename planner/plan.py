@@ -65,6 +65,8 @@ class Assignment(_Model):
     tpot_p99_ms: float | None
     e2e_p99_ms: float | None
     serves_user_regions: list[str]
+    on_demand_usd_per_instance_hour: float | None = None  # the same instance on demand, platform fee included (None: not offered)
+    load_rps_by_period: list[float] = Field(default_factory=list)  # planning-rate demand it serves (load split ÷ (1 + headroom))
     capacity_rps_by_bucket: dict[str, float] = Field(default_factory=dict)  # per replica, request-size buckets only
 
 
@@ -135,6 +137,20 @@ class Baseline(_Model):
     gap: float | None = None  # the baseline solve's own gap
 
 
+class Placement(_Model):
+    """One cloud region's part of the plan: its instances, capacity, the demand it serves (at each
+    period's planning rate) and from which user regions, and its expected utilisation."""
+
+    cloud: str
+    region: str
+    instances_by_period: list[int]
+    capacity_rps_by_period: list[float]  # at the SLO, spot derated by its availability
+    load_rps_by_period: list[float]
+    serves_rps: dict[str, float]  # user region -> mean over the horizon (hours-weighted) of the req/s it sends here
+    utilisation: float  # Σ_t h_t load_t / Σ_t h_t capacity_t (with size buckets: of the whole-mix capacity, can exceed 1)
+    cost_usd: float  # its assignments' cost over the horizon
+
+
 class Egress(_Model):
     """Responses sent to users from one cloud: requests it serves (mean rate), bytes, price."""
 
@@ -187,10 +203,41 @@ class Plan(_Model):
     cost_by_tier: dict[str, float]
     candidates: dict[str, int | dict[str, int]]
     assumptions: list[str]
+    placement: list[Placement] = Field(default_factory=list)  # per cloud region (derived from assignments and the load split)
     baselines: list[Baseline] = Field(default_factory=list)  # planner.baselines; empty when not computed
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
+
+
+def _served_by(inp: MilpInput, result: SolveResult, k: int) -> np.ndarray:
+    """(U, T) demand at the planning rate that candidate k serves: its share of the load split,
+    which carries demand × (1 + headroom), divided by (1 + headroom)."""
+    U, T = len(inp.user_regions), len(inp.period_hours)
+    if result.load_rps is None:
+        return np.zeros((U, T))
+    return np.asarray(result.load_rps[:, k, :], dtype=float) / (1.0 + float(inp.headroom))
+
+
+def placement_of(assignments: list[Assignment], regional: dict, user_regions, hours: np.ndarray) -> list[Placement]:
+    """Per cloud region: instances, capacity and load by period, the user regions it serves, utilisation."""
+    out = []
+    for cloud, region in sorted(regional):
+        mine = [a for a in assignments if (a.cloud, a.region) == (cloud, region)]
+        inst = np.sum([a.instances_by_period for a in mine], axis=0)
+        cap = np.sum([np.asarray(a.instances_by_period) * a.replicas_per_instance * a.capacity_rps_per_replica * a.availability
+                      for a in mine], axis=0)
+        load = regional[(cloud, region)]
+        horizon = float(hours.sum())
+        served_cap = float(np.dot(cap, hours))
+        out.append(Placement(
+            cloud=cloud, region=region, instances_by_period=[int(v) for v in inst],
+            capacity_rps_by_period=[float(v) for v in cap], load_rps_by_period=[float(v) for v in load.sum(axis=0)],
+            serves_rps={u: float(np.dot(load[i], hours) / horizon) for i, u in enumerate(user_regions) if np.any(load[i] > 0)},
+            utilisation=float(np.dot(load.sum(axis=0), hours) / served_cap) if served_cap > 0 else 0.0,
+            cost_usd=float(sum(a.cost_usd for a in mine)),
+        ))
+    return out
 
 
 def build_plan(
@@ -220,6 +267,7 @@ def build_plan(
     T = len(hours)
     bucket_list = None if buckets is None or buckets.count == 1 else _buckets(buckets)
     assignments: list[Assignment] = []
+    regional: dict[tuple[str, str], np.ndarray] = {}  # (cloud, region) -> (U, T) demand served there
     by_tier: dict[str, float] = {}
     capacity = np.zeros(T)
     platform = 0.0
@@ -232,6 +280,13 @@ def build_plan(
         for tier, arr in result.per_period.items():
             if arr[k].sum() > 0:
                 counts[tier] = arr[k].astype(int)
+        served = _served_by(inp, result, k)  # (U, T) planning-rate demand k serves
+        units = {tier: counts[tier] * (float(inp.spot_availability[k]) if tier == "spot" and inp.spot_availability is not None else 1.0)
+                 for tier in counts}
+        all_units = sum(units.values()) if units else np.zeros(T)
+        if counts:
+            key = (row["cloud"], row["region"])
+            regional[key] = regional.get(key, np.zeros_like(served)) + served
         for tier in sorted(counts):
             n = counts[tier]
             price = float(row[f"price_{tier}"])
@@ -279,6 +334,9 @@ def build_plan(
                     tpot_p99_ms=_figure(row["tpot_p99_ms"]),
                     e2e_p99_ms=_figure(row["e2e_p99_ms"]),
                     serves_user_regions=[u for i, u in enumerate(inp.user_regions) if inp.can_serve[i, k]],
+                    on_demand_usd_per_instance_hour=_figure(row.get("on_demand_usd_per_hour")),
+                    load_rps_by_period=[float(v) for v in served.sum(axis=0) * np.divide(
+                        units[tier], all_units, out=np.zeros(T), where=all_units > 0)],
                     capacity_rps_by_bucket=({} if bucket_list is None else
                                             {**{b.label: float(row[f"capacity_rps_b{j}"]) / int(row["replicas_per_instance"])
                                                 for j, b in enumerate(bucket_list)},
@@ -324,6 +382,7 @@ def build_plan(
         )
         for t in range(T)
     ]
+    placement = placement_of(assignments, regional, inp.user_regions, hours)
     return Plan(
         name=name,
         model=model,
@@ -360,6 +419,7 @@ def build_plan(
         cost_by_tier=dict(sorted(by_tier.items())),
         candidates=candidates_summary,
         assumptions=assumptions,
+        placement=placement,
     )
 
 

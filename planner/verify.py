@@ -215,6 +215,32 @@ def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: L
           "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
+def _check_placement(plan: Plan, demand, headroom: float, check) -> None:
+    """The placement adds up: per period, the demand the cloud regions serve plus what goes to the
+    API is the demand; no region serves more than its capacity ÷ (1 + headroom) (without size buckets:
+    with them capacity is the whole-mix figure and the load is re-checked per bucket); each region's
+    figures are its assignments'; utilisation is load-hours over capacity-hours."""
+    if not plan.placement:
+        return
+    hours = np.asarray(demand.period_hours, dtype=float)
+    load = np.sum([p.load_rps_by_period for p in plan.placement], axis=0)
+    api = np.array([p.api_rps for p in plan.periods], dtype=float)
+    need = demand.demand_rps.sum(axis=0)
+    check(np.allclose(load + api, need, rtol=1e-5, atol=1e-6), "placement",
+          f"cloud regions serve {load.sum():,.3f} + API {api.sum():,.3f} req/s summed over periods; demand {need.sum():,.3f}")
+    for p in plan.placement:
+        mine = [a for a in plan.assignments if (a.cloud, a.region) == (p.cloud, p.region)]
+        cap = np.sum([np.asarray(a.instances_by_period) * a.replicas_per_instance * a.capacity_rps_per_replica * a.availability
+                      for a in mine], axis=0) if mine else np.zeros(len(hours))
+        own = np.sum([a.load_rps_by_period for a in mine], axis=0) if mine else np.zeros(len(hours))
+        lp = np.asarray(p.load_rps_by_period, dtype=float)
+        util = float(np.dot(lp, hours) / np.dot(cap, hours)) if np.dot(cap, hours) > 0 else 0.0
+        check(np.allclose(p.capacity_rps_by_period, cap) and np.allclose(own, lp, rtol=1e-6, atol=1e-6)
+              and (bool(plan.buckets) or np.all(lp <= cap / (1 + headroom) * (1 + 1e-6) + 1e-9)) and _close(p.utilisation, util)
+              and _close(sum(p.serves_rps.values()), float(np.dot(lp, hours) / hours.sum())),
+              "placement", f"{p.cloud}/{p.region}: capacity, load ≤ capacity ÷ (1 + headroom), utilisation {util:.1%} re-derived")
+
+
 def _check_baselines(plan: Plan, egress: float, check) -> None:
     """A baseline served by instances is a feasible plan of the same problem (a restriction of it), so
     the plan's own bound, (1 − gap) × its cost less egress (priced outside the solve), may not exceed
@@ -326,6 +352,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
     _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost, egress_cost, scale_up)
     _check_baselines(plan, egress_cost, check)
+    _check_placement(plan, demand, problem.options.headroom, check)
     if not rows and not plan.api:
         check(False, "demand", "the plan buys nothing")
         return out

@@ -73,6 +73,10 @@ class Catalogs:
     def storage(self) -> pd.DataFrame:
         return self.tables["storage"]
 
+    @property
+    def fidelity(self) -> pd.DataFrame:
+        return self.tables["fidelity"]
+
 
 def _convert(df: pd.DataFrame, schema: TableSchema, path: Path, errors: list[str]) -> pd.DataFrame:
     """Check columns, required cells and types; return a typed frame (empty cells → NaN / '')."""

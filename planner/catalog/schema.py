@@ -236,6 +236,21 @@ STORAGE = TableSchema(
     ),
 )
 
+FIDELITY = TableSchema(
+    file="fidelity.csv",
+    key=("check", "metric"),
+    description="Measured error of the performance model (scripts/fidelity_summary.py): the band every capacity figure carries.",
+    columns=(
+        _c("check", "str", True, "", "in-sample (the calibration rows the fit used), held-out (published measurements never fitted), unseen (held-out rows of a GPU or model absent from the calibration data)"),
+        _c("metric", "str", True, "", "throughput, ttft_p99, tpot_p99 or e2e_p99"),
+        _c("rows", "int", True, "", "measurements compared"),
+        _c("median_ape_pct", "float", True, "%", "median absolute percentage error of the model"),
+        _c("p90_ape_pct", "float", True, "%", "90th percentile absolute percentage error"),
+        _c("fit_version", "str", True, "", "efficiency.csv fit_version the figures were measured with"),
+        *_PROVENANCE,
+    ),
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
-    ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS, EFFICIENCY, NETWORK_RTT, STORAGE,
+    ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS, EFFICIENCY, NETWORK_RTT, STORAGE, FIDELITY,
 )

@@ -9,6 +9,7 @@ deterministic (no timestamps; the SVG ids are salted), so one plan renders to th
 from __future__ import annotations
 
 from planner.plan import Plan
+from planner.report.procurement import recommendation_lines
 from planner.report import charts
 from planner.report.html_tables import (api_use, bill_of_materials, egress, esc, placement, storage, table,
                                         usd, utilisation_by_cloud, utilisation_by_period)
@@ -40,7 +41,8 @@ def render_html(plan: Plan, *, baselines: list[dict] | None = None, frontier: li
     ``frontier``: ``{"label", "monthly_cost_usd", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "setting"}``
     per point of a cost/latency sweep. Their sections appear only when given."""
     heading = title if title is not None else f"Plan: {plan.name}"
-    sections = [_summary(plan), _capacity(plan), _costs(plan)]
+    sections = [_summary(plan), _section("procurement", "Procurement recommendation", _from_markdown(recommendation_lines(plan))),
+                _capacity(plan), _costs(plan)]
     if baselines is not None:
         sections.append(_baselines(plan, baselines))
     if frontier is not None:
@@ -137,6 +139,24 @@ def _section(ident: str, heading: str, body: str) -> str:
 
 def _figure(ident: str, svg: str, caption: str) -> str:
     return f'<figure id="{esc(ident)}">{svg}<figcaption>{esc(caption)}</figcaption></figure>'
+
+
+def _from_markdown(lines: list[str]) -> str:
+    """The procurement lines (### headings, '- ' items, paragraphs; **bold** dropped) as HTML."""
+    out, items = [], []
+    for line in lines + [""]:
+        text = line.replace("**", "")
+        if text.startswith("- "):
+            items.append(text[2:])
+            continue
+        if items:
+            out.append(_list(items))
+            items = []
+        if text.startswith("### "):
+            out.append(f"<h3>{esc(text[4:])}</h3>")
+        elif text.strip():
+            out.append(f"<p>{esc(text)}</p>")
+    return "".join(out)
 
 
 def _list(lines: list[str]) -> str:

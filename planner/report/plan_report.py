@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.plan import Plan
+from planner.report import procurement
 
 
 def _usd(x: float) -> str:
@@ -154,6 +155,9 @@ def _periods_summary(plan: Plan) -> str:
 def render_markdown(plan: Plan) -> str:
     lines = [f"# Plan: {plan.name}", ""]
     lines += [f"- **{k}**: {v}" for k, v in headline(plan)]
+    lines += ["", "## Procurement recommendation", ""] + procurement.recommendation_lines(plan)
+    if plan.placement:
+        lines += ["", "## Placement (per cloud region; utilisation at each period's planning rate)", ""] + procurement.placement_lines(plan)
     lines += ["", "## What to buy", ""]
     frame = assignments_frame(plan)
     if frame.empty:

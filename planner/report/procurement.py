@@ -1,0 +1,162 @@
+"""The procurement recommendation: what to reserve, the on-demand band, the spot policy and the API
+share, each with its price, source and the reasoning a buyer needs (break-even utilisation, saving
+against on-demand). Pure functions of the plan: every figure is read from or derived from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.plan import Assignment, Plan
+from planner.units import HOURS_PER_MONTH
+
+TERMS = {"reserved-1y": "1-year", "reserved-3y": "3-year"}
+
+
+def _usd(x: float) -> str:
+    return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
+
+
+def _per_month(plan: Plan, usd: float) -> float:
+    return usd * HOURS_PER_MONTH / plan.horizon_hours
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """One reserved purchase and why it pays."""
+
+    assignment: Assignment
+    count: int
+    usd_per_hour: float  # the reserved price + platform fee, per instance
+    on_demand_usd_per_hour: float | None  # the same instance on demand + fee (None: not offered)
+    load_utilisation: float  # demand it carries ÷ its capacity at the SLO, hours-weighted (planning rate)
+
+    @property
+    def break_even_utilisation(self) -> float | None:
+        """Below this share of hours in use, the same instance on demand would be cheaper."""
+        if not self.on_demand_usd_per_hour:
+            return None
+        return self.usd_per_hour / self.on_demand_usd_per_hour
+
+    def saving_vs_on_demand(self, hours: float) -> float | None:
+        """USD over ``hours`` against running the same instances on demand for the whole time."""
+        if self.on_demand_usd_per_hour is None:
+            return None
+        return (self.on_demand_usd_per_hour - self.usd_per_hour) * hours * self.count
+
+
+def commitments(plan: Plan) -> list[Commitment]:
+    out = []
+    hours = [p.hours for p in plan.periods]
+    for a in plan.assignments:
+        if a.tier not in TERMS or not a.instances_by_period or a.instances_by_period[0] <= 0:
+            continue
+        od = a.on_demand_usd_per_instance_hour
+        capacity = a.instances_by_period[0] * a.replicas_per_instance * a.capacity_rps_per_replica * sum(hours)
+        load = sum(x * h for x, h in zip(a.load_rps_by_period, hours))
+        out.append(Commitment(a, a.instances_by_period[0], a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour,
+                              od, load / capacity if capacity > 0 else 0.0))
+    return out
+
+
+def band(plan: Plan, tier: str) -> list[Assignment]:
+    """The plan's assignments in a per-period tier (on-demand or spot) that run at some point."""
+    return [a for a in plan.assignments if a.tier == tier and any(a.instances_by_period)]
+
+
+def _band_line(plan: Plan, a: Assignment, tail: str) -> str:
+    return (f"- {a.instance_type} ({a.gpus_per_instance}× {a.gpu}) in {a.cloud} {a.region}: {_band_text(plan, a.instances_by_period)} "
+            f"instances at {_usd(a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour)}/h "
+            f"({a.price_source}, {a.price_retrieved}){tail}.")
+
+
+def _band_text(plan: Plan, counts: list[int]) -> str:
+    """min–max, and per period when there are few; by hour of day when periods are hourly over days."""
+    lo, hi = min(counts), max(counts)
+    head = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    if len(counts) <= 12:
+        return f"{head} (by period: {' '.join(map(str, counts))})"
+    hours = [p.hours for p in plan.periods]
+    if all(h == 1 for h in hours) and len(counts) % 24 == 0:
+        by_hour = [max(counts[h::24]) for h in range(24)]
+        return f"{head} (peak per hour of day from the horizon's start: {' '.join(map(str, by_hour))})"
+    return head
+
+
+def placement_lines(plan: Plan) -> list[str]:
+    """Markdown table rows: per cloud region, instances, what it serves, utilisation, egress."""
+    egress = {e.cloud: e for e in plan.egress}
+    rows = ["| cloud | region | instances (min–max) | serves (mean req/s) | expected utilisation | USD/month |",
+            "|---|---|---|---|---|---|"]
+    for p in plan.placement:
+        serves = ", ".join(f"{u} {r:,.2f}" for u, r in sorted(p.serves_rps.items())) or "-"
+        lo, hi = min(p.instances_by_period), max(p.instances_by_period)
+        rows.append(f"| {p.cloud} | {p.region} | {lo if lo == hi else f'{lo}–{hi}'} | {serves} | {p.utilisation:.0%} | "
+                    f"{_usd(_per_month(plan, p.cost_usd))} |")
+    for cloud, e in sorted(egress.items()):
+        rows.append("")
+        where = f"first paid tier; {e.price_source}" if e.priced and e.price_source else "no internet-egress price in egress.csv: not charged"
+        rows.append(f"Egress from {cloud}: {e.gb * HOURS_PER_MONTH / plan.horizon_hours:,.2f} GB/month at {_usd(e.usd_per_gb)}/GB "
+                    f"({where}): {_usd(_per_month(plan, e.cost_usd))}/month.")
+    return rows
+
+
+def recommendation_lines(plan: Plan) -> list[str]:
+    """Markdown lines of the procurement recommendation (no heading)."""
+    lines: list[str] = []
+    month = HOURS_PER_MONTH
+    commits = commitments(plan)
+    lines.append("### Reserve")
+    if not commits:
+        lines.append("- Nothing: no commitment pays for itself in this plan.")
+    for c in commits:
+        a = c.assignment
+        be = c.break_even_utilisation
+        saving = c.saving_vs_on_demand(month)
+        text = (f"- **{c.count} × {a.instance_type}** ({a.gpus_per_instance}× {a.gpu}) in {a.cloud} {a.region}, "
+                f"{TERMS[a.tier]} term at {_usd(c.usd_per_hour)}/h ({a.price_basis}; {a.price_source}, {a.price_retrieved})")
+        if be is not None:
+            text += (f"; break-even at {be:.0%} of hours in use (on demand {_usd(c.on_demand_usd_per_hour)}/h): the plan keeps "
+                     f"{'it' if c.count == 1 else 'them'} in use every hour at {c.load_utilisation:.0%} expected load, and saves "
+                     f"{_usd(saving)}/month against the same instances on demand")
+        lines.append(text + ".")
+    lines.append("")
+    lines.append("### On-demand (autoscaling band)")
+    on_demand = band(plan, "on-demand")
+    lines += [_band_line(plan, a, f"; {a.instance_starts} start(s) over the horizon") for a in on_demand] or ["- None."]
+    lines.append("")
+    lines.append("### Spot")
+    spot = band(plan, "spot")
+    lines += [_band_line(plan, a, f", capacity counted at {a.availability:.0%}") for a in spot] or ["- None."]
+    if spot:
+        lines.append(f"- Policy: at most {plan.max_spot_share:.0%} of the required capacity rests on spot; if every spot instance is "
+                     f"reclaimed, reserved and on-demand capacity still serve {1 - plan.max_spot_share:.0%} of demand × (1 + headroom) "
+                     f"while on-demand replacements start.")
+    lines.append("")
+    lines.append("### Per-token API")
+    api_requests = sum(a.requests for a in plan.api)
+    if not plan.api:
+        lines.append("- Not used.")
+    else:
+        share = api_requests / plan.requests_in_horizon if plan.requests_in_horizon else 0.0
+        a = plan.api[0]
+        lines.append(f"- {share:.1%} of requests ({api_requests:,.0f} over the horizon) go to {a.provider} {a.api_model} at "
+                     f"{_usd(a.usd_per_request * 1000)} per 1k requests ({a.price_source}, {a.price_retrieved}): "
+                     f"{_usd(_per_month(plan, sum(x.cost_usd for x in plan.api)))}/month.")
+    on_demand_total = _all_on_demand_usd(plan)
+    if on_demand_total is not None and on_demand_total > 0:
+        fleet = sum(a.cost_usd for a in plan.assignments)
+        lines += ["", f"**Against all on-demand** (the same instances every period, on demand): "
+                      f"{_usd(_per_month(plan, on_demand_total))}/month vs {_usd(_per_month(plan, fleet))}/month for this fleet: "
+                      f"saves {_usd(_per_month(plan, on_demand_total - fleet))}/month ({(on_demand_total - fleet) / on_demand_total:.1%})."]
+    return lines
+
+
+def _all_on_demand_usd(plan: Plan) -> float | None:
+    """The plan's instance-hours priced on demand (None when an instance has no on-demand price)."""
+    hours = [p.hours for p in plan.periods]
+    total = 0.0
+    for a in plan.assignments:
+        if a.on_demand_usd_per_instance_hour is None:
+            return None
+        total += a.on_demand_usd_per_instance_hour * sum(n * h for n, h in zip(a.instances_by_period, hours))
+    return total
