@@ -30,6 +30,7 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(f"wrote {path}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+        sys.stdout.flush()  # before interpreter shutdown: a Dask client's exit handlers have ended the process unflushed
 
 
 def handled(fn):
@@ -119,17 +120,30 @@ def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, baselines, cat
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s)")
 @click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap, e.g. 0.005")
+@click.option("--vary", "varies", multiple=True, metavar="PATH=LO:HI|V1,V2",
+              help="the frontier's settings (default: the TTFT target from ¼ to 2×, else TPOT)")
+@click.option("--points", type=click.IntRange(min=2), default=5, show_default=True, help="values per frontier range")
+@click.option("--no-frontier", is_flag=True, help="leave the Pareto frontier out (no extra solves)")
+@click.option("--jobs", "-j", type=int, default=-1, show_default=True, help="parallel solves for the frontier")
 @catalogs_option
 @handled
-def report(problem, output, solver, time_limit, gap, catalog_dir):
-    """Solve, price the baselines, verify, and write one self-contained HTML report with charts."""
-    from planner import pipeline, workflow
+def report(problem, output, solver, time_limit, gap, varies, points, no_frontier, jobs, catalog_dir):
+    """Solve, price the baselines, verify, trace the cost/latency frontier, and write one
+    self-contained HTML report with charts."""
+    from planner import pipeline, scenarios, sweep, workflow
     from planner.report.html_report import render_html
 
     loaded, catalogs = _load(problem, catalog_dir)
     solved = workflow.solve_verified(loaded, catalogs, pipeline.solver_options(loaded, solver, time_limit, gap))
     click.echo(f"verified independently: {solved.checks_passed} checks passed", err=True)
-    _emit(render_html(solved.plan, baselines=workflow.baseline_bars(solved.plan)), output)
+    front = None
+    varies = list(varies) or [v for v in [sweep.default_vary(loaded, points)] if v]
+    if varies and not no_frontier:
+        settings = [scenarios.parse_setting(v, "--vary", points) for v in varies]
+        metric = next((s.path[-1] for s in settings if s.path[:1] == ("slo",) and s.path[-1] in sweep.METRICS), "ttft_p99_ms")
+        rows, _ = _run_scenarios(problem, settings, catalog_dir, "loky", jobs, None, solver, time_limit, gap)
+        front = sweep.frontier_points(sweep.frontier(rows, metric), [s.name for s in settings])
+    _emit(render_html(solved.plan, baselines=workflow.baseline_bars(solved.plan), frontier=front), output)
 
 
 def _sweep_options(fn):

@@ -91,7 +91,10 @@ def _backend(name: str, address: str | None):
             from dask.distributed import Client
         except ImportError:
             raise InputError("--backend dask needs dask's distributed scheduler: pip install 'dask[distributed]'") from None
-        with Client(address) if address else Client(processes=False) as client, joblib.parallel_config(backend="dask"):
+        # without an address, a local cluster of worker processes (an in-process one, processes=False,
+        # lost the output of `python -m planner` now and then: the process ended before writing it)
+        local = dict(n_workers=2, threads_per_worker=1, dashboard_address=None)
+        with Client(address) if address else Client(**local) as client, joblib.parallel_config(backend="dask"):
             yield client
         return
     if name == "ray":
@@ -138,3 +141,22 @@ def frontier(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
             keep.append(idx)
             best = r["monthly_cost_usd"]
     return ok.loc[keep].reset_index(drop=True)
+
+
+def default_vary(loaded, points: int) -> str | None:
+    """The report's frontier when none is asked for: the problem's own TTFT target (else TPOT) from a
+    quarter to twice its value; None when the problem sets neither."""
+    slo = loaded.problem.slo
+    for name in ("ttft_p99_ms", "tpot_p99_ms"):
+        target = getattr(slo, name)
+        if target:
+            return f"slo.{name}={target / 4:g}:{target * 2:g}"
+    return None
+
+
+def frontier_points(front: pd.DataFrame, settings: list[str]) -> list[dict]:
+    """Frontier rows in the shape the HTML report draws."""
+    return [{"label": ", ".join(f"{s.rsplit('.', 1)[-1]}={r[s]}" for s in settings),
+             "monthly_cost_usd": float(r["monthly_cost_usd"]),
+             **{m: (None if pd.isna(r.get(m)) else float(r[m])) for m in METRICS},
+             "setting": ", ".join(f"{s}={r[s]}" for s in settings)} for _, r in front.iterrows()]

@@ -20,10 +20,17 @@ def test_report_writes_one_html_file_with_the_charts_and_baselines(tmp_path):
     result = run("report", QUICKSTART, "-o", out)
     assert result.exit_code == 0, result.output
     html = out.read_text()
-    for chart in ("chart-capacity", "chart-costs", "chart-baselines"):
+    for chart in ("chart-capacity", "chart-costs", "chart-baselines", "chart-frontier"):
         assert f'id="{chart}"' in html
+    assert "Procurement recommendation" in html and "ttft_p99_ms=" in html  # the default frontier varies the TTFT target
     assert "peak-on-demand" in html and "best-single-gpu" in html and "api-only" in html
     assert "<script" not in html and "http://" not in html.split("<svg", 1)[0].replace("http://www.w3.org", "")
+
+
+def test_report_without_frontier(tmp_path):
+    out = tmp_path / "report.html"
+    assert run("report", QUICKSTART, "-o", out, "--no-frontier").exit_code == 0
+    assert 'id="chart-frontier"' not in out.read_text()
 
 
 def test_diff_of_two_saved_plans(tmp_path):
