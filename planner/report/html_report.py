@@ -12,7 +12,7 @@ from planner.plan import Plan
 from planner.report.procurement import recommendation_lines
 from planner.report import charts
 from planner.report.html_tables import (api_use, bill_of_materials, egress, esc, placement, storage, table,
-                                        usd, utilisation_by_cloud, utilisation_by_period)
+                                        usd, utilisation_by_region, utilisation_by_period)
 from planner.report.plan_report import breakdown_text, bucket_lines, headline
 
 # No fetches of any kind ('none'); inline <style> and the SVGs' style attributes only.
@@ -122,15 +122,15 @@ def _frontier(plan: Plan, frontier: list[dict]) -> str:
 
 
 def _utilisation(plan: Plan) -> str:
-    by_cloud = utilisation_by_cloud(plan)
-    cloud_note = ("<p class=\"note\">Utilisation per cloud: requests/s each cloud serves in the plan's load split "
-                  "(each period's mean rate, as priced for egress) ÷ its capacity at the SLO, over the horizon and in the "
-                  "busiest period. The plan records no load per region or per instance.</p>") if by_cloud else (
-                  "<p class=\"note\">The plan records no load split, so utilisation is given per period only.</p>")
+    by_region = utilisation_by_region(plan)
+    region_note = ("<p class=\"note\">Per cloud region (the plan's placement): the demand it carries in the load split at "
+                   "each period's planning rate ÷ its capacity at the SLO (spot derated); with request-size buckets the "
+                   "capacity is the whole-mix figure and can be exceeded by a fleet serving chosen buckets.</p>") if by_region else (
+                   "<p class=\"note\">The plan records no placement, so utilisation is given per period only.</p>")
     period_note = ("<p class=\"note\">Per period, plan-wide: expected utilisation is the demand the fleet carries at the "
                    "planning rate (demand less what goes to the API) ÷ the fleet's capacity at the SLO; the last column "
                    f"is the required capacity (× {1 + plan.headroom:g}) the fleet must cover ÷ its capacity, at most 100 %.</p>")
-    return f"<h3>Utilisation</h3>{cloud_note}{by_cloud}{period_note}{utilisation_by_period(plan)}"
+    return f"<h3>Utilisation</h3>{region_note}{by_region}{period_note}{utilisation_by_period(plan)}"
 
 
 def _section(ident: str, heading: str, body: str) -> str:

@@ -91,22 +91,18 @@ def placement(plan: Plan) -> str:
     return table(headers, rows, numeric=(3, 4, 5, 6, 7), table_id="placement-table")
 
 
-def utilisation_by_cloud(plan: Plan) -> str:
-    """Load served per cloud over its capacity, from the plan's load split (the egress rows: each
-    period's mean rate per cloud). Empty when the plan records no load split."""
-    if not plan.egress or not plan.assignments:
+def utilisation_by_region(plan: Plan) -> str:
+    """Per cloud region, from the plan's placement: the user regions it serves (mean req/s), the
+    demand it carries at the planning rate over its capacity, over the horizon and in the busiest period."""
+    if not plan.placement:
         return ""
-    hours = [p.hours for p in plan.periods]
     rows = []
-    for e in sorted(plan.egress, key=lambda e: e.cloud):
-        members = [a for a in plan.assignments if a.cloud == e.cloud]
-        capacity = _per_period(members, lambda a, n: n * a.replicas_per_instance * a.capacity_rps_per_replica * a.availability)
-        served, room = _weighted(e.rps_by_period, hours), _weighted(capacity, hours)
-        busiest = max((r / c for r, c in zip(e.rps_by_period, capacity) if c > 0), default=0.0)
-        rows.append([e.cloud, f"{served / sum(hours):,.2f}", f"{room / sum(hours):,.2f}",
-                     _ratio(served, room), f"{busiest:.1%}"])
-    headers = ["cloud", "mean req/s served", "mean capacity req/s", "utilisation over the horizon", "busiest period"]
-    return table(headers, rows, numeric=(1, 2, 3, 4), table_id="utilisation-cloud-table")
+    for p in plan.placement:
+        busiest = max((x / c for x, c in zip(p.load_rps_by_period, p.capacity_rps_by_period) if c > 0), default=0.0)
+        serves = ", ".join(f"{u} {r:,.2f}" for u, r in sorted(p.serves_rps.items())) or "-"
+        rows.append([p.cloud, p.region, serves, f"{p.utilisation:.1%}", f"{busiest:.1%}"])
+    headers = ["cloud", "region", "serves (mean req/s)", "utilisation over the horizon", "busiest period"]
+    return table(headers, rows, numeric=(3, 4), table_id="utilisation-region-table")
 
 
 def utilisation_by_period(plan: Plan) -> str:

@@ -23,6 +23,7 @@ def test_report_writes_one_html_file_with_the_charts_and_baselines(tmp_path):
     for chart in ("chart-capacity", "chart-costs", "chart-baselines", "chart-frontier"):
         assert f'id="{chart}"' in html
     assert "Procurement recommendation" in html and "ttft_p99_ms=" in html  # the default frontier varies the TTFT target
+    assert "utilisation-region-table" in html and "us-east 5.00" in html  # placement: the user region it serves
     assert "peak-on-demand" in html and "best-single-gpu" in html and "api-only" in html
     assert "<script" not in html and "http://" not in html.split("<svg", 1)[0].replace("http://www.w3.org", "")
 
