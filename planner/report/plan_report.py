@@ -82,7 +82,7 @@ def render_table(plan: Plan) -> str:
     console.print("[bold]instances by period[/bold] " + _periods_summary(plan))
     console.print("[bold]cost by tier[/bold] " + ", ".join(f"{t}: {_usd(c * 730 / plan.horizon_hours)}/month" for t, c in plan.cost_by_tier.items()))
     console.print("[bold]cost breakdown[/bold] " + breakdown_text(plan))
-    for line in baseline_lines(plan):
+    for line in baseline_lines(plan, describe=False):
         console.print("[bold]baseline[/bold] " + line)
     return console.export_text()
 
@@ -128,8 +128,9 @@ def bucket_lines(plan: Plan) -> list[str]:
     return out
 
 
-def baseline_lines(plan: Plan) -> list[str]:
-    """One line per baseline: its monthly cost and what the plan saves against it (or why none)."""
+def baseline_lines(plan: Plan, describe: bool = True) -> list[str]:
+    """One line per baseline: its monthly cost and what the plan saves against it (or why none);
+    ``describe`` adds what the baseline is (markdown), the table keeps to what it buys."""
     out = []
     for b in plan.baselines:
         if b.monthly_cost_usd is None:
@@ -138,8 +139,9 @@ def baseline_lines(plan: Plan) -> list[str]:
         verb = "saves" if b.saving_usd_per_month >= 0 else "costs more by"
         pct = "" if b.saving_pct is None else f", {abs(b.saving_pct):.1%}"
         gpu = f" [{b.gpu}]" if b.gpu else ""
+        what = f"{b.description}: {b.detail}" if describe else b.detail
         out.append(f"{b.name}{gpu}: {_usd(b.monthly_cost_usd)}/month; the plan {verb} {_usd(abs(b.saving_usd_per_month))}/month{pct} "
-                   f"— {b.description}: {b.detail}")
+                   f"— {what}")
     return out
 
 
