@@ -85,12 +85,11 @@ def _band_text(plan: Plan, counts: list[int]) -> str:
 def placement_lines(plan: Plan) -> list[str]:
     """Markdown table rows: per cloud region, instances, what it serves, utilisation, egress."""
     egress = {e.cloud: e for e in plan.egress}
-    rows = ["| cloud | region | instances (min–max) | serves (mean req/s) | expected utilisation | USD/month |",
+    rows = ["| cloud | region | instances (min–max; by period) | serves (mean req/s) | expected utilisation | USD/month |",
             "|---|---|---|---|---|---|"]
     for p in plan.placement:
         serves = ", ".join(f"{u} {r:,.2f}" for u, r in sorted(p.serves_rps.items())) or "-"
-        lo, hi = min(p.instances_by_period), max(p.instances_by_period)
-        rows.append(f"| {p.cloud} | {p.region} | {lo if lo == hi else f'{lo}–{hi}'} | {serves} | {p.utilisation:.0%} | "
+        rows.append(f"| {p.cloud} | {p.region} | {_band_text(plan, p.instances_by_period)} | {serves} | {p.utilisation:.0%} | "
                     f"{_usd(_per_month(plan, p.cost_usd))} |")
     for cloud, e in sorted(egress.items()):
         rows.append("")
