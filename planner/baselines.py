@@ -50,7 +50,7 @@ def _fleet(plan: Plan) -> str:
     """'3 × p5.48xlarge on-demand (aws/us-east-1)' for each assignment, peak instances."""
     parts = [f"{max(a.instances_by_period)} × {a.instance_type} {a.tier} ({a.cloud}/{a.region}, {a.precision}, TP {a.tp})"
              for a in plan.assignments if any(a.instances_by_period)]
-    return "; ".join(parts) + ("; API overflow" if plan.api else "")
+    return "; ".join(parts + (["API overflow"] if plan.api else [])) or "nothing to buy"
 
 
 def peak_provisioned(prep: Prepared) -> Prepared | None:
@@ -59,7 +59,9 @@ def peak_provisioned(prep: Prepared) -> Prepared | None:
     if inp is None or not len(prep.candidates.table):
         return None
     peak = np.repeat(np.asarray(inp.demand_rps, dtype=float).max(axis=1, keepdims=True), inp.demand_rps.shape[1], axis=1)
-    fixed = dataclasses.replace(inp, tiers=("on-demand",), demand_rps=peak, api_usd_per_request=None, cold_start_hours=0.0)
+    # every period the same (the mean too), so they merge into one: the same fleet all horizon, no starts
+    fixed = dataclasses.replace(inp, tiers=("on-demand",), demand_rps=peak, mean_demand_rps=peak, api_usd_per_request=None,
+                                cold_start_hours=0.0)
     return dataclasses.replace(prep, milp_input=fixed, api=None)
 
 
@@ -72,14 +74,14 @@ def _solve(prep: Prepared | None, options: SolverOptions) -> tuple[Plan | None, 
         return None, str(exc).splitlines()[0]
 
 
-def _best(name: str, description: str, plan: Plan, tried: list[tuple[str, Plan | None, str]]) -> Baseline:
+def _best(name: str, description: str, plan: Plan, tried: list[tuple[str, Plan | None, str]], restriction: bool) -> Baseline:
     solved = [(gpu, p) for gpu, p, _ in tried if p is not None]
     if not solved:
         why = "; ".join(f"{gpu}: {msg}" for gpu, _, msg in tried) or "no GPU type in the problem's scope"
         return Baseline(name=name, description=description, status="infeasible", detail=why)
     gpu, best = min(solved, key=lambda gp: (gp[1].monthly_cost_usd, gp[0]))
     return Baseline(name=name, description=description, status=best.status, gpu=gpu, detail=_fleet(best),
-                    gap=best.solver.gap, **_saving(plan, best.monthly_cost_usd))
+                    gap=best.solver.gap, restriction=restriction, **_saving(plan, best.monthly_cost_usd))
 
 
 def api_only(prep: Prepared, plan: Plan) -> Baseline:
@@ -96,7 +98,10 @@ def api_only(prep: Prepared, plan: Plan) -> Baseline:
     detail = (f"{api['provider']} {api['api_model']}: {api['usd_per_request'] * 1000:.4f} USD per 1k requests "
               f"({api['input_usd_per_mtok']:g}/{api['output_usd_per_mtok']:g} USD per M input/output tokens; "
               f"{api['source']}, {api['retrieved']}); its latency is the provider's, not checked against the SLO")
-    return Baseline(name="api-only", description=description, status="optimal", detail=detail, **_saving(plan, monthly))
+    opts = loaded.problem.options
+    restriction = prep.api is not None and "api" in opts.tiers and opts.max_api_share >= 1
+    return Baseline(name="api-only", description=description, status="optimal", detail=detail, restriction=restriction,
+                    **_saving(plan, monthly))
 
 
 def baselines_for(prep: Prepared, plan: Plan, options: SolverOptions) -> list[Baseline]:
@@ -106,8 +111,8 @@ def baselines_for(prep: Prepared, plan: Plan, options: SolverOptions) -> list[Ba
     with_on_demand = tiers + (["on-demand"] if "on-demand" not in tiers else [])
     single, peak = [], []
     for gpu in sorted(prep.scope.gpu_ids):
-        try:
-            one = prepare(restricted(prep.loaded, gpus=[gpu], tiers=with_on_demand), prep.catalogs)
+        try:  # the full problem's engine targets: one GPU type's narrower scope must not loosen the network budget
+            one = prepare(restricted(prep.loaded, gpus=[gpu], tiers=with_on_demand), prep.catalogs, slo=prep.slo)
         except InputError:  # e.g. a measured profile with no row for this GPU type: no plan of it
             continue
         if one.milp_input is not None and "on-demand" not in tiers:  # the single-type plan keeps the problem's tiers
@@ -117,11 +122,14 @@ def baselines_for(prep: Prepared, plan: Plan, options: SolverOptions) -> list[Ba
             continue
         single.append((gpu, *_solve(one, options)))
         peak.append((gpu, *_solve(peak_provisioned(one), options)))
+    on_demand_allowed = "on-demand" in tiers
     return [
         _best("peak-on-demand", "one GPU type, on-demand only, a fixed fleet for the peak (no scaling, "
-              "commitment or spot); the cheapest GPU type for it", plan, peak),
+              "commitment or spot); the cheapest GPU type for it"
+              + ("" if on_demand_allowed else " (on-demand is not among the problem's tiers: shown for comparison)"),
+              plan, peak, restriction=on_demand_allowed),
         _best("best-single-gpu", "the planner restricted to one GPU type (every tier and rule of the problem); "
-              "the best GPU type", plan, single),
+              "the best GPU type", plan, single, restriction=True),
         api_only(prep, plan),
     ]
 

@@ -69,6 +69,12 @@ catalogs_option = click.option("--catalogs", "catalog_dir", type=click.Path(file
                                help="catalog directory (default: catalogs/ of this installation, or $PLANNER_CATALOG_DIR)")
 
 
+def _jobs(ctx, param, value):
+    if value == 0 or value < -1:
+        raise click.BadParameter("use -1 (one per core) or a positive number")
+    return value
+
+
 def _load(problem_path: str, catalog_dir: str | None):
     from planner.catalog import load_catalogs
     from planner.problem import load_problem
@@ -124,7 +130,7 @@ def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, baselines, cat
               help="the frontier's settings (default: the TTFT target from ¼ to 2×, else TPOT)")
 @click.option("--points", type=click.IntRange(min=2), default=5, show_default=True, help="values per frontier range")
 @click.option("--no-frontier", is_flag=True, help="leave the Pareto frontier out (no extra solves)")
-@click.option("--jobs", "-j", type=int, default=-1, show_default=True, help="parallel solves for the frontier")
+@click.option("--jobs", "-j", type=int, default=-1, show_default=True, callback=_jobs, help="parallel solves for the frontier")
 @catalogs_option
 @handled
 def report(problem, output, solver, time_limit, gap, varies, points, no_frontier, jobs, catalog_dir):
@@ -152,7 +158,7 @@ def _sweep_options(fn):
         click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout"),
         click.option("--backend", type=click.Choice(["loky", "sequential", "dask", "ray"]), default="loky", show_default=True,
                      help="local processes (loky), in this process, or an existing Dask/Ray cluster (--address)"),
-        click.option("--jobs", "-j", type=int, default=-1, show_default=True, help="parallel solves (-1: one per core)"),
+        click.option("--jobs", "-j", type=int, default=-1, show_default=True, callback=_jobs, help="parallel solves (-1: one per core)"),
         click.option("--address", default=None, help="Dask scheduler or Ray head address (default: a local cluster)"),
         click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problems' solver"),
         click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s) per scenario"),

@@ -55,11 +55,13 @@ def slo_targets(loaded: LoadedProblem, scope: Scope | None = None) -> perf.SloTa
     return perf.SloTargets(ttft_p99_ms=less(s.ttft_p99_ms), tpot_p99_ms=s.tpot_p99_ms, e2e_p99_ms=less(s.e2e_p99_ms))
 
 
-def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
+def prepare(loaded: LoadedProblem, catalogs: Catalogs, slo: perf.SloTargets | None = None) -> Prepared:
+    """Everything up to the solve. ``slo``: the engine's targets to use instead of the problem's
+    less its network budget (baselines keep the full problem's budget when they narrow the scope)."""
     scope = resolve_scope(loaded, catalogs)
     inputs, outputs = length_samples(loaded)
     lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
-    slo = slo_targets(loaded, scope)
+    slo = slo if slo is not None else slo_targets(loaded, scope)
     demand = demand_series(loaded)
     buckets = request_buckets(loaded, lengths)
     cands = build_candidates(loaded, scope, catalogs, buckets, slo)

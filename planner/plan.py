@@ -135,6 +135,7 @@ class Baseline(_Model):
     gpu: str | None = None
     detail: str = ""  # what it buys, or why it is not available
     gap: float | None = None  # the baseline solve's own gap
+    restriction: bool = False  # a plan of the same problem (so never below the plan's bound; verify checks it)
 
 
 class Placement(_Model):
@@ -146,7 +147,7 @@ class Placement(_Model):
     instances_by_period: list[int]
     capacity_rps_by_period: list[float]  # at the SLO, spot derated by its availability
     load_rps_by_period: list[float]
-    serves_rps: dict[str, float]  # user region -> mean over the horizon (hours-weighted) of the req/s it sends here
+    serves_rps: dict[str, float]  # user region -> hours-weighted average over the periods of the planning-rate (peak) req/s it sends here
     utilisation: float  # Σ_t h_t load_t / Σ_t h_t capacity_t (with size buckets: of the whole-mix capacity, can exceed 1)
     cost_usd: float  # its assignments' cost over the horizon
 

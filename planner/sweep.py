@@ -74,6 +74,8 @@ def solve_scenario(scenario: Scenario, problem_path: str, catalog_dir: str | Non
         return _row(scenario, plan, None), plan
     except PlannerError as exc:
         return _row(scenario, None, exc), None
+    except Exception as exc:  # noqa: BLE001 - one scenario's failure is a row, not the end of the sweep
+        return _row(scenario, None, PlannerError(f"internal error: {type(exc).__name__}: {exc}")), None
 
 
 @contextlib.contextmanager
@@ -94,7 +96,11 @@ def _backend(name: str, address: str | None):
         # without an address, a local cluster of worker processes (an in-process one, processes=False,
         # lost the output of `python -m planner` now and then: the process ended before writing it)
         local = dict(n_workers=2, threads_per_worker=1, dashboard_address=None)
-        with Client(address) if address else Client(**local) as client, joblib.parallel_config(backend="dask"):
+        try:
+            client = Client(address, timeout=30) if address else Client(**local)
+        except OSError as exc:
+            raise InputError(f"--address {address}: cannot reach the Dask scheduler: {exc}") from None
+        with client, joblib.parallel_config(backend="dask"):
             yield client
         return
     if name == "ray":
@@ -133,7 +139,9 @@ def frontier(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The non-dominated solved rows on (monthly cost, achieved P99 ``metric``): no other row is at
     most as dear and at most as slow with one of the two strictly better. Sorted by latency, so cost
     falls as latency rises."""
-    ok = rows[rows["status"].isin(["optimal", "feasible"]) & rows[metric].notna()].copy() if metric in rows else rows.iloc[0:0]
+    if metric not in rows or "monthly_cost_usd" not in rows:  # no scenario was solved
+        return rows.iloc[0:0]
+    ok = rows[rows["status"].isin(["optimal", "feasible"]) & rows[metric].notna()].copy()
     ok = ok.sort_values([metric, "monthly_cost_usd", "scenario"])
     keep, best = [], float("inf")
     for idx, r in ok.iterrows():

@@ -142,10 +142,14 @@ def load_catalogs(directory: str | Path | None = None) -> Catalogs:
     for schema in sorted(ALL_TABLES, key=lambda s: s.file):
         path = directory / schema.file
         if not path.is_file():
+            if schema.derived:  # optional: an empty table with its columns
+                tables[path.stem] = pd.DataFrame({c: pd.Series(dtype=object) for c in schema.names})
+                continue
             errors.append(f"{path}: catalog file is missing")
             continue
         data = path.read_bytes()
-        digest.update(schema.file.encode() + b"\0" + data)
+        if not schema.derived:
+            digest.update(schema.file.encode() + b"\0" + data)
         try:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

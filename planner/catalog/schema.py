@@ -36,6 +36,9 @@ class TableSchema:
     key: tuple[str, ...]  # columns that must be unique together
     columns: tuple[Column, ...]
     description: str
+    # a measurement about the model rather than a price or fact a plan uses: optional, and not part of
+    # the catalog fingerprint (re-measuring it must not invalidate saved plans)
+    derived: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -240,6 +243,7 @@ FIDELITY = TableSchema(
     file="fidelity.csv",
     key=("check", "metric"),
     description="Measured error of the performance model (scripts/fidelity_summary.py): the band every capacity figure carries.",
+    derived=True,
     columns=(
         _c("check", "str", True, "", "in-sample (the calibration rows the fit used), held-out (published measurements never fitted), unseen (held-out rows of a GPU or model absent from the calibration data)"),
         _c("metric", "str", True, "", "throughput, ttft_p99, tpot_p99 or e2e_p99"),

@@ -104,6 +104,7 @@ def _merged_solve(inp: MilpInput, options: SolverOptions, start: SolveResult | N
     return result
 
 
+MAX_START_VARIABLES = 12_000  # above, the start-variable model is not tried (chatbot-70b: ~18k stalled; 1 region of scale.py: ~10k solved)
 MIN_STAGE_S = 5.0  # the start-variable solve gets at least this long
 DEADLINE_GRACE_S = 10.0  # beyond the time limit before a solve that ignores it is stopped
 
@@ -119,13 +120,20 @@ def solve_by_deadline(inp: MilpInput, options: SolverOptions, start: SolveResult
     (``linesearchRounding``, seen with gdb) ran 210 s on a 60 s limit on the cold-start model of
     168 hourly periods × 77 candidates. A stopped solve returns LIMIT_NO_SOLUTION with why."""
     t0 = time.perf_counter()
+    if multiprocessing.current_process().daemon:  # e.g. a Dask worker: no children allowed, solve here
+        return _merged_solve(inp, options, start)
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(send, inp, options, start), daemon=True)
     child.start()
     send.close()
     deadline = float(options.time_limit_s) + DEADLINE_GRACE_S
-    result = receive.recv() if receive.poll(deadline) else None
+    try:
+        result = receive.recv() if receive.poll(deadline) else None
+    except (EOFError, OSError):  # the child died (killed, out of memory, crashed solver)
+        child.join()
+        return SolveResult(status=SolveStatus.ERROR, solver=options.solver, time_s=time.perf_counter() - t0,
+                           message=f"the solve ended without a result (exit code {child.exitcode})")
     child.join(timeout=1.0)
     if child.is_alive():
         child.kill()
@@ -136,6 +144,20 @@ def solve_by_deadline(inp: MilpInput, options: SolverOptions, start: SolveResult
     return result
 
 
+def _within(gap: float | None, options: SolverOptions) -> bool:
+    return gap is not None and gap <= float(options.gap) * (1 + 1e-9) + 1e-12
+
+
+def _bound(result: SolveResult, options: SolverOptions) -> float | None:
+    """The stage's lower bound: HiGHS's, or for a solver that proves optimality without reporting
+    one (CBC), the objective less the requested gap."""
+    if result.best_bound_usd is not None:
+        return result.best_bound_usd
+    if result.status == SolveStatus.OPTIMAL and result.objective_usd is not None:
+        return result.objective_usd * (1 - float(options.gap))
+    return None
+
+
 def solve_in_stages(inp: MilpInput, options: SolverOptions) -> SolveResult:
     """The plan for ``inp`` over its own periods (see the module docstring for the stages)."""
     if not (inp.cold_start_hours > 0 and len(inp.period_hours) > 1):
@@ -143,21 +165,29 @@ def solve_in_stages(inp: MilpInput, options: SolverOptions) -> SolveResult:
     base = _merged_solve(replace(inp, cold_start_hours=0.0), options)
     if not base.has_solution:
         return base
+    base_bound = _bound(base, options)
     base.objective_usd = cost_usd(inp, base.reserved, base.per_period, base.api_rps)  # with its starts
-    base_bound = base.best_bound_usd
-    if base_bound is not None and rel_gap(base.objective_usd, base_bound) <= float(options.gap):
+    if base_bound is not None and _within(rel_gap(base.objective_usd, base_bound), options):
         base.gap = rel_gap(base.objective_usd, base_bound)
         base.status = SolveStatus.OPTIMAL
         base.options = {**base.options, "cold_starts": "plan without them is within the gap"}
+        return base
+    starts = len(merge_identical_periods(inp)[0].period_hours) * sum(int(np.isfinite(np.asarray(inp.price_usd_per_hour[t], dtype=float)).sum())
+                                         for t in ("on-demand", "spot") if t in inp.tiers)
+    if starts > MAX_START_VARIABLES:
+        base.gap = rel_gap(base.objective_usd, base_bound)
+        base.status = SolveStatus.OPTIMAL if _within(base.gap, options) else SolveStatus.FEASIBLE
+        base.options = {**base.options, "cold_starts": f"plan without them, re-costed ({starts} start variables: above "
+                        f"{MAX_START_VARIABLES}, HiGHS 1.16 stalls in its root heuristics, measured)"}
         return base
     # the time limit holds for both stages together (at least MIN_STAGE_S for the second)
     remaining = max(float(options.time_limit_s) - base.time_s, MIN_STAGE_S)
     coupled = solve_by_deadline(inp, replace(options, time_limit_s=remaining), start=base)
     best = base if not coupled.has_solution or coupled.objective_usd > base.objective_usd else coupled
-    bounds = [b for b in (base_bound, coupled.best_bound_usd if coupled.has_solution else None) if b is not None]
+    bounds = [b for b in (base_bound, _bound(coupled, options) if coupled.has_solution else None) if b is not None]
     best.best_bound_usd = min(max(bounds), best.objective_usd) if bounds else None
     best.gap = rel_gap(best.objective_usd, best.best_bound_usd)
-    best.status = SolveStatus.OPTIMAL if best.gap is not None and best.gap <= float(options.gap) else SolveStatus.FEASIBLE
+    best.status = SolveStatus.OPTIMAL if _within(best.gap, options) else SolveStatus.FEASIBLE
     best.time_s = base.time_s + coupled.time_s
     best.options = {**best.options, "cold_starts": ("solved with start variables, from the plan without them" if best is coupled
                                                     else f"plan without them, re-costed (start-variable solve: {coupled.message or coupled.status.value})")}

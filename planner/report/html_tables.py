@@ -92,7 +92,7 @@ def placement(plan: Plan) -> str:
 
 
 def utilisation_by_region(plan: Plan) -> str:
-    """Per cloud region, from the plan's placement: the user regions it serves (mean req/s), the
+    """Per cloud region, from the plan's placement: the user regions it serves (req/s at the planning rate, hours-weighted), the
     demand it carries at the planning rate over its capacity, over the horizon and in the busiest period."""
     if not plan.placement:
         return ""
@@ -101,7 +101,7 @@ def utilisation_by_region(plan: Plan) -> str:
         busiest = max((x / c for x, c in zip(p.load_rps_by_period, p.capacity_rps_by_period) if c > 0), default=0.0)
         serves = ", ".join(f"{u} {r:,.2f}" for u, r in sorted(p.serves_rps.items())) or "-"
         rows.append([p.cloud, p.region, serves, f"{p.utilisation:.1%}", f"{busiest:.1%}"])
-    headers = ["cloud", "region", "serves (mean req/s)", "utilisation over the horizon", "busiest period"]
+    headers = ["cloud", "region", "serves (req/s at the planning rate, hours-weighted)", "utilisation over the horizon", "busiest period"]
     return table(headers, rows, numeric=(3, 4), table_id="utilisation-region-table")
 
 

@@ -85,7 +85,7 @@ def _band_text(plan: Plan, counts: list[int]) -> str:
 def placement_lines(plan: Plan) -> list[str]:
     """Markdown table rows: per cloud region, instances, what it serves, utilisation, egress."""
     egress = {e.cloud: e for e in plan.egress}
-    rows = ["| cloud | region | instances (min–max; by period) | serves (mean req/s) | expected utilisation | USD/month |",
+    rows = ["| cloud | region | instances (min–max; by period) | serves (req/s at the planning rate, hours-weighted) | utilisation at the planning rate | USD/month |",
             "|---|---|---|---|---|---|"]
     for p in plan.placement:
         serves = ", ".join(f"{u} {r:,.2f}" for u, r in sorted(p.serves_rps.items())) or "-"
@@ -115,7 +115,7 @@ def recommendation_lines(plan: Plan) -> list[str]:
                 f"{TERMS[a.tier]} term at {_usd(c.usd_per_hour)}/h ({a.price_basis}; {a.price_source}, {a.price_retrieved})")
         if be is not None:
             text += (f"; break-even at {be:.0%} of hours in use (on demand {_usd(c.on_demand_usd_per_hour)}/h): the plan keeps "
-                     f"{'it' if c.count == 1 else 'them'} in use every hour at {c.load_utilisation:.0%} expected load, and saves "
+                     f"{'it' if c.count == 1 else 'them'} in use every hour at {c.load_utilisation:.0%} load at the planning rate (the period's peak), and saves "
                      f"{_usd(saving)}/month against the same instances on demand")
         lines.append(text + ".")
     lines.append("")

@@ -95,3 +95,22 @@ def test_verify_rejects_a_baseline_below_the_plan(plan, tmp_path):
     problem_plan.write_text(json.dumps(bad))
     result = CliRunner().invoke(main, ["verify", str(QUICKSTART), str(problem_plan)])
     assert result.exit_code == 4 and "FAIL baselines" in result.output
+
+
+def test_without_on_demand_the_peak_baseline_is_only_a_comparison(tmp_path):
+    # only reserved instances allowed: the on-demand baseline is no plan of this problem and may cost less
+    path = tmp_path / "reserved.yaml"
+    path.write_text(QUICKSTART.read_text().replace("tiers: [reserved-1y, on-demand, spot]", "tiers: [reserved-1y]"))
+    p = solve(path)
+    peak, single = by_name(p)["peak-on-demand"], by_name(p)["best-single-gpu"]
+    assert not peak["restriction"] and "not among the problem's tiers" in peak["description"]
+    assert single["restriction"] and single["monthly_cost_usd"] >= p["monthly_cost_usd"] * (1 - 1e-6)
+
+
+def test_peak_baseline_is_one_fixed_fleet_even_with_cold_starts(tmp_path):
+    text = QUICKSTART.read_text().replace("    profile: constant\n    rps: 5\n", "    profile: diurnal\n    peak_rps: 12\n    trough_rps: 2\n")
+    path = tmp_path / "cold.yaml"
+    path.write_text(text.replace("  headroom: 0.15", "  headroom: 0.15\n  cold_start_minutes: 30"))
+    peak = by_name(solve(path))["peak-on-demand"]
+    assert peak["status"] in ("optimal", "feasible") and peak["monthly_cost_usd"] > 0
+    assert peak["detail"].count("×") == 1  # one instance type, the same count in every period

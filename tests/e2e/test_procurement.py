@@ -71,3 +71,24 @@ def test_markdown_has_the_recommendation_placement_and_fidelity_band(tmp_path):
         assert heading in md
     assert "performance model (fit v4" in md and "catalogs/fidelity.csv" in md
     assert "Policy: at most 30% of the required capacity rests on spot" in md or "### Spot\n- None." in md
+
+
+@pytest.mark.parametrize("tamper", ["utilisation", "unknown user region", "load moved", "placement dropped"])
+def test_verify_rejects_a_tampered_placement(reserved, tmp_path, tamper):
+    plan = json.loads(reserved.to_json())
+    p = plan["placement"][0]
+    if tamper == "utilisation":
+        p["utilisation"] *= 0.5
+    elif tamper == "unknown user region":
+        p["serves_rps"] = {"eu-west": p["serves_rps"]["us-east"]}
+    elif tamper == "load moved":
+        p["load_rps_by_period"][0] *= 2
+    else:
+        plan["placement"] = []
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    problem = tmp_path / "p.yaml"
+    problem.write_text(QUICKSTART.read_text().replace("tiers: [reserved-1y, on-demand, spot]", "tiers: [reserved-1y, on-demand]").replace(
+        "clouds: [aws, gcp]", "clouds: [gcp]"))
+    result = CliRunner().invoke(main, ["verify", str(problem), str(path)])
+    assert result.exit_code == 4 and "FAIL placement" in result.output, result.output

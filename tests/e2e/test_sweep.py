@@ -114,3 +114,14 @@ def test_dask_backend_gives_the_same_rows(swept):
                  "--format", "json", "--backend", "dask")
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(pd.DataFrame(json.loads(result.stdout)), swept)
+
+
+def test_a_frontier_with_no_solvable_scenario_is_empty_not_a_crash():
+    result = run("frontier", QUICKSTART, "--vary", "slo.ttft_p99_ms=1:5", "--points", "3", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [] and "0 non-dominated of 3" in result.output
+
+
+def test_jobs_zero_is_a_usage_error():
+    result = run("sweep", QUICKSTART, "--set", "workload.demand.rps=5", "--jobs", "0")
+    assert result.exit_code == 2 and "Traceback" not in result.output

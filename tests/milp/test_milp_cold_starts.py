@@ -132,3 +132,14 @@ def test_the_plan_without_starts_stands_when_the_coupled_solve_fails(monkeypatch
     assert r.objective_usd == pytest.approx(2.0) and r.best_bound_usd == pytest.approx(1.0)
     assert r.status == SolveStatus.FEASIBLE and r.gap == pytest.approx(0.5)
     assert "stopped" in r.options["cold_starts"]
+
+
+def test_a_child_that_dies_gives_an_error_result_not_an_exception(monkeypatch):
+    import os
+
+    from planner.milp import stages
+
+    monkeypatch.setattr(stages, "_merged_solve", lambda inp, options, start=None: os._exit(3))
+    inp = with_starts(make_input(capacity=[1], prices=PRICES, demand=[[1, 0]]), 60)
+    r = stages.solve_by_deadline(inp, SolverOptions(time_limit_s=5), None)
+    assert r.status == SolveStatus.ERROR and "exit code 3" in r.message

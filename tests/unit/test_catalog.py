@@ -97,3 +97,16 @@ def test_reserved_prices_use_published_rate_else_discount_rule():
     assert p["basis_reserved-1y"].tolist()[:2] == ["catalog", "on-demand less 40% (s)"]
     assert np.isnan(p["price_reserved-3y"]).all()
     assert p["price_spot"].tolist()[0] == 3.0
+
+
+def test_the_fidelity_table_is_optional_and_outside_the_fingerprint(fixture_copy):
+    before = load_catalogs(fixture_copy)
+    assert len(before.fidelity)
+    (fixture_copy / "fidelity.csv").write_text((fixture_copy / "fidelity.csv").read_text().replace("2026-11-30", "2027-01-01"))
+    assert load_catalogs(fixture_copy).fingerprint == before.fingerprint  # re-measuring does not invalidate plans
+    (fixture_copy / "fidelity.csv").unlink()
+    without = load_catalogs(fixture_copy)
+    assert without.fidelity.empty and list(without.fidelity.columns)[:2] == ["check", "metric"]
+    assert without.fingerprint == before.fingerprint
+    (fixture_copy / "offers.csv").write_text((fixture_copy / "offers.csv").read_text() + "\n")
+    assert load_catalogs(fixture_copy).fingerprint != before.fingerprint  # a fact file still counts
