@@ -111,8 +111,8 @@ def baselines_for(prep: Prepared, plan: Plan, options: SolverOptions) -> list[Ba
     with_on_demand = tiers + (["on-demand"] if "on-demand" not in tiers else [])
     single, peak = [], []
     for gpu in sorted(prep.scope.gpu_ids):
-        try:  # the full problem's engine targets: one GPU type's narrower scope must not loosen the network budget
-            one = prepare(restricted(prep.loaded, gpus=[gpu], tiers=with_on_demand), prep.catalogs, slo=prep.slo)
+        try:  # (network budgets are per cloud region, Scope.rtt_budgets: narrowing the GPU types keeps them)
+            one = prepare(restricted(prep.loaded, gpus=[gpu], tiers=with_on_demand), prep.catalogs)
         except InputError:  # e.g. a measured profile with no row for this GPU type: no plan of it
             continue
         if one.milp_input is not None and "on-demand" not in tiers:  # the single-type plan keeps the problem's tiers

@@ -157,7 +157,9 @@ def profiled_configurations(loaded: LoadedProblem, scope: Scope, profile: pd.Dat
     return table
 
 
-def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo) -> CandidateSet:
+def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo_for) -> CandidateSet:
+    """``slo_for(rtt_ms)``: the engine's targets in a cloud region whose network budget is ``rtt_ms``
+    (``Scope.rtt_budgets``): each configuration is evaluated once per distinct budget of the offers."""
     offers = catalogs.offers
     offers = offers[offers["gpu"].isin(scope.gpu_ids) & offers["cloud"].isin(scope.clouds)]
     regions = catalogs.regions.set_index(["cloud", "region"])
@@ -185,11 +187,23 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
                                           for c in cols}), 0, {}, None)
     profile = read_profile(loaded, catalogs)
     if profile is None:
+        # the network budget of each offer's region, rounded so that equal budgets evaluate once
+        offers = offers.assign(rtt_budget_ms=np.round(scope.rtt_budgets(offers["geo"]), 6))
         configs = _configurations(loaded, scope, offers, catalogs)
-        perf_table = evaluate_buckets(configs, loaded, scope, catalogs, buckets, slo)
-    else:
+        parts = []
+        for budget in sorted(set(offers["rtt_budget_ms"])):
+            gpus = set(offers.loc[offers["rtt_budget_ms"] == budget, "gpu"])
+            mine = configs[configs["gpu"].isin(gpus)]
+            if len(mine) or not parts:  # (an empty evaluation keeps the table's columns)
+                part = evaluate_buckets(mine, loaded, scope, catalogs, buckets, slo_for(budget))
+                parts.append(part.assign(rtt_budget_ms=budget))
+        perf_table = pd.concat(parts, ignore_index=True)
+        keys = ["gpu", "rtt_budget_ms"]
+    else:  # measured at the user's SLO: no budget to deduct
+        offers = offers.assign(rtt_budget_ms=0.0)
         perf_table = profiled_configurations(loaded, scope, profile, buckets)
-    merged = offers.reset_index(drop=True).merge(perf_table, on="gpu", how="inner")
+        keys = ["gpu"]
+    merged = offers.reset_index(drop=True).merge(perf_table, on=keys, how="inner")
     merged = merged[(merged["gpus_per_instance"] % merged["tp"]) == 0].copy()
     evaluated = len(merged)
     pruned: dict[str, int] = {}

@@ -42,12 +42,17 @@ class Prepared:
     api: dict | None = None  # the per-token API offer when the 'api' tier is allowed (prices.api_choice)
 
 
-def slo_targets(loaded: LoadedProblem, scope: Scope | None = None) -> perf.SloTargets:
+def slo_targets(loaded: LoadedProblem, scope: Scope | None = None, rtt_ms: float | None = None) -> perf.SloTargets:
     """The engine's P99 targets: the problem's, less the network round trip (``count_network_rtt``,
     ``Scope.rtt_budget``) for TTFT and e2e, which users see after the request and first token have
     crossed the network. Never below 0 (a target the network alone breaks leaves no candidate)."""
     s = loaded.problem.slo
-    rtt = scope.rtt_budget()[0] if scope is not None and loaded.problem.options.count_network_rtt else 0.0
+    if not loaded.problem.options.count_network_rtt:
+        rtt = 0.0
+    elif rtt_ms is not None:  # one cloud region's budget (Scope.rtt_budgets)
+        rtt = float(rtt_ms)
+    else:
+        rtt = scope.rtt_budget()[0] if scope is not None else 0.0
 
     def less(v):
         return None if v is None else max(float(v) - rtt, 0.0)
@@ -55,16 +60,16 @@ def slo_targets(loaded: LoadedProblem, scope: Scope | None = None) -> perf.SloTa
     return perf.SloTargets(ttft_p99_ms=less(s.ttft_p99_ms), tpot_p99_ms=s.tpot_p99_ms, e2e_p99_ms=less(s.e2e_p99_ms))
 
 
-def prepare(loaded: LoadedProblem, catalogs: Catalogs, slo: perf.SloTargets | None = None) -> Prepared:
-    """Everything up to the solve. ``slo``: the engine's targets to use instead of the problem's
-    less its network budget (baselines keep the full problem's budget when they narrow the scope)."""
+def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
+    """Everything up to the solve. Candidates meet the engine's targets of their own cloud region
+    (the problem's less that region's network budget); ``Prepared.slo`` is the strictest of them."""
     scope = resolve_scope(loaded, catalogs)
     inputs, outputs = length_samples(loaded)
     lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
-    slo = slo if slo is not None else slo_targets(loaded, scope)
+    slo = slo_targets(loaded, scope)
     demand = demand_series(loaded)
     buckets = request_buckets(loaded, lengths)
-    cands = build_candidates(loaded, scope, catalogs, buckets, slo)
+    cands = build_candidates(loaded, scope, catalogs, buckets, lambda rtt: slo_targets(loaded, scope, rtt))
     api = None
     if "api" in loaded.problem.options.tiers:
         api = api_choice(catalogs.api_prices, scope.model_id, loaded.problem.options.api_provider,
@@ -233,8 +238,8 @@ def solver_options(loaded: LoadedProblem, solver: str | None, time_limit_s: floa
 
 def _rtt_text(scope: Scope) -> str:
     ms, pair = scope.rtt_budget()
-    return (f"{ms:g} ms, the largest published round-trip time between a user geography and a cloud region "
-            f"that may serve it ({pair}; network_rtt.csv: median RTT between Azure regions)")
+    return (f"the largest published round-trip time between the region and a user geography it may serve, up to "
+            f"{ms:g} ms ({pair}; network_rtt.csv: median RTT between Azure regions)")
 
 
 def _fee_text(fee) -> str:
@@ -291,7 +296,7 @@ def assumptions_for(prep: Prepared) -> list[str]:
         *(f"data residency: users in {', '.join(sorted(r.users))} served only from "
           + " or ".join(x for x in (", ".join(r.continents), ", ".join(r.geos)) if x)
           for r in prep.loaded.problem.options.residency),
-        *([f"network: TTFT and e2e targets are met at the user: the engine's targets are lower by {_rtt_text(prep.scope)}"]
+        *([f"network: TTFT and e2e targets are met at the user: in each cloud region the engine's targets are lower by {_rtt_text(prep.scope)}"]
           if prep.loaded.problem.options.count_network_rtt and prep.scope.rtt_budget()[1] else []),
         *([f"high availability: replicas in service in at least {prep.loaded.problem.options.min_regions} cloud regions "
            "in every period"] if prep.loaded.problem.options.min_regions > 1 else []),

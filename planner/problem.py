@@ -217,7 +217,7 @@ class Options(_Frozen):
     quotas: list[Quota] = Field(default_factory=list, description="caps on GPUs in service per cloud/region/GPU type")
     residency: list[ResidencyRule] = Field(default_factory=list, description="data-residency rules: which regions may serve which user geographies (on top of placement)")
     max_rtt_ms: float | None = Field(None, gt=0, description="users are only served from cloud regions whose published round-trip time from their geography (network_rtt.csv) is at most this")
-    count_network_rtt: bool = Field(True, description="TTFT and e2e targets apply at the user: the engine's targets are reduced by the largest published RTT between a user geography and a cloud region that may serve it")
+    count_network_rtt: bool = Field(True, description="TTFT and e2e targets apply at the user: in each cloud region the engine's targets are reduced by the largest published RTT between it and a user geography it may serve")
     min_regions: int = Field(1, ge=1, le=50, description="high availability: replicas in service in at least this many cloud regions in every period")
     api_provider: str | None = Field(None, description="tier 'api': provider in api_prices.csv; empty = the cheapest that serves the model")
     max_api_share: float = Field(1.0, ge=0, le=1, description="tier 'api': at most this share of each period's demand goes to the API")

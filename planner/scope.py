@@ -43,6 +43,20 @@ class Scope:
                 out[u] &= rtt <= self.max_rtt_ms
         return out
 
+    def rtt_budgets(self, geos) -> np.ndarray:
+        """(N,) ms for each cloud-region geography in ``geos``: the largest published RTT between it
+        and a user region it may serve (0 when no pair has a figure). The engine in that region must
+        meet the TTFT/e2e targets less this, so that every user it may serve sees them met."""
+        geos = pd.Series(list(geos), dtype=str)
+        allowed = self.can_serve(self.user_regions, geos)
+        out = np.zeros(len(geos))
+        for u, user in enumerate(self.user_regions):
+            for k, geo in enumerate(geos):
+                rtt = (self.rtt_ms or {}).get((user, geo))
+                if allowed[u, k] and rtt is not None:
+                    out[k] = max(out[k], float(rtt))
+        return out
+
     def rtt_budget(self) -> tuple[float, str | None]:
         """(ms, 'user -> region geo'): the largest published RTT between a user geography and the
         geography of an offer in scope that may serve it (0, None when no pair has a figure)."""

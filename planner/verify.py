@@ -370,10 +370,12 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
 
     # re-evaluate each distinct configuration with the performance model
     lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
-    slo = slo_targets(loaded, scope)
+    # each region's engine targets: the problem's less the largest RTT to a user region it may serve
+    budgets = np.round(scope.rtt_budgets([a.geo for a, _, _ in rows]), 6) if profile is None else np.zeros(len(rows))
+    slo_at = {b: slo_targets(loaded, scope, b) for b in sorted(set(budgets))}
     configs = pd.DataFrame(
-        sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch) for a, _, _ in rows}),
-        columns=["gpu", "tp", "precision", "kv_precision", "concurrency"],
+        sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, b) for (a, _, _), b in zip(rows, budgets)}),
+        columns=["gpu", "tp", "precision", "kv_precision", "concurrency", "rtt_budget_ms"],
     )
     buckets = request_buckets(loaded, lengths)
     multi = buckets.count > 1
@@ -381,15 +383,18 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
           and all(_close(b.share, s) for b, s in zip(plan.buckets, buckets.share)), "buckets",
           f"request-size buckets as the problem defines them ({buckets.count})")
     if profile is None:
-        evaluated = evaluate_buckets(configs, loaded, scope, catalogs, buckets, slo) if rows else None
+        evaluated = pd.concat([evaluate_buckets(configs[configs["rtt_budget_ms"] == b].drop(columns="rtt_budget_ms"), loaded,
+                                                scope, catalogs, buckets, slo_at[b]).assign(rtt_budget_ms=b)
+                               for b in slo_at], ignore_index=True) if rows else None
     else:  # the user's measurements stand in for the model
-        evaluated = profiled_configurations(loaded, scope, profile, buckets)
+        evaluated = profiled_configurations(loaded, scope, profile, buckets).assign(rtt_budget_ms=0.0)
     if evaluated is not None:
-        evaluated = evaluated.set_index(["gpu", "tp", "precision", "kv_precision", "concurrency"])
+        evaluated = evaluated.set_index(["gpu", "tp", "precision", "kv_precision", "concurrency", "rtt_budget_ms"])
     capacity = []
     bucket_caps: dict[str, np.ndarray] = {}  # candidate -> (B,) requests/s per instance
-    for a, n, _ in rows:
-        key = (a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch)
+    for (a, n, _), budget in zip(rows, budgets):
+        key = (a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, budget)
+        slo = slo_at[budget]
         if key not in evaluated.index:
             check(False, "capacity", f"{a.candidate_id}: configuration {key} is not one the problem allows")
             continue
