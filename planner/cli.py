@@ -174,8 +174,9 @@ def _run_scenarios(problem, settings, catalog_dir, backend, jobs, address, solve
 
     from planner import scenarios, sweep
 
-    loaded, _ = _load(problem, catalog_dir)
-    cases = scenarios.scenarios(loaded, settings)
+    loaded, catalogs = _load(problem, catalog_dir)
+    families = {str(f).lower(): sorted(g["id"]) for f, g in catalogs.accelerators.groupby("family")}
+    cases = scenarios.scenarios(loaded, settings, families)
     with Progress(console=__import__("rich.console").console.Console(stderr=True), transient=True) as bar:
         task = bar.add_task(f"solving {len(cases)} scenario(s)", total=len(cases))
         rows, plans = sweep.run(cases, str(problem), catalog_dir, sweep.Overrides(solver, time_limit, gap), backend=backend,
@@ -208,7 +209,8 @@ def sweep(problem, sets, fmt, output, backend, jobs, address, solver, time_limit
 @main.command()
 @click.argument("problem", type=click.Path(dir_okay=False))
 @click.option("--vary", "varies", multiple=True, required=True, metavar="PATH=LO:HI|V1,V2",
-              help="e.g. slo.ttft_p99_ms=250:4000 (a range, --points values), options.precisions=[bf16],[fp8]")
+              help="e.g. slo.ttft_p99_ms=250:4000 (a range, --points values), options.precisions=[bf16],[fp8], "
+                   "options.gpu_family=hopper,ada (accelerators.csv families)")
 @click.option("--points", type=click.IntRange(min=2), default=6, show_default=True, help="values per range, spaced geometrically")
 @click.option("--metric", type=click.Choice(["ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms"]), default=None,
               help="latency axis (default: the varied SLO's metric, else TTFT)")

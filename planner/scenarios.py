@@ -105,9 +105,29 @@ def _apply(doc: CommentedMap, path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def scenarios(loaded: LoadedProblem, settings: list[Setting]) -> list[Scenario]:
+GPU_FAMILY = ("options", "gpu_family")  # not a problem field: a family name (accelerators.csv) → options.gpus
+
+
+def _family_gpus(doc: CommentedMap, family, families: dict[str, list[str]]) -> list[str]:
+    """The problem's GPUs (or every GPU, with 'any') of the family or families named."""
+    names = family if isinstance(family, list) else [family]
+    unknown = [n for n in names if str(n).lower() not in families]
+    if unknown:
+        raise InputError(f"{'.'.join(GPU_FAMILY)}: unknown GPU family {', '.join(map(str, unknown))} "
+                         f"(families: {', '.join(sorted(families))})")
+    members = [g for n in names for g in families[str(n).lower()]]
+    allowed = (doc.get("options") or {}).get("gpus", "any")
+    if allowed != "any":
+        members = [g for g in members if g in set(allowed)]
+    if not members:
+        raise InputError(f"{'.'.join(GPU_FAMILY)}={_show(family)}: none of the problem's options.gpus is in that family")
+    return sorted(members)
+
+
+def scenarios(loaded: LoadedProblem, settings: list[Setting], families: dict[str, list[str]] | None = None) -> list[Scenario]:
     """Every combination of the settings' values (the first setting varies slowest), each checked
-    as a problem; every invalid scenario is reported at once, naming its settings."""
+    as a problem; every invalid scenario is reported at once, naming its settings. ``families``
+    (family → GPU ids, from accelerators.csv) enables the ``options.gpu_family`` setting."""
     text = loaded.path.read_text(encoding="utf-8")
     yaml = YAML(typ="rt")
     out, errors = [], []
@@ -117,7 +137,10 @@ def scenarios(loaded: LoadedProblem, settings: list[Setting]) -> list[Scenario]:
     for index, combo in enumerate(itertools.product(*(s.values for s in settings))):
         doc = yaml.load(text)
         for s, v in zip(settings, combo):
-            _apply(doc, s.path, v)
+            if s.path == GPU_FAMILY and families is not None:
+                _apply(doc, ("options", "gpus"), _family_gpus(doc, v, families))
+            else:
+                _apply(doc, s.path, v)
         buf = io.StringIO()
         yaml.dump(doc, buf)
         scenario = Scenario(index, dict(zip(names, combo)), buf.getvalue())

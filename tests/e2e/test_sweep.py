@@ -125,3 +125,21 @@ def test_a_frontier_with_no_solvable_scenario_is_empty_not_a_crash():
 def test_jobs_zero_is_a_usage_error():
     result = run("sweep", QUICKSTART, "--set", "workload.demand.rps=5", "--jobs", "0")
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_gpu_family_setting_restricts_the_gpus_to_that_family(tmp_path):
+    result = run("sweep", QUICKSTART, "--set", "options.gpu_family=ada,hopper", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = pd.DataFrame(json.loads(result.stdout))
+    assert rows["gpus"].tolist()[1] == "H100-SXM-80GB"  # quickstart's only Hopper GPU
+    assert set(rows["gpus"][0].split(" + ")) <= {"L4-24GB", "L40S-48GB"}
+    # the same as solving with those GPUs listed
+    path = tmp_path / "hopper.yaml"
+    path.write_text(QUICKSTART.read_text().replace("gpus: [L4-24GB, A10G-24GB, L40S-48GB, H100-SXM-80GB]", "gpus: [H100-SXM-80GB]"))
+    single = json.loads(run("solve", path, "--no-baselines", "--format", "json").stdout)
+    assert single["monthly_cost_usd"] == pytest.approx(rows["monthly_cost_usd"][1], rel=1e-9)
+
+
+def test_unknown_gpu_family_lists_the_families():
+    result = run("sweep", QUICKSTART, "--set", "options.gpu_family=hoper")
+    assert result.exit_code == 3 and "unknown GPU family hoper" in result.output and "hopper" in result.output
