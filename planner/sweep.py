@@ -126,7 +126,9 @@ def run(scenarios: list[Scenario], problem_path: str, catalog_dir: str | None, o
     results: dict[int, tuple[dict, Plan | None]] = {}
     with _backend(backend, address):
         tasks = (joblib.delayed(solve_scenario)(s, problem_path, catalog_dir, overrides) for s in scenarios)
-        parallel = joblib.Parallel(n_jobs=1 if backend == "sequential" else jobs, return_as="generator_unordered")
+        # results as they finish (progress); Ray's joblib backend returns only the whole list at the end
+        order = "list" if backend == "ray" else "generator_unordered"
+        parallel = joblib.Parallel(n_jobs=1 if backend == "sequential" else jobs, return_as=order)
         for done, (row, plan) in enumerate(parallel(tasks), start=1):
             results[row["scenario"]] = (row, plan)
             if progress:

@@ -143,3 +143,11 @@ def test_gpu_family_setting_restricts_the_gpus_to_that_family(tmp_path):
 def test_unknown_gpu_family_lists_the_families():
     result = run("sweep", QUICKSTART, "--set", "options.gpu_family=hoper")
     assert result.exit_code == 3 and "unknown GPU family hoper" in result.output and "hopper" in result.output
+
+
+def test_ray_backend_gives_the_same_rows(swept):
+    pytest.importorskip("ray.util.joblib")  # not a test dependency (large); runs where Ray is installed
+    result = run("sweep", QUICKSTART, "--set", "workload.demand.rps=5,10", "--set", "options.max_spot_share=0,0.3",
+                 "--format", "json", "--backend", "ray")
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(pd.DataFrame(json.loads(result.stdout)), swept)
