@@ -97,7 +97,7 @@ def _backend(name: str, address: str | None):
         # lost the output of `python -m planner` now and then: the process ended before writing it)
         local = dict(n_workers=2, threads_per_worker=1, dashboard_address=None)
         try:
-            client = Client(address, timeout=30) if address else Client(**local)
+            client = Client(address, timeout=5) if address else Client(**local)
         except OSError as exc:
             raise InputError(f"--address {address}: cannot reach the Dask scheduler: {exc}") from None
         with client, joblib.parallel_config(backend="dask"):

@@ -151,3 +151,19 @@ def test_ray_backend_gives_the_same_rows(swept):
                  "--format", "json", "--backend", "ray")
     assert result.exit_code == 0, result.output
     pd.testing.assert_frame_equal(pd.DataFrame(json.loads(result.stdout)), swept)
+
+
+def test_sweep_on_an_existing_dask_cluster_by_address():
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        result = run("sweep", QUICKSTART, "--set", "workload.demand.rps=5,10", "--format", "json",
+                     "--backend", "dask", "--address", cluster.scheduler_address)
+        assert result.exit_code == 0, result.output
+        rows = pd.DataFrame(json.loads(result.stdout))
+        assert rows["monthly_cost_usd"].round(2).tolist() == [1738.17, 2918.66]
+
+
+def test_unreachable_dask_scheduler_is_an_input_error():
+    pytest.importorskip("dask.distributed")
+    result = run("sweep", QUICKSTART, "--set", "workload.demand.rps=5", "--backend", "dask", "--address", "tcp://127.0.0.1:9")
+    assert result.exit_code == 3 and "cannot reach the Dask scheduler" in result.output
