@@ -277,10 +277,12 @@ def _drop_dominated(frame: pd.DataFrame, serve_signature: np.ndarray, cap_cols: 
 
 
 def _best_rejections(rejected: pd.DataFrame) -> pd.DataFrame:
-    """Per GPU, the rejected configuration that came closest (for infeasibility explanations)."""
+    """Per GPU, the rejected configuration that came closest (for infeasibility explanations), in
+    the region with the smallest network budget (the most lenient targets)."""
     if rejected.empty:
         return rejected
-    cols = ["gpu", "tp", "precision", "concurrency", "fits", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "error", "weights_gb"]
+    cols = ["gpu", "tp", "precision", "concurrency", "fits", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "error",
+            "weights_gb", "rtt_budget_ms"]
     cols = [c for c in cols if c in rejected.columns]
-    ranked = rejected.sort_values(["gpu", "fits", "tp", "concurrency"], ascending=[True, False, False, True])
+    ranked = rejected.sort_values(["gpu", "fits", "rtt_budget_ms", "tp", "concurrency"], ascending=[True, False, True, False, True])
     return ranked.drop_duplicates("gpu")[cols].reset_index(drop=True)

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from planner import perf
 from planner.buckets import RequestBuckets, request_buckets
@@ -209,7 +210,11 @@ def explain_no_candidates(prep: Prepared) -> list[str]:
     lines = [f"{prep.loaded.where('slo')}: no configuration of {prep.scope.model_id} on the allowed GPUs can serve at the SLO"]
     rtt, pair = prep.scope.rtt_budget() if p.options.count_network_rtt else (0.0, None)
     if pair:
-        lines.append(f"  the network round trip takes {rtt:g} ms of the TTFT and e2e targets ({pair}); "
+        geos = pd.Series(sorted(set(prep.scope.offer_geos)), dtype=str)
+        serving = prep.scope.can_serve(prep.scope.user_regions, geos).any(axis=0)  # regions some user may use
+        near = float(prep.scope.rtt_budgets(geos[serving]).min(initial=rtt))
+        span = f"{rtt:g} ms" if near == rtt else f"{near:g} ms (nearest region) to {rtt:g} ms ({pair})"
+        lines.append(f"  the network round trip takes {span} of the TTFT and e2e targets; "
                      "set options.max_rtt_ms or a narrower placement to serve users from nearer regions")
     for row in rejected.itertuples(index=False):
         if isinstance(row.error, str) and row.error:
@@ -218,7 +223,8 @@ def explain_no_candidates(prep: Prepared) -> list[str]:
             lines.append(f"  {row.gpu}: the model ({row.weights_gb:.1f} GB of weights at {row.precision}) does not fit in {row.tp} GPU(s)")
         else:
             reached = []
-            for metric, target in (("ttft", prep.slo.ttft_p99_ms), ("tpot", prep.slo.tpot_p99_ms), ("e2e", prep.slo.e2e_p99_ms)):
+            slo = slo_targets(prep.loaded, prep.scope, getattr(row, "rtt_budget_ms", None))  # that region's targets
+            for metric, target in (("ttft", slo.ttft_p99_ms), ("tpot", slo.tpot_p99_ms), ("e2e", slo.e2e_p99_ms)):
                 value = getattr(row, f"{metric}_p99_ms")
                 if target is not None and np.isfinite(value) and value > target:
                     reached.append(f"P99 {metric.upper()} {value:.0f} ms > SLO {target:.0f} ms (by {value - target:.0f} ms)")
