@@ -80,6 +80,8 @@ def _best(name: str, description: str, plan: Plan, tried: list[tuple[str, Plan |
         why = "; ".join(f"{gpu}: {msg}" for gpu, _, msg in tried) or "no GPU type in the problem's scope"
         return Baseline(name=name, description=description, status="infeasible", detail=why)
     gpu, best = min(solved, key=lambda gp: (gp[1].monthly_cost_usd, gp[0]))
+    if not any(any(a.instances_by_period) for a in best.assignments):  # served by the API alone: no GPU type to name
+        gpu = None
     return Baseline(name=name, description=description, status=best.status, gpu=gpu, detail=_fleet(best),
                     gap=best.solver.gap, restriction=restriction, **_saving(plan, best.monthly_cost_usd))
 
