@@ -172,8 +172,8 @@ def solve_in_stages(inp: MilpInput, options: SolverOptions) -> SolveResult:
         base.status = SolveStatus.OPTIMAL
         base.options = {**base.options, "cold_starts": "plan without them is within the gap"}
         return base
-    starts = len(merge_identical_periods(inp)[0].period_hours) * sum(int(np.isfinite(np.asarray(inp.price_usd_per_hour[t], dtype=float)).sum())
-                                         for t in ("on-demand", "spot") if t in inp.tiers)
+    offered = sum(int(np.isfinite(np.asarray(inp.price_usd_per_hour[t], dtype=float)).sum()) for t in ("on-demand", "spot") if t in inp.tiers)
+    starts = len(merge_identical_periods(inp)[0].period_hours) * offered
     if starts > MAX_START_VARIABLES:
         base.gap = rel_gap(base.objective_usd, base_bound)
         base.status = SolveStatus.OPTIMAL if _within(base.gap, options) else SolveStatus.FEASIBLE
