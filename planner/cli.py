@@ -146,7 +146,7 @@ def report(problem, output, solver, time_limit, gap, varies, points, no_frontier
     varies = list(varies) or [v for v in [sweep.default_vary(loaded, points)] if v]
     if varies and not no_frontier:
         settings = [scenarios.parse_setting(v, "--vary", points) for v in varies]
-        metric = next((s.path[-1] for s in settings if s.path[:1] == ("slo",) and s.path[-1] in sweep.METRICS), "ttft_p99_ms")
+        metric = sweep.frontier_metric(settings)
         rows, _ = _run_scenarios(problem, settings, catalog_dir, "loky", jobs, None, solver, time_limit, gap)
         front = sweep.frontier_points(sweep.frontier(rows, metric), [s.name for s in settings])
     _emit(render_html(solved.plan, baselines=workflow.baseline_bars(solved.plan), frontier=front), output)
@@ -175,8 +175,7 @@ def _run_scenarios(problem, settings, catalog_dir, backend, jobs, address, solve
     from planner import scenarios, sweep
 
     loaded, catalogs = _load(problem, catalog_dir)
-    families = {str(f).lower(): sorted(g["id"]) for f, g in catalogs.accelerators.groupby("family")}
-    cases = scenarios.scenarios(loaded, settings, families)
+    cases = scenarios.scenarios(loaded, settings, scenarios.gpu_families(catalogs))
     with Progress(console=__import__("rich.console").console.Console(stderr=True), transient=True) as bar:
         task = bar.add_task(f"solving {len(cases)} scenario(s)", total=len(cases))
         rows, plans = sweep.run(cases, str(problem), catalog_dir, sweep.Overrides(solver, time_limit, gap), backend=backend,
@@ -222,7 +221,7 @@ def frontier(problem, varies, points, metric, show_all, fmt, output, backend, jo
     from planner import scenarios, sweep
 
     settings = [scenarios.parse_setting(v, "--vary", points) for v in varies]
-    metric = metric or next((s.path[-1] for s in settings if s.path[:1] == ("slo",) and s.path[-1] in sweep.METRICS), "ttft_p99_ms")
+    metric = metric or sweep.frontier_metric(settings)
     rows, _ = _run_scenarios(problem, settings, catalog_dir, backend, jobs, address, solver, time_limit, gap)
     front = sweep.frontier(rows, metric)
     click.echo(f"{len(front)} non-dominated of {len(rows)} scenario(s) on monthly cost vs P99 {metric}", err=True)
@@ -255,18 +254,11 @@ def diff(plan_a, plan_b, fmt, show_unchanged, output):
 @handled
 def verify(problem, plan_file, catalog_dir):
     """Re-check a saved plan independently: demand, SLOs, spot share, prices and costs."""
-    from pydantic import ValidationError
-
-    from planner.plan import Plan
+    from planner.plan import read_plan
     from planner.verify import verify_plan
 
     loaded, catalogs = _load(problem, catalog_dir)
-    try:
-        plan = Plan.model_validate_json(Path(plan_file).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{plan_file}: file not found") from None
-    except ValidationError as exc:
-        raise InputError([f"{plan_file}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
+    plan = read_plan(plan_file)
     findings = verify_plan(loaded, catalogs, plan)
     failed = [f for f in findings if not f.ok]
     for f in findings:

@@ -276,7 +276,9 @@ def fidelity_band(catalogs: Catalogs) -> list[str]:
         return []
     part = {c: f"{float(r['median_ape_pct'].iloc[0]):g} % median (P90 {float(r['p90_ape_pct'].iloc[0]):g} %, {int(r['rows'].iloc[0])} rows)"
             for c, r in rows.items()}
-    return [f"performance model (fit {rows['in-sample']['fit_version'].iloc[0]}): throughput error {part['in-sample']} on the "
+    measured, current = str(rows["in-sample"]["fit_version"].iloc[0]), str(catalogs.efficiency["fit_version"].iloc[0])
+    stale = "" if measured == current else f" [measured with fit {measured}; the catalogs use {current}: run scripts/fidelity_summary.py]"
+    return [f"performance model (fit {current}){stale}: throughput error {part['in-sample']} on the "
             f"calibration data, {part['held-out']} on published measurements never fitted, {part['unseen']} on GPUs or models "
             "the fit never saw (catalogs/fidelity.csv); each capacity at the SLO carries that band, and options.headroom absorbs part of it"]
 

@@ -6,11 +6,15 @@ saved plan back, so ``planner verify`` can re-check it.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from planner.buckets import MIX_LABEL
+from planner.errors import InputError
 from planner.milp.build import api_billing_ratio
 from planner.milp.check import instance_starts
 from planner.milp.data import RESERVED_TIERS, MilpInput, SolveResult
@@ -207,8 +211,36 @@ class Plan(_Model):
     placement: list[Placement] = Field(default_factory=list)  # per cloud region (derived from assignments and the load split)
     baselines: list[Baseline] = Field(default_factory=list)  # planner.baselines; empty when not computed
 
+    def monthly(self, usd_over_horizon: float) -> float:
+        """A cost over the plan's horizon as USD per month (HOURS_PER_MONTH hours)."""
+        return usd_over_horizon * HOURS_PER_MONTH / self.horizon_hours if self.horizon_hours else 0.0
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
+
+
+def read_plan(path) -> Plan:
+    """A saved plan (``planner solve --format json``): every problem at once, one
+    ``file: field: message`` line each, as an InputError (exit code 3)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a plan is a JSON object, got {type(data).__name__}")
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        names = {"missing": "field required", "extra_forbidden": "unknown field"}
+        raise InputError([f"{path}: {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {names.get(e['type'], e['msg'])}"
+                          for e in exc.errors()]) from None
 
 
 def _served_by(inp: MilpInput, result: SolveResult, k: int) -> np.ndarray:

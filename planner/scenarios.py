@@ -108,6 +108,11 @@ def _apply(doc: CommentedMap, path: tuple[str, ...], value: Any) -> None:
 GPU_FAMILY = ("options", "gpu_family")  # not a problem field: a family name (accelerators.csv) → options.gpus
 
 
+def gpu_families(catalogs) -> dict[str, list[str]]:
+    """family (lower case) → GPU ids, from accelerators.csv: what ``options.gpu_family`` names."""
+    return {str(f).lower(): sorted(g["id"]) for f, g in catalogs.accelerators.groupby("family")}
+
+
 def _family_gpus(doc: CommentedMap, family, families: dict[str, list[str]]) -> list[str]:
     """The problem's GPUs (or every GPU, with 'any') of the family or families named."""
     names = family if isinstance(family, list) else [family]

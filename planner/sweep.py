@@ -137,6 +137,11 @@ def run(scenarios: list[Scenario], problem_path: str, catalog_dir: str | None, o
     return pd.DataFrame([r for r, _ in ordered]), [p for _, p in ordered]
 
 
+def frontier_metric(settings) -> str:
+    """The latency axis of a frontier: the first varied SLO target's metric, else TTFT."""
+    return next((s.path[-1] for s in settings if s.path[:1] == ("slo",) and s.path[-1] in METRICS), "ttft_p99_ms")
+
+
 def frontier(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     """The non-dominated solved rows on (monthly cost, achieved P99 ``metric``): no other row is at
     most as dear and at most as slow with one of the two strictly better. Sorted by latency, so cost

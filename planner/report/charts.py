@@ -17,7 +17,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from planner.plan import Plan
-from planner.units import HOURS_PER_MONTH
+from planner.report.fmt import usd as _usd
 
 _TIER_COLOURS = {"reserved-1y": "#1f4e79", "reserved-3y": "#2e75b6", "on-demand": "#f28e2b", "spot": "#59a14f",
                  "api": "#b07aa1"}
@@ -124,9 +124,8 @@ def capacity_chart(plan: Plan, chart_id: str = "chart-capacity") -> str:
 @_styled
 def cost_chart(plan: Plan, chart_id: str = "chart-costs") -> str:
     """Two panels of horizontal bars, USD per month: by kind of cost and by tier."""
-    monthly = HOURS_PER_MONTH / plan.horizon_hours
-    kinds = [(_BREAKDOWN_LABELS.get(k, k), v * monthly) for k, v in plan.cost_breakdown.items() if v > 0]
-    tiers = [(t, v * monthly) for t, v in sorted(plan.cost_by_tier.items(), key=lambda kv: tier_order(kv[0]))]
+    kinds = [(_BREAKDOWN_LABELS.get(k, k), plan.monthly(v)) for k, v in plan.cost_breakdown.items() if v > 0]
+    tiers = [(t, plan.monthly(v)) for t, v in sorted(plan.cost_by_tier.items(), key=lambda kv: tier_order(kv[0]))]
     others = [t for t, _ in tiers if t not in _TIER_COLOURS]
     fig = _blank(9.0, 0.9 + 0.34 * max(len(kinds), len(tiers), 2))
     left, right = fig.subplots(1, 2)
@@ -211,8 +210,6 @@ def _hbars(ax, rows: list[tuple[str, float]], colours: list[str], title: str, gi
         ax.spines[side].set_visible(False)
 
 
-def _usd(x: float) -> str:
-    return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
 
 
 def _blank(width_in: float, height_in: float) -> Figure:

@@ -9,6 +9,7 @@ deterministic (no timestamps; the SVG ids are salted), so one plan renders to th
 from __future__ import annotations
 
 from planner.plan import Plan
+from planner.units import HOURS_PER_MONTH
 from planner.report.procurement import recommendation_lines
 from planner.report import charts
 from planner.report.html_tables import (api_use, bill_of_materials, egress, esc, placement, storage, table,
@@ -88,7 +89,7 @@ def _capacity(plan: Plan) -> str:
 
 
 def _costs(plan: Plan) -> str:
-    caption = (f"USD per month ({plan.horizon_hours:g} h horizon scaled to 730 h): by kind of cost (only those above "
+    caption = (f"USD per month ({plan.horizon_hours:g} h horizon scaled to {HOURS_PER_MONTH:g} h): by kind of cost (only those above "
                "zero) and by tier (instances, including platform fees, and the per-token API).")
     return _section("costs", "Cost breakdown", _figure("chart-costs", charts.cost_chart(plan), caption))
 

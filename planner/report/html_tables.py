@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from html import escape
 
 from planner.plan import Assignment, Plan
-from planner.units import HOURS_PER_MONTH
+from planner.report.fmt import usd
 
 # Periods beyond this many are folded into a <details> element (the page stays readable for a week
 # of hourly periods and needs no script to expand).
@@ -19,14 +19,6 @@ FOLD_PERIODS_OVER = 24
 
 def esc(value: object) -> str:
     return escape(str(value), quote=True)
-
-
-def usd(x: float) -> str:
-    return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
-
-
-def monthly(plan: Plan, usd_over_horizon: float) -> float:
-    return usd_over_horizon * HOURS_PER_MONTH / plan.horizon_hours if plan.horizon_hours else 0.0
 
 
 def table(headers: list[str], rows: Iterable[list[object]], *, numeric: Iterable[int] = (), prose: Iterable[int] = (),
@@ -56,9 +48,9 @@ def bill_of_materials(plan: Plan) -> str:
             price += f" + fee {a.platform_fee_usd_per_instance_hour:.4f}"
         rows.append([a.cloud, a.region, a.instance_type, f"{a.gpus_per_instance} × {a.gpu}", a.tier, _precision(a),
                      f"{a.tp}" + (f" (PP {a.pp})" if a.pp > 1 else ""), a.replicas_per_instance,
-                     min(a.instances_by_period), max(a.instances_by_period), price, usd(monthly(plan, a.cost_usd)),
+                     min(a.instances_by_period), max(a.instances_by_period), price, usd(plan.monthly(a.cost_usd)),
                      a.price_basis, a.price_source, a.price_retrieved])
-    total = usd(monthly(plan, sum(a.cost_usd for a in plan.assignments)))
+    total = usd(plan.monthly(sum(a.cost_usd for a in plan.assignments)))
     headers = ["cloud", "region", "instance type", "GPUs", "tier", "precision", "TP", "replicas per instance",
                "instances min", "instances peak", "USD/h each", "USD/month", "price basis", "price source", "retrieved"]
     return table(headers, rows, numeric=(7, 8, 9, 10, 11), prose=(13,), footer=["total", *[""] * 10, total, "", "", ""], table_id="bom-table")
@@ -84,7 +76,7 @@ def placement(plan: Plan) -> str:
         capacity = _per_period(members, lambda a, n: n * a.replicas_per_instance * a.capacity_rps_per_replica * a.availability)
         share = _weighted(capacity, hours) / _weighted(fleet, hours) if _weighted(fleet, hours) else 0.0
         rows.append([cloud, region, ", ".join(sorted({a.tier for a in members})), _band(instances), max(gpus),
-                     f"{_band_float(capacity)}", f"{share:.1%}", usd(monthly(plan, sum(a.cost_usd for a in members))),
+                     f"{_band_float(capacity)}", f"{share:.1%}", usd(plan.monthly(sum(a.cost_usd for a in members))),
                      ", ".join(sorted({u for a in members for u in a.serves_user_regions}))])
     headers = ["cloud", "region", "tiers", "instances (min–peak)", "GPUs at peak", "capacity req/s (min–peak)",
                "share of fleet capacity", "USD/month", "may serve user regions"]
@@ -129,7 +121,7 @@ def storage(plan: Plan) -> str:
     if not plan.storage:
         return "<p>No model storage is charged.</p>"
     rows = [[s.cloud, s.region, s.precision, f"{s.artifact_gb:,.1f}", s.service, f"{s.usd_per_gb_month:g}",
-             usd(monthly(plan, s.cost_usd)), s.price_source, s.price_retrieved] for s in plan.storage]
+             usd(plan.monthly(s.cost_usd)), s.price_source, s.price_retrieved] for s in plan.storage]
     headers = ["cloud", "region", "precision", "weights GB", "service", "USD/GB-month", "USD/month", "price source", "retrieved"]
     return table(headers, rows, numeric=(3, 5, 6), prose=(7,), table_id="storage-table")
 
@@ -139,7 +131,7 @@ def egress(plan: Plan) -> str:
         return "<p>No egress rows: the plan sends no responses from instances.</p>"
     hours = [p.hours for p in plan.periods]
     rows = [[e.cloud, f"{_weighted(e.rps_by_period, hours) / sum(hours):,.2f}", f"{e.gb:,.3f}", f"{e.bytes_per_request:,.0f}",
-             f"{e.usd_per_gb:g}" if e.priced else "not priced", usd(monthly(plan, e.cost_usd)), e.price_source]
+             f"{e.usd_per_gb:g}" if e.priced else "not priced", usd(plan.monthly(e.cost_usd)), e.price_source]
             for e in plan.egress]
     headers = ["cloud", "mean req/s served", "GB over the horizon", "bytes per request", "USD/GB (first paid tier)",
                "USD/month", "price source"]
@@ -151,7 +143,7 @@ def api_use(plan: Plan) -> str:
         return "<p>No requests go to a per-token API.</p>"
     rows = [[a.provider, a.api_model, a.user_region, f"{max(a.rps_by_period):,.2f}", f"{a.requests:,.0f}",
              f"{a.usd_per_request:.6f}", f"{a.input_usd_per_mtok:g} / {a.output_usd_per_mtok:g}",
-             usd(monthly(plan, a.cost_usd)), a.price_source, a.price_retrieved] for a in plan.api]
+             usd(plan.monthly(a.cost_usd)), a.price_source, a.price_retrieved] for a in plan.api]
     headers = ["provider", "API model", "user region", "peak req/s", "requests in the horizon", "USD/request",
                "USD per M input / output tokens", "USD/month", "price source", "retrieved"]
     return table(headers, rows, numeric=(3, 4, 5, 6, 7), prose=(8,), table_id="api-table")

@@ -12,17 +12,15 @@ hours, as ``Plan.monthly_cost_usd``), so plans over different horizons compare l
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from planner.errors import InputError
 from planner.milp.data import RESERVED_TIERS
-from planner.plan import Plan
+from planner.plan import Plan, read_plan
 from planner.units import HOURS_PER_MONTH
 
 INSTANCE_KEY = ("cloud", "region", "instance_type", "gpu", "tier", "precision", "tp")
@@ -146,34 +144,11 @@ def load_plan(path: str | Path) -> Plan:
     """A saved plan (``planner solve --format json``), checked to add up; every problem at once,
     one ``file: field: message`` line each, as an InputError (exit code 3)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: a plan is a JSON object, got {type(data).__name__}")
-    try:
-        plan = Plan.model_validate(data)
-    except ValidationError as exc:
-        raise InputError([f"{path}: {_field(e['loc'])}: {_message(e)}" for e in exc.errors()]) from None
+    plan = read_plan(path)
     problems = plan_problems(plan)
     if problems:
         raise InputError([f"{path}: {p}" for p in problems])
     return plan
-
-
-def _field(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) if loc else "(top level)"
-
-
-def _message(error: dict) -> str:
-    return {"missing": "field required", "extra_forbidden": "unknown field"}.get(error["type"], error["msg"])
 
 
 def plan_problems(plan: Plan) -> list[str]:

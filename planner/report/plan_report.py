@@ -10,10 +10,7 @@ from rich.table import Table
 
 from planner.plan import Plan
 from planner.report import procurement
-
-
-def _usd(x: float) -> str:
-    return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
+from planner.report.fmt import usd as _usd
 
 
 def _band(values: list[int]) -> str:
@@ -33,7 +30,7 @@ def assignments_frame(plan: Plan) -> pd.DataFrame:
                 "tier": a.tier,
                 "count": _band(a.instances_by_period),
                 "$/h each": a.price_usd_per_instance_hour,
-                "$/month": a.cost_usd * 730.0 / plan.horizon_hours,
+                "$/month": plan.monthly(a.cost_usd),
                 "req/s per replica": a.capacity_rps_per_replica,
                 "TTFT p99 ms": "measured" if a.ttft_p99_ms is None else a.ttft_p99_ms,
                 "TPOT p99 ms": "measured" if a.tpot_p99_ms is None else a.tpot_p99_ms,
@@ -80,7 +77,7 @@ def render_table(plan: Plan) -> str:
     for line in bucket_lines(plan):
         console.print("[bold]size bucket[/bold] " + line)
     console.print("[bold]instances by period[/bold] " + _periods_summary(plan))
-    console.print("[bold]cost by tier[/bold] " + ", ".join(f"{t}: {_usd(c * 730 / plan.horizon_hours)}/month" for t, c in plan.cost_by_tier.items()))
+    console.print("[bold]cost by tier[/bold] " + ", ".join(f"{t}: {_usd(plan.monthly(c))}/month" for t, c in plan.cost_by_tier.items()))
     console.print("[bold]cost breakdown[/bold] " + breakdown_text(plan))
     for line in baseline_lines(plan, describe=False):
         console.print("[bold]baseline[/bold] " + line)
@@ -89,7 +86,7 @@ def render_table(plan: Plan) -> str:
 
 def breakdown_text(plan: Plan) -> str:
     """Monthly cost by kind (compute, platform, storage, egress, scale-up, API), the non-zero ones."""
-    parts = [f"{k.replace('_', '-')}: {_usd(v * 730 / plan.horizon_hours)}/month" for k, v in plan.cost_breakdown.items() if v > 0]
+    parts = [f"{k.replace('_', '-')}: {_usd(plan.monthly(v))}/month" for k, v in plan.cost_breakdown.items() if v > 0]
     return ", ".join(parts) or "nothing to pay"
 
 
@@ -101,7 +98,7 @@ def api_lines(plan: Plan) -> list[str]:
         out.append(f"{a.provider} {a.api_model} for {a.user_region}: up to {max(a.rps_by_period):,.2f} req/s, "
                    f"{a.requests:,.0f} requests ({share:.0%} of all), ${a.usd_per_request:.6f}/request "
                    f"(${a.input_usd_per_mtok:g}/${a.output_usd_per_mtok:g} per M input/output tokens), "
-                   f"{_usd(a.cost_usd * 730 / plan.horizon_hours)}/month")
+                   f"{_usd(plan.monthly(a.cost_usd))}/month")
     return out
 
 

@@ -7,17 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planner.plan import Assignment, Plan
+from planner.report.fmt import usd as _usd
 from planner.units import HOURS_PER_MONTH
 
 TERMS = {"reserved-1y": "1-year", "reserved-3y": "3-year"}
-
-
-def _usd(x: float) -> str:
-    return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
-
-
-def _per_month(plan: Plan, usd: float) -> float:
-    return usd * HOURS_PER_MONTH / plan.horizon_hours
 
 
 @dataclass(frozen=True)
@@ -90,12 +83,12 @@ def placement_lines(plan: Plan) -> list[str]:
     for p in plan.placement:
         serves = ", ".join(f"{u} {r:,.2f}" for u, r in sorted(p.serves_rps.items())) or "-"
         rows.append(f"| {p.cloud} | {p.region} | {_band_text(plan, p.instances_by_period)} | {serves} | {p.utilisation:.0%} | "
-                    f"{_usd(_per_month(plan, p.cost_usd))} |")
+                    f"{_usd(plan.monthly(p.cost_usd))} |")
     for cloud, e in sorted(egress.items()):
         rows.append("")
         where = f"first paid tier; {e.price_source}" if e.priced and e.price_source else "no internet-egress price in egress.csv: not charged"
-        rows.append(f"Egress from {cloud}: {e.gb * HOURS_PER_MONTH / plan.horizon_hours:,.2f} GB/month at {_usd(e.usd_per_gb)}/GB "
-                    f"({where}): {_usd(_per_month(plan, e.cost_usd))}/month.")
+        rows.append(f"Egress from {cloud}: {plan.monthly(e.gb):,.2f} GB/month at {_usd(e.usd_per_gb)}/GB "
+                    f"({where}): {_usd(plan.monthly(e.cost_usd))}/month.")
     return rows
 
 
@@ -140,13 +133,13 @@ def recommendation_lines(plan: Plan) -> list[str]:
         a = plan.api[0]
         lines.append(f"- {share:.1%} of requests ({api_requests:,.0f} over the horizon) go to {a.provider} {a.api_model} at "
                      f"{_usd(a.usd_per_request * 1000)} per 1k requests ({a.price_source}, {a.price_retrieved}): "
-                     f"{_usd(_per_month(plan, sum(x.cost_usd for x in plan.api)))}/month.")
+                     f"{_usd(plan.monthly(sum(x.cost_usd for x in plan.api)))}/month.")
     on_demand_total = _all_on_demand_usd(plan)
     if on_demand_total is not None and on_demand_total > 0:
         fleet = sum(a.cost_usd for a in plan.assignments)
         lines += ["", f"**Against all on-demand** (the same instances every period, on demand): "
-                      f"{_usd(_per_month(plan, on_demand_total))}/month vs {_usd(_per_month(plan, fleet))}/month for this fleet: "
-                      f"saves {_usd(_per_month(plan, on_demand_total - fleet))}/month ({(on_demand_total - fleet) / on_demand_total:.1%})."]
+                      f"{_usd(plan.monthly(on_demand_total))}/month vs {_usd(plan.monthly(fleet))}/month for this fleet: "
+                      f"saves {_usd(plan.monthly(on_demand_total - fleet))}/month ({(on_demand_total - fleet) / on_demand_total:.1%})."]
     return lines
 
 

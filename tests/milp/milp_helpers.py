@@ -197,3 +197,22 @@ def brute_force_with_starts(inp: MilpInput, B: int | None = None) -> float:
         closing = dp + trans.T if T > 1 else dp  # back to the start state: trans[m, m0]
         best = min(best, float(closing.min()) + float(r_cost[i]))  # closing[m0, m]: the last state m back to m0
     return best
+
+
+def assert_matches_oracle(inp: MilpInput, result, ref: float, B: int, what: str = "solver") -> None:
+    """A solve agrees with the oracle's minimum ``ref`` over its box ``B``: infeasible when the oracle
+    found nothing; else optimal, feasible, re-costed exactly, never dearer than the oracle, and equal
+    to it when the solution lies in the box (the oracle can only be beaten from outside it)."""
+    import pytest
+
+    from planner.milp import SolveStatus, check_solution, cost_usd
+
+    if result.status == SolveStatus.INFEASIBLE:
+        assert math.isinf(ref), f"{what} says infeasible, oracle found {ref}"
+        return
+    assert result.status == SolveStatus.OPTIMAL, result.message
+    assert check_solution(inp, result.reserved, result.per_period, result.load_rps) == []
+    assert result.objective_usd == pytest.approx(cost_usd(inp, result.reserved, result.per_period), rel=1e-9)
+    assert result.objective_usd <= ref * (1 + 1e-6) + 1e-9
+    if in_box(result, B):
+        assert result.objective_usd == pytest.approx(ref, rel=1e-6, abs=1e-9)

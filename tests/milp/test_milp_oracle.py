@@ -1,14 +1,12 @@
 """solve() against a brute-force enumeration on small random instances, with HiGHS and CBC."""
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from milp_helpers import box_size, brute_force, in_box, make_input, random_input
+from milp_helpers import assert_matches_oracle, box_size, brute_force, make_input, random_input
 
-from planner.milp import SolverOptions, SolveStatus, check_solution, cost_usd, solve
+from planner.milp import SolverOptions, solve
 
 pytestmark = pytest.mark.filterwarnings("error::DeprecationWarning:planner")
 
@@ -23,16 +21,7 @@ def oracle_instance(seed: int, K: int, U: int, T: int):
 def compare(inp, B, solver):
     ref = brute_force(inp, B)
     r = solve(inp, SolverOptions(solver=solver, gap=1e-9, time_limit_s=20))
-    if r.status == SolveStatus.INFEASIBLE:
-        assert math.isinf(ref), f"{solver} says infeasible, oracle found {ref}"
-        return r
-    assert r.status == SolveStatus.OPTIMAL, r.message
-    assert check_solution(inp, r.reserved, r.per_period, r.load_rps) == []
-    assert r.objective_usd == pytest.approx(cost_usd(inp, r.reserved, r.per_period), rel=1e-9)
-    # the oracle searches a box: it can only be beaten by a plan outside it
-    assert r.objective_usd <= ref * (1 + 1e-6) + 1e-9
-    if in_box(r, B):
-        assert r.objective_usd == pytest.approx(ref, rel=1e-6, abs=1e-9)
+    assert_matches_oracle(inp, r, ref, B, solver)
     return r
 
 
