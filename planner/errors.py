@@ -42,3 +42,16 @@ class SolverError(PlannerError):
     """The solver failed in a way that is not the input's fault."""
 
     exit_code = 1
+
+
+def read_text(path, error: type[InputError] = InputError) -> str:
+    """A UTF-8 input file's text, or ``error`` (exit code 3) saying why it cannot be read."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None

@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from planner.buckets import MIX_LABEL
-from planner.errors import InputError
+from planner.errors import InputError, read_text
 from planner.milp.build import api_billing_ratio
 from planner.milp.check import instance_starts
 from planner.milp.data import RESERVED_TIERS, MilpInput, SolveResult
@@ -223,12 +223,7 @@ def read_plan(path) -> Plan:
     """A saved plan (``planner solve --format json``): every problem at once, one
     ``file: field: message`` line each, as an InputError (exit code 3)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    text = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

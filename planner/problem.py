@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from planner.errors import ProblemError
+from planner.errors import ProblemError, read_text
 from planner.units import ENGINE_FAMILIES, PRECISIONS
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "fp4", "int8", "int4"]
@@ -371,10 +371,4 @@ def _suggest_field(loc: tuple) -> str:
 
 def load_problem(path: str | Path) -> LoadedProblem:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProblemError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProblemError(f"{path}: cannot read: {exc}") from None
-    return parse_problem(text, path)
+    return parse_problem(read_text(path, ProblemError), path)
