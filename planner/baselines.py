@@ -89,8 +89,9 @@ def _best(name: str, description: str, plan: Plan, tried: list[tuple[str, Plan |
 def api_only(prep: Prepared, plan: Plan) -> Baseline:
     description = "every request sent to the per-token API at its list price"
     loaded = prep.loaded
+    images = prep.techniques.image_tokens_per_request if prep.techniques is not None else 0.0  # billed as prompt tokens
     api = prep.api or api_choice(prep.catalogs.api_prices, prep.scope.model_id, loaded.problem.options.api_provider,
-                                 mean_input_tokens(loaded, prep.lengths.input_tokens),
+                                 mean_input_tokens(loaded, prep.lengths.input_tokens - images) + images,
                                  mean_output_tokens(loaded, prep.lengths.output_tokens))
     if api is None:
         return Baseline(name="api-only", description=description, status="unavailable",

@@ -37,6 +37,7 @@ from planner.milp.data import TIERS
 from planner.problem import LoadedProblem
 from planner.profile import profile_capacities, read_profile
 from planner.scope import Scope, quota_members, spot_availability_for
+from planner.techniques import TechniqueColumns
 
 TP_DEGREES = (1, 2, 4, 8, 16)
 
@@ -63,8 +64,13 @@ def kv_precision_for(weight_precision: str, option: str) -> str:
     return "fp16" if weight_precision in ("int8", "int4") else weight_precision
 
 
-def _configurations(loaded: LoadedProblem, scope: Scope, offers: pd.DataFrame, catalogs: Catalogs) -> pd.DataFrame:
-    """Unique (gpu, tp, precision, batch) rows to evaluate once, shared by every offer with that GPU."""
+CONFIG_KEYS = ["gpu", "tp", "precision", "kv_precision", "concurrency", "spec_draft_tokens"]
+
+
+def _configurations(loaded: LoadedProblem, scope: Scope, offers: pd.DataFrame, catalogs: Catalogs,
+                    techniques: TechniqueColumns) -> pd.DataFrame:
+    """Unique (gpu, tp, precision, batch, draft length) rows to evaluate once, shared by every offer
+    with that GPU (draft length 0 = no speculative decoding)."""
     opts = loaded.problem.options
     heads = int(catalogs.models.set_index("id").loc[scope.model_id, "num_attention_heads"])
     gpu_counts = offers.groupby("gpu")["gpus_per_instance"].agg(lambda s: sorted(set(int(v) for v in s)))
@@ -76,12 +82,15 @@ def _configurations(loaded: LoadedProblem, scope: Scope, offers: pd.DataFrame, c
                 continue
             for precision in sorted(opts.precisions):
                 for batch in sorted(opts.max_batch):
-                    rows.append((gpu, tp, precision, kv_precision_for(precision, opts.kv_precision), batch))
-    return pd.DataFrame(rows, columns=["gpu", "tp", "precision", "kv_precision", "concurrency"])
+                    for k in techniques.draft_tokens:
+                        rows.append((gpu, tp, precision, kv_precision_for(precision, opts.kv_precision), batch, k))
+    return pd.DataFrame(rows, columns=CONFIG_KEYS)
 
 
-def evaluate_configurations(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, lengths, slo) -> pd.DataFrame:
-    rows = configs.assign(
+def evaluate_configurations(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, lengths, slo,
+                            techniques: TechniqueColumns) -> pd.DataFrame:
+    """Capacity at the SLO of each configuration (``CONFIG_KEYS``) with the problem's techniques."""
+    rows = configs.assign(**techniques.columns).assign(
         model=scope.model_id,
         num_gpus=configs["tp"],
         pp=1,
@@ -115,7 +124,8 @@ def mix_capacity(per_bucket: np.ndarray, share: np.ndarray) -> np.ndarray:
     return np.where(time_per_request > 0, weight.sum(axis=1) / np.where(time_per_request > 0, time_per_request, 1.0), 0.0)
 
 
-def evaluate_buckets(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo) -> pd.DataFrame:
+def evaluate_buckets(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo,
+                     techniques: TechniqueColumns) -> pd.DataFrame:
     """:func:`evaluate_configurations` once per request-size bucket and, with several buckets, once
     on the whole mix. Adds the :func:`bucket_columns`; ``capacity_rps`` becomes the capacity on the
     whole mix, or where that misses the SLO, on the buckets it can serve (:func:`mix_capacity`); the
@@ -123,7 +133,7 @@ def evaluate_buckets(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope,
     ``fits`` is true when any class fits. With one bucket this is :func:`evaluate_configurations`
     plus ``capacity_rps_b0``."""
     lengths = list(buckets.lengths) + ([buckets.whole] if buckets.count > 1 else [])
-    parts = [evaluate_configurations(configs, loaded, scope, catalogs, part, slo) for part in lengths]
+    parts = [evaluate_configurations(configs, loaded, scope, catalogs, part, slo, techniques) for part in lengths]
     out = (parts[-1] if buckets.count > 1 else parts[0]).copy()
     caps = np.stack([p["capacity_rps"].to_numpy(float) for p in parts], axis=1)
     for name, column in zip(bucket_columns(buckets.count), caps.T):
@@ -154,12 +164,15 @@ def profiled_configurations(loaded: LoadedProblem, scope: Scope, profile: pd.Dat
                            f"({', '.join(scope.gpu_ids)}) and precision ({', '.join(opts.precisions)}) with tp ≤ {opts.max_gpus_per_replica}")
     table = profile_capacities(allowed.reset_index(drop=True), buckets)
     table.insert(3, "kv_precision", [kv_precision_for(p, opts.kv_precision) for p in table["precision"]])
+    table["spec_draft_tokens"] = 0  # measured as deployed: the techniques are in the measurement
     return table
 
 
-def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo_for) -> CandidateSet:
+def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, buckets: RequestBuckets, slo_for,
+                     techniques: TechniqueColumns) -> CandidateSet:
     """``slo_for(rtt_ms)``: the engine's targets in a cloud region whose network budget is ``rtt_ms``
-    (``Scope.rtt_budgets``): each configuration is evaluated once per distinct budget of the offers."""
+    (``Scope.rtt_budgets``): each configuration is evaluated once per distinct budget of the offers.
+    ``techniques``: the problem's serving techniques (``planner.techniques``)."""
     offers = catalogs.offers
     offers = offers[offers["gpu"].isin(scope.gpu_ids) & offers["cloud"].isin(scope.clouds)]
     regions = catalogs.regions.set_index(["cloud", "region"])
@@ -180,7 +193,7 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
 
     if offers.empty:  # nothing to buy (e.g. only the API tier is allowed): an empty, well-formed table
         cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp",
-                "gpus_per_replica", "precision", "kv_precision", "max_batch", "replicas_per_instance", "capacity_rps",
+                "gpus_per_replica", "precision", "kv_precision", "max_batch", "spec_draft_tokens", "replicas_per_instance", "capacity_rps",
                 "capacity_rps_per_replica", *bucket_columns(buckets.count), "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "source", "retrieved"]
         cols += [f"{x}_{t}" for t in TIERS for x in ("price", "basis", "fee")]
         return CandidateSet(pd.DataFrame({c: pd.Series(dtype=float if c.startswith(("price", "fee")) or "rps" in c else object)
@@ -189,13 +202,13 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
     if profile is None:
         # the network budget of each offer's region, rounded so that equal budgets evaluate once
         offers = offers.assign(rtt_budget_ms=np.round(scope.rtt_budgets(offers["geo"]), 6))
-        configs = _configurations(loaded, scope, offers, catalogs)
+        configs = _configurations(loaded, scope, offers, catalogs, techniques)
         parts = []
         for budget in sorted(set(offers["rtt_budget_ms"])):
             gpus = set(offers.loc[offers["rtt_budget_ms"] == budget, "gpu"])
             mine = configs[configs["gpu"].isin(gpus)]
             if len(mine) or not parts:  # (an empty evaluation keeps the table's columns)
-                part = evaluate_buckets(mine, loaded, scope, catalogs, buckets, slo_for(budget))
+                part = evaluate_buckets(mine, loaded, scope, catalogs, buckets, slo_for(budget), techniques)
                 parts.append(part.assign(rtt_budget_ms=budget))
         perf_table = pd.concat(parts, ignore_index=True)
         keys = ["gpu", "rtt_budget_ms"]
@@ -220,8 +233,9 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
     for col in cap_cols:  # per instance, like capacity_rps (the _per_replica figure stays in capacity_rps_per_replica)
         merged[col] = merged[col] * merged["replicas_per_instance"]
     merged["candidate_id"] = [
-        f"{c}/{r}/{i}/{p}/tp{tp}/b{b}"
-        for c, r, i, p, tp, b in zip(merged["cloud"], merged["region"], merged["instance_type"], merged["precision"], merged["tp"], merged["concurrency"])
+        f"{c}/{r}/{i}/{p}/tp{tp}/b{b}" + (f"/sd{int(k)}" if k else "")
+        for c, r, i, p, tp, b, k in zip(merged["cloud"], merged["region"], merged["instance_type"], merged["precision"], merged["tp"],
+                                        merged["concurrency"], merged["spec_draft_tokens"])
     ]
     merged = merged.sort_values("candidate_id", kind="stable")
 

@@ -20,6 +20,7 @@ from planner.milp.stages import merge_identical_periods, solve_in_stages
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
 from planner.scope import Scope, quota_members, resolve_scope, spot_availability_for
+from planner.techniques import TechniqueColumns, describe as describe_techniques, technique_columns
 from planner.units import BYTES_PER_ELEMENT, HOURS_PER_MONTH
 from planner.catalog.prices import api_choice
 from planner.egress import egress_tiers, first_paid_rate, gigabytes, horizon_cost, requests_by_cloud
@@ -41,6 +42,7 @@ class Prepared:
     buckets: RequestBuckets | None = None  # request-size buckets (one bucket of every request without size_buckets)
     stores: list[dict] = field(default_factory=list)  # priced artifact stores of the candidates (storage_groups)
     api: dict | None = None  # the per-token API offer when the 'api' tier is allowed (prices.api_choice)
+    techniques: TechniqueColumns | None = None  # the problem's serving techniques (planner.techniques)
 
 
 def slo_targets(loaded: LoadedProblem, scope: Scope | None = None, rtt_ms: float | None = None) -> perf.SloTargets:
@@ -65,22 +67,25 @@ def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
     """Everything up to the solve. Candidates meet the engine's targets of their own cloud region
     (the problem's less that region's network budget); ``Prepared.slo`` is the strictest of them."""
     scope = resolve_scope(loaded, catalogs)
-    inputs, outputs = length_samples(loaded)
+    techniques = technique_columns(loaded, catalogs, scope.model_id)
+    text_inputs, outputs = length_samples(loaded)
+    inputs = text_inputs + techniques.image_tokens_per_request  # images enter the prompt as tokens
     lengths = perf.LengthSamples(input_tokens=inputs, output_tokens=outputs)
     slo = slo_targets(loaded, scope)
     demand = demand_series(loaded)
     buckets = request_buckets(loaded, lengths)
-    cands = build_candidates(loaded, scope, catalogs, buckets, lambda rtt: slo_targets(loaded, scope, rtt))
+    cands = build_candidates(loaded, scope, catalogs, buckets, lambda rtt: slo_targets(loaded, scope, rtt), techniques)
     api = None
     if "api" in loaded.problem.options.tiers:
         api = api_choice(catalogs.api_prices, scope.model_id, loaded.problem.options.api_provider,
-                         mean_input_tokens(loaded, inputs), mean_output_tokens(loaded, outputs))
+                         mean_input_tokens(loaded, text_inputs) + techniques.image_tokens_per_request,
+                         mean_output_tokens(loaded, outputs))
     milp_input = None
     if len(cands.table) or api is not None:
         stores = storage_groups(scope, catalogs, cands.table, demand.horizon_hours)
         milp_input = milp_input_for(loaded, scope, cands, demand, api, buckets, catalogs, stores)
     return Prepared(loaded, catalogs, scope, lengths, slo, demand, cands, milp_input, buckets=buckets, api=api,
-                    stores=stores[0] if milp_input is not None else [])
+                    stores=stores[0] if milp_input is not None else [], techniques=techniques)
 
 
 def storage_price(catalogs: Catalogs, cloud: str, region: str) -> dict | None:
@@ -313,6 +318,7 @@ def assumptions_for(prep: Prepared) -> list[str]:
            "spends its time in proportion to load ÷ capacity per bucket (Mélange's model); API requests take the workload's mix"]
           if prep.buckets is not None and prep.buckets.count > 1 else []),
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
+        *(describe_techniques(prep.loaded, prep.techniques) if prep.techniques is not None else []),
         *(f"platform fee {_fee_text(f)} on every {f.cloud or 'other cloud'} instance (problem options.platform_fees), "
           "in the objective and in cost_breakdown.platform" for f in prep.loaded.problem.options.platform_fees),
         "model artifacts: the weights (parameters × bytes at the precision served) are kept in every cloud region and "

@@ -52,6 +52,7 @@ class Assignment(_Model):
     pp: int
     max_batch: int
     tier: str
+    speculative_draft_tokens: int = 0  # draft length k of speculative decoding (0 = none; problem techniques)
     instances_by_period: list[int]
     replicas_by_period: list[int]
     capacity_rps_per_replica: float
@@ -344,6 +345,7 @@ def build_plan(
                     tp=int(row["tp"]),
                     pp=int(row["pp"]),
                     max_batch=int(row["max_batch"]),
+                    speculative_draft_tokens=int(row.get("spec_draft_tokens", 0) or 0),
                     tier=tier,
                     instances_by_period=[int(v) for v in n],
                     replicas_by_period=[int(v) * int(row["replicas_per_instance"]) for v in n],

@@ -115,6 +115,7 @@ class Workload(_Frozen):
     lengths_file: str | None = Field(None, description="CSV with input_tokens,output_tokens per request (relative path)")
     demand: Demand
     size_buckets: SizeBuckets | None = Field(None, description="request-size buckets: serve short and long requests on different GPUs")
+    images_per_request: float = Field(0.0, ge=0, le=100, description="multimodal models: images per request (mean); each adds the model's image_tokens (models.csv) to the prompt")
     user_regions: dict[str, float] = Field(
         default_factory=lambda: {"us-east": 1.0},
         description="share of demand per user geography (regions.csv geo names); shares sum to 1",
@@ -241,6 +242,56 @@ class Options(_Frozen):
         return self
 
 
+class SpeculativeDecoding(_Frozen):
+    """Speculative decoding: a draft proposes ``k`` tokens per step, the model verifies them in one
+    pass (planner.perf.techniques). The acceptance rate is the workload's: EAGLE-3 chains on chat
+    accept about 0.74-0.77 per token (vLLM, Llama-3.1-8B, MT-Bench; docs/research/techniques.md)."""
+
+    method: Literal["eagle", "mtp", "draft-model"] = Field(description="eagle: an EAGLE-style draft head; mtp: the model's own multi-token-prediction module (models.csv mtp_layers); draft-model: a separate small model")
+    acceptance_rate: float = Field(ge=0, lt=1, description="per-token acceptance probability α of drafted tokens on this workload")
+    draft_tokens: list[int] = Field(default_factory=lambda: [3], description="draft lengths k to consider (tokens drafted per step)")
+    draft_model: str | None = Field(None, description="draft-model: models.csv id or alias of the draft")
+    draft_params_b: float | None = Field(None, gt=0, description="eagle/mtp: size of the draft head (billions of parameters); default one layer of the model plus an lm-head-sized projection")
+    optional: bool = Field(True, description="the planner may also serve without speculation (it picks per candidate: speculation slows large, compute-bound batches)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SpeculativeDecoding":
+        if not self.draft_tokens or any(k < 1 or k > 16 for k in self.draft_tokens):
+            raise ValueError("draft_tokens must be a non-empty list of whole numbers 1..16")
+        if (self.method == "draft-model") != (self.draft_model is not None):
+            raise ValueError("draft_model is needed with method draft-model, and only then")
+        if self.method == "draft-model" and self.draft_params_b is not None:
+            raise ValueError("draft_params_b is for eagle/mtp heads; a draft model's size comes from models.csv")
+        return self
+
+
+class PrefixCaching(_Frozen):
+    """Prefix caching: the share of prompt tokens whose KV cache is reused from earlier requests
+    (system prompts, multi-turn history). Given, or measured on a Mooncake-format trace."""
+
+    hit_rate: float | None = Field(None, ge=0, lt=1, description="token-weighted share of prompt tokens served from the cache (Mooncake conversation trace, unbounded cache: 0.374)")
+    trace: str | None = Field(None, description="JSONL with input_length and hash_ids per request (Mooncake FAST'25 format), path relative to the problem file: the hit rate is measured by replaying it")
+    block_tokens: int = Field(512, ge=1, description="trace: tokens per hashed block (Mooncake: 512)")
+    cache_tokens: float | None = Field(None, gt=0, description="trace: capacity of the cache in tokens (LRU); empty = unbounded (an upper bound)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "PrefixCaching":
+        if (self.hit_rate is None) == (self.trace is None):
+            raise ValueError("give hit_rate or trace (one of them)")
+        return self
+
+
+class Techniques(_Frozen):
+    """Serving techniques the deployment uses (each changes the performance model; see
+    planner.perf.techniques). Quantisation is ``options.precisions`` / ``options.kv_precision``."""
+
+    speculative_decoding: SpeculativeDecoding | None = Field(None, description="draft-and-verify decoding")
+    prefix_caching: PrefixCaching | None = Field(None, description="reuse of cached prompt prefixes")
+    sparsity: Literal["2:4"] | None = Field(None, description="2:4 structured sparsity: the model has a 2:4-pruned checkpoint (needs NVIDIA Ampere or later)")
+    kv_allocation: Literal["paged", "static"] = Field("paged", description="paged (vLLM/SGLang/TensorRT-LLM) or static: every sequence reserves max_seq_len tokens of KV cache")
+    max_seq_len: int | None = Field(None, ge=1, description="static allocation: tokens reserved per sequence (default the model's max_context)")
+
+
 class SolverSettings(_Frozen):
     """Solver choice and limits; recorded in the plan."""
 
@@ -258,6 +309,7 @@ class Problem(_Frozen):
     workload: Workload
     slo: Slo
     options: Options = Field(default_factory=Options)
+    techniques: Techniques = Field(default_factory=Techniques)
     solver: SolverSettings = Field(default_factory=SolverSettings)
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from planner import perf
 from planner.buckets import MIX_LABEL, request_buckets
 from planner.egress import egress_tiers, horizon_cost
-from planner.candidates import bucket_columns, evaluate_buckets, kv_precision_for, profiled_configurations
+from planner.candidates import CONFIG_KEYS, bucket_columns, evaluate_buckets, kv_precision_for, profiled_configurations
 from planner.catalog import Catalogs
 from planner.catalog.prices import api_choice, tier_prices
 from planner.milp.data import RESERVED_TIERS, TIERS
@@ -31,6 +31,7 @@ from planner.plan import Plan
 from planner.problem import LoadedProblem
 from planner.profile import read_profile
 from planner.scope import resolve_scope
+from planner.techniques import technique_columns
 from planner.units import BYTES_PER_ELEMENT, HOURS_PER_MONTH, MTOK
 from planner.workload import demand_series, length_samples, mean_input_tokens, mean_output_tokens
 
@@ -65,7 +66,8 @@ def _worst_shortfall(capacity: np.ndarray, serve: np.ndarray, need: np.ndarray, 
     return worst
 
 
-def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, demand, samples, check) -> np.ndarray:
+def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, demand, samples, check,
+               image_tokens: float = 0.0) -> np.ndarray:
     """Requests sent to the per-token API: allowed, priced from the catalog, within the share cap,
     re-costed. Returns the API requests/s (U, T) for the coverage checks."""
     problem = loaded.problem
@@ -75,7 +77,7 @@ def _check_api(plan: Plan, loaded: LoadedProblem, catalogs: Catalogs, scope, dem
         return api_rps
     inputs, outputs = samples
     offer = api_choice(catalogs.api_prices, scope.model_id, problem.options.api_provider,
-                       mean_input_tokens(loaded, inputs), mean_output_tokens(loaded, outputs))
+                       mean_input_tokens(loaded, inputs) + image_tokens, mean_output_tokens(loaded, outputs))
     check("api" in problem.options.tiers and offer is not None, "tier", "tier api allowed by the problem and priced in the catalog")
     if offer is None:
         return api_rps
@@ -352,8 +354,11 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         total += cost
         rows.append((a, n, regions.loc[(a.cloud, a.region), "geo"]))
     fleet = total
-    inputs, outputs = length_samples(loaded)  # read once: a lengths file is I/O
-    api_rps = _check_api(plan, loaded, catalogs, scope, demand, (inputs, outputs), check)  # (U, T)
+    techniques = technique_columns(loaded, catalogs, scope.model_id)  # ProblemError like resolve_scope's
+    text_inputs, outputs = length_samples(loaded)  # read once: a lengths file is I/O
+    inputs = text_inputs + techniques.image_tokens_per_request
+    api_rps = _check_api(plan, loaded, catalogs, scope, demand, (text_inputs, outputs), check,
+                         techniques.image_tokens_per_request)  # (U, T)
     api_cost = sum(a.cost_usd for a in plan.api)
     storage_cost = _check_storage(plan, catalogs, scope.model_id, float(hours.sum()), check)
     egress_cost = _check_egress(plan, loaded, catalogs, scope, demand, api_rps, outputs, check)
@@ -374,8 +379,9 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     budgets = np.round(scope.rtt_budgets([a.geo for a, _, _ in rows]), 6) if profile is None else np.zeros(len(rows))
     slo_at = {b: slo_targets(loaded, scope, b) for b in sorted(set(budgets))}
     configs = pd.DataFrame(
-        sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, b) for (a, _, _), b in zip(rows, budgets)}),
-        columns=["gpu", "tp", "precision", "kv_precision", "concurrency", "rtt_budget_ms"],
+        sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, a.speculative_draft_tokens, b)
+                for (a, _, _), b in zip(rows, budgets)}),
+        columns=[*CONFIG_KEYS, "rtt_budget_ms"],
     )
     buckets = request_buckets(loaded, lengths)
     multi = buckets.count > 1
@@ -384,16 +390,16 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
           f"request-size buckets as the problem defines them ({buckets.count})")
     if profile is None:
         evaluated = pd.concat([evaluate_buckets(configs[configs["rtt_budget_ms"] == b].drop(columns="rtt_budget_ms"), loaded,
-                                                scope, catalogs, buckets, slo_at[b]).assign(rtt_budget_ms=b)
+                                                scope, catalogs, buckets, slo_at[b], techniques).assign(rtt_budget_ms=b)
                                for b in slo_at], ignore_index=True) if rows else None
     else:  # the user's measurements stand in for the model
         evaluated = profiled_configurations(loaded, scope, profile, buckets).assign(rtt_budget_ms=0.0)
     if evaluated is not None:
-        evaluated = evaluated.set_index(["gpu", "tp", "precision", "kv_precision", "concurrency", "rtt_budget_ms"])
+        evaluated = evaluated.set_index([*CONFIG_KEYS, "rtt_budget_ms"])
     capacity = []
     bucket_caps: dict[str, np.ndarray] = {}  # candidate -> (B,) requests/s per instance
     for (a, n, _), budget in zip(rows, budgets):
-        key = (a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, budget)
+        key = (a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, a.speculative_draft_tokens, budget)
         slo = slo_at[budget]
         if key not in evaluated.index:
             check(False, "capacity", f"{a.candidate_id}: configuration {key} is not one the problem allows")

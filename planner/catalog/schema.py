@@ -112,6 +112,7 @@ MODELS = TableSchema(
         _c("kv_lora_rank", "int", False, "", "MLA compressed KV dimension"),
         _c("qk_rope_head_dim", "int", False, "", "MLA decoupled RoPE key dim (cached beside the latent)"),
         _c("image_tokens", "int", False, "tokens", "tokens added to the prompt per image (multimodal)"),
+        _c("mtp_layers", "int", False, "", "multi-token-prediction modules shipped with the model (DeepSeek-V3: 1), usable for self-speculative decoding"),
         *_PROVENANCE,
     ),
 )

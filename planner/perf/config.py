@@ -21,6 +21,18 @@ Defaults (empty cell -> value):
   (the engines' ``auto`` KV dtype keeps the activation dtype for weight-quantised checkpoints);
 * ``engine_family`` = ``other``; ``scenario`` = ``offline``;
 * ``input_len`` / ``output_len``: ShareGPT-like means (``DEFAULT_INPUT_LEN`` / ``DEFAULT_OUTPUT_LEN``).
+
+Serving techniques (``planner.perf.techniques``; every column optional, empty = not used):
+
+* ``spec_method`` (``eagle``, ``mtp``, ``draft-model``; empty or ``none`` = no speculative decoding),
+  ``spec_draft_tokens`` (k, tokens drafted per step, >= 1) and ``spec_acceptance`` (alpha, per-token
+  acceptance probability, 0 <= alpha < 1); ``draft-model`` needs the draft's ``draft_params_b``,
+  ``draft_num_layers``, ``draft_num_kv_heads``, ``draft_head_dim`` (``join`` fills them from a
+  ``draft_model`` id); ``draft_params_b`` overrides the derived size of an eagle/mtp head;
+* ``prefix_hit_rate``: share of prompt tokens served from the prefix cache (0 <= h < 1);
+* ``sparsity``: ``2:4`` (a 2:4-pruned checkpoint on sparse tensor cores) or empty;
+* ``kv_allocation``: ``paged`` (default) or ``static`` (every sequence reserves ``max_seq_len``
+  tokens; default the model's ``max_context``).
 """
 
 from __future__ import annotations
@@ -186,6 +198,18 @@ class Spec:
     output_len: np.ndarray = None
     lengths_assumed: np.ndarray = None
     concurrency: np.ndarray = None
+    # serving techniques (module docstring; planner.perf.techniques)
+    spec_method: Labels = None  # "" = none, eagle, mtp, draft-model
+    spec_k: np.ndarray = None  # draft tokens per step (0 = no speculative decoding)
+    spec_alpha: np.ndarray = None
+    draft_params: np.ndarray = None  # parameters of a draft model / an eagle-mtp head override (NaN = derive)
+    draft_layers: np.ndarray = None
+    draft_kv_heads: np.ndarray = None
+    draft_head_dim: np.ndarray = None
+    prefix_hit: np.ndarray = None  # share of prompt tokens served from the prefix cache
+    sparse: np.ndarray = None  # bool: 2:4 structured sparsity
+    kv_static: np.ndarray = None  # bool: every sequence reserves max_seq_len tokens
+    max_seq_len: np.ndarray = None
 
     def add_error(self, mask: np.ndarray, message: str) -> None:
         mask = np.asarray(mask, dtype=bool)
@@ -309,4 +333,48 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     s.add_error(~((s.input_len >= 1) & (s.output_len >= 1)), "input_len and output_len must be >= 1")
     s.concurrency = f("concurrency")
     s.add_error(s.concurrency < 1, "concurrency must be >= 1")
+    _prepare_techniques(cfg, s)
     return s
+
+
+SPEC_METHODS = ("eagle", "mtp", "draft-model")
+SPARSITY_PATTERNS = ("2:4",)
+KV_ALLOCATIONS = ("paged", "static")
+# GPU families with 2:4 sparse tensor cores: NVIDIA Ampere and later (Mishra et al. 2021, arXiv:2104.08378)
+SPARSE_TENSOR_CORE_FAMILIES = ("ampere", "ada", "hopper", "blackwell")
+
+
+def _prepare_techniques(cfg: pd.DataFrame, s: Spec) -> None:
+    """The serving-technique columns (module docstring) with their defaults and row errors."""
+    f = lambda c: fcol(cfg, c)  # noqa: E731
+    s.spec_method = scol(cfg, "spec_method", "").relabel(lambda u: "" if u == "none" else u)
+    known = s.spec_method.isin(("",) + SPEC_METHODS)
+    s.add_error(~known, "unknown spec_method (eagle, mtp, draft-model or none)")
+    on = ~s.spec_method.eq("") & known
+    k, alpha = f("spec_draft_tokens"), f("spec_acceptance")
+    s.add_error(on & ~((k >= 1) & (np.abs(k - np.round(k)) < 1e-9)), "spec_draft_tokens must be a whole number >= 1")
+    s.add_error(on & ~((alpha >= 0) & (alpha < 1)), "spec_acceptance must be in [0, 1)")
+    s.spec_k = np.where(on & (k >= 1), np.round(np.nan_to_num(k)), 0.0)
+    s.spec_alpha = np.where(on, np.clip(np.nan_to_num(alpha), 0.0, 0.999999), 0.0)
+    s.draft_params = f("draft_params_b") * 1e9
+    s.draft_layers, s.draft_kv_heads, s.draft_head_dim = f("draft_num_layers"), f("draft_num_kv_heads"), f("draft_head_dim")
+    draft_model = s.spec_method.eq("draft-model")
+    for name, arr in (("draft_params_b", s.draft_params), ("draft_num_layers", s.draft_layers),
+                      ("draft_num_kv_heads", s.draft_kv_heads), ("draft_head_dim", s.draft_head_dim)):
+        s.add_error(draft_model & ~(arr > 0), f"{name} missing (spec_method draft-model)")
+    s.add_error(s.spec_method.eq("mtp") & ~(f("mtp_layers") >= 1),
+                "spec_method mtp needs a model with multi-token-prediction layers (models.csv mtp_layers)")
+    s.prefix_hit = np.nan_to_num(f("prefix_hit_rate"), nan=0.0)
+    s.add_error(~((s.prefix_hit >= 0) & (s.prefix_hit < 1)), "prefix_hit_rate must be in [0, 1)")
+    s.prefix_hit = np.clip(s.prefix_hit, 0.0, 0.999)
+    sparsity = scol(cfg, "sparsity", "")
+    s.add_error(~sparsity.isin(("", "none") + SPARSITY_PATTERNS), "unknown sparsity (2:4 or empty)")
+    s.sparse = sparsity.eq("2:4")
+    s.add_error(s.sparse & ~s.gpu_family.isin(SPARSE_TENSOR_CORE_FAMILIES),
+                "2:4 sparsity needs sparse tensor cores (NVIDIA Ampere or later)")
+    allocation = scol(cfg, "kv_allocation", "paged")
+    s.add_error(~allocation.isin(KV_ALLOCATIONS), "unknown kv_allocation (paged or static)")
+    s.kv_static = allocation.eq("static")
+    given = f("max_seq_len")
+    s.max_seq_len = np.where(np.isnan(given), f("max_context"), given)
+    s.add_error(s.kv_static & ~(s.max_seq_len >= 1), "max_seq_len missing (kv_allocation static; the model has no max_context)")

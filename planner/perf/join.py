@@ -18,7 +18,10 @@ MODEL_COLUMNS = ("num_layers", "hidden_size", "num_attention_heads", "num_kv_hea
                  "experts_per_token", "num_shared_experts", "first_dense_layers", "params_b",
                  "active_params_b", "attention_type", "sliding_window", "attention_chunk_size",
                  "global_attention_every", "kv_lora_rank",
-                 "qk_rope_head_dim", "arch_type", "encoder_layers")
+                 "qk_rope_head_dim", "arch_type", "encoder_layers", "max_context", "mtp_layers")
+# a draft model's columns for speculative decoding (``draft_model`` id -> ``draft_*``)
+DRAFT_COLUMNS = {"params_b": "draft_params_b", "num_layers": "draft_num_layers",
+                 "num_kv_heads": "draft_num_kv_heads", "head_dim": "draft_head_dim"}
 
 
 def _norm(x) -> str:
@@ -52,6 +55,9 @@ def spec_table(rows_df: pd.DataFrame, accelerators_df: pd.DataFrame, models_df: 
     """``rows_df`` (needs ``gpu`` and ``model``) with the spec columns of the perf-model input added."""
     gid, bad_g = resolve_ids(rows_df["gpu"], accelerators_df)
     mid, bad_m = resolve_ids(rows_df["model"], models_df)
+    if "draft_model" in rows_df.columns:
+        did, bad_d = resolve_ids(rows_df["draft_model"], models_df)
+        bad_m = sorted(set(bad_m) | set(bad_d))
     if bad_g or bad_m:
         parts = []
         if bad_g:
@@ -68,6 +74,17 @@ def spec_table(rows_df: pd.DataFrame, accelerators_df: pd.DataFrame, models_df: 
     for c in MODEL_COLUMNS:
         vals = mod[c].reindex(mid.to_numpy()).to_numpy() if c in mod.columns else np.full(len(out), np.nan)
         out[c] = vals
+    if "draft_model" in rows_df.columns:  # given draft_* columns win over the catalog's
+        draft = mod.reindex(did.to_numpy())
+        draft_heads = pd.to_numeric(draft["num_attention_heads"], errors="coerce").to_numpy()
+        derived = {"num_kv_heads": draft_heads,
+                   "head_dim": pd.to_numeric(draft["hidden_size"], errors="coerce").to_numpy() / draft_heads}
+        for c, target in DRAFT_COLUMNS.items():
+            vals = pd.to_numeric(draft[c], errors="coerce").to_numpy()
+            if c in derived:
+                vals = np.where(np.isnan(vals), derived[c], vals)
+            given = pd.to_numeric(out[target], errors="coerce").to_numpy() if target in out.columns else np.full(len(out), np.nan)
+            out[target] = np.where(np.isnan(given), vals, given)
     heads = pd.to_numeric(out["num_attention_heads"], errors="coerce")
     out["num_kv_heads"] = pd.to_numeric(out["num_kv_heads"], errors="coerce").fillna(heads)
     hd = pd.to_numeric(out["hidden_size"], errors="coerce") / heads

@@ -46,9 +46,9 @@ import numpy as np
 
 from planner.units import BYTES_PER_ELEMENT, GB, TERA
 
-from . import attention
+from . import attention, techniques
 from .config import Spec
-from .memory import ACTIVATION_BYTES, kv_bytes_per_token, weight_bytes_per_param
+from .memory import ACTIVATION_BYTES, ACTIVATION_CHUNK_TOKENS, kv_bytes_per_token, weight_bytes_per_param
 
 FLOPS_PER_MAC = 2.0
 ATTENTION_MATMULS = 2  # QK^T and AV
@@ -127,6 +127,11 @@ class StepModel:
     dense_compute_params: np.ndarray = None  # compute_params without the routed experts' share
     pp_cross_per_token: np.ndarray = None  # seconds per token to cross the PP node boundaries
     pp_cross_fixed: np.ndarray = None
+    # serving techniques (planner.perf.techniques)
+    draft: dict = None  # draft network sizes (techniques.draft_params) and its KV bytes per token
+    spec_rows: np.ndarray = None  # indices of rows with speculative decoding
+    uncached: np.ndarray = None  # 1 - prefix hit rate: share of prompt tokens computed
+    prefix_attention: np.ndarray = None  # share of a prompt's attention FLOPs computed
 
     def __post_init__(self) -> None:
         s = self.s
@@ -146,21 +151,31 @@ class StepModel:
         self.pp_cross_fixed = crossings * HOP_LATENCY_S["network"]
         self.moe_rows = np.flatnonzero(self.experts > 0)
         self.dense_compute_params = np.maximum(self.compute_params - self.top_k * self.expert_params, 0.0)
+        self.spec_rows = np.flatnonzero(s.spec_k > 0)
+        self.uncached = 1.0 - s.prefix_hit
+        self.prefix_attention = techniques.prefix_attention_share(s.prefix_hit, s.local_share)
 
     @classmethod
     def build(cls, s: Spec, params: dict[str, np.ndarray], eff) -> "StepModel":
         bpp = weight_bytes_per_param(s)
-        routed = params["routed"] * bpp
-        dense = (params["total"] - params["embed"]) * bpp - routed
+        byte_scale, flop_scale = techniques.linear_scale(s, s.w_bytes)  # 2:4 sparsity (1 when dense)
+        lm_head = params["embed"]  # the output projection: never pruned
+        routed = params["routed"] * bpp * byte_scale
+        dense = ((params["total"] - params["embed"] - lm_head - params["routed"]) * byte_scale + lm_head) * bpp
+        kv = kv_bytes_per_token(s)
+        draft = {k: v for k, v in params.items() if k.startswith("draft_")}
+        draft["draft_kv_per_token"] = techniques.draft_kv_per_token(s, kv)
+        draft["bytes_per_param"] = bpp  # the draft runs at the target's precision
         attn_dim = np.where(s.attention_type.eq("mla"),
                             np.nan_to_num(s.kv_lora_rank) + s.qk_rope_head_dim, s.head_dim)
         peak, fb = peak_tflops(s)
         tp_scale = np.power(np.asarray(eff["tp_efficiency"], float), np.log2(np.maximum(s.tp, 1.0)))
-        expert_params = np.where(s.experts > 0, params["routed"] / np.maximum(s.experts, 1.0), 0.0)
-        return cls(s=s, compute_params=params["active"] - params["embed"], expert_params=expert_params,
-                   dense_bytes=dense,
+        expert_params = np.where(s.experts > 0, params["routed"] / np.maximum(s.experts, 1.0), 0.0) * flop_scale
+        compute = (params["active"] - params["embed"] - lm_head) * flop_scale + lm_head
+        return cls(s=s, compute_params=compute, expert_params=expert_params,
+                   dense_bytes=dense, draft=draft,
                    routed_bytes=routed, experts=s.experts, top_k=s.top_k,
-                   kv_per_token=kv_bytes_per_token(s),
+                   kv_per_token=kv,
                    attn_flops_per_ctx=FLOPS_PER_MAC * ATTENTION_MATMULS * s.layers * s.heads * attn_dim,
                    peak=peak * TERA, precision_fallback=fb, bw=s.bw_gb_s * GB,
                    mfu=np.asarray(eff["mfu"], float) * tp_scale, mbu=np.asarray(eff["mbu"], float) * tp_scale,
@@ -201,39 +216,87 @@ class StepModel:
         """TP all-reduce time of an iteration with ``tokens`` tokens (ring: bandwidth + hop latency)."""
         return self.comm_per_token * tokens + self.comm_fixed
 
-    def full_time(self, n_dec, ctx, n_pre, pre_ctx) -> np.ndarray:
-        """Time of one micro-batch through all layers on one TP group (see module docstring)."""
-        tokens = n_dec + n_pre
+    def full_time(self, n_dec, ctx, n_pre, pre_ctx, q=1.0) -> np.ndarray:
+        """Time of one micro-batch through all layers on one TP group (see module docstring);
+        ``q`` query tokens per decoding sequence (``k + 1`` when verifying a speculative draft)."""
+        tokens = n_dec * q + n_pre
         bw, rate = self.eff_bw, self.rate
         # linear layers: weights streamed once per iteration, GEMM FLOPs for every token
         w_bytes = self.dense_bytes + self.routed_bytes_read(tokens)
         gemm_flops = FLOPS_PER_MAC * (self.dense_compute_params * tokens
                                       + self.expert_params * self.expert_assignments(tokens))
         t_lin = np.maximum(w_bytes / bw, gemm_flops / rate)
-        # attention: decode reads each sequence's KV cache; prefill is FLOP-bound
-        attn_flops = self.attn_flops_per_ctx * (n_dec * ctx + n_pre * pre_ctx)
+        # attention: decode reads each sequence's KV cache once for its q query tokens; prefill is FLOP-bound
+        attn_flops = self.attn_flops_per_ctx * (n_dec * q * ctx + n_pre * pre_ctx)
         t_att = np.maximum(self.kv_per_token * n_dec * ctx / bw, attn_flops / rate)
         pp_hops = self.pp_cross_per_token * tokens + self.pp_cross_fixed
         return t_lin + t_att + self.comm_time(tokens) + pp_hops + self.overhead_s
 
+    def draft_time(self, n_dec, ctx) -> np.ndarray:
+        """One draft step of ``n_dec`` sequences (``techniques``): the draft network's roofline at the
+        batch (its routed experts by the touched share), its KV read, its share of the all-reduces;
+        no step overhead of its own. 0 on rows without speculative decoding."""
+        d = self.draft
+        n_dec = np.broadcast_to(np.asarray(n_dec, float), (self.s.n,))
+        touched = np.ones(self.s.n)
+        i = self.moe_rows
+        if i.size:
+            keep = np.clip(1.0 - self.top_k[i] / self.experts[i], 0.0, 1.0)
+            touched[i] = 1.0 - np.power(keep, np.maximum(n_dec[i], 0.0))
+        share = np.where(self.experts > 0, self.top_k / np.maximum(self.experts, 1.0), 0.0)
+        w_bytes = d["bytes_per_param"] * (d["draft_dense"] + d["draft_routed"] * touched)
+        flops = FLOPS_PER_MAC * n_dec * (d["draft_dense"] + d["draft_routed"] * share)
+        t = np.maximum(w_bytes / self.eff_bw, flops / self.rate) + d["draft_kv_per_token"] * n_dec * ctx / self.eff_bw
+        t = t + d["draft_layer_share"] * self.comm_time(n_dec)
+        return np.where(self.s.spec_k > 0, t, 0.0)
+
     # ---- public step times ----------------------------------------------------------------------
-    def iteration_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None) -> np.ndarray:
-        """Seconds for every decoding sequence to advance one token while ``n_pre`` prompt tokens
-        are prefilled; ``n_seq`` = sequences in the iteration (micro-batches for PP)."""
+    def iteration_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None, q=1.0) -> np.ndarray:
+        """Seconds for every decoding sequence to advance one step while ``n_pre`` prompt tokens
+        are prefilled; ``n_seq`` = sequences in the iteration (micro-batches for PP); ``q`` query
+        tokens per decoding sequence."""
         n_dec, ctx, n_pre, pre_ctx = (np.asarray(x, float) for x in (n_dec, ctx, n_pre, pre_ctx))
         seqs = n_dec if n_seq is None else np.asarray(n_seq, float)
         m = np.clip(np.minimum(np.maximum(seqs, 1.0), self.s.pp), 1.0, None)
-        return self.full_time(n_dec / m, ctx, n_pre / m, pre_ctx)
+        return self.full_time(n_dec / m, ctx, n_pre / m, pre_ctx, q)
+
+    def tokens_per_step(self) -> np.ndarray:
+        """Output tokens per sequence per engine step: ``E[L]`` with speculative decoding, else 1."""
+        return techniques.tokens_per_step(self.s.spec_alpha, self.s.spec_k)
+
+    def step_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None) -> np.ndarray:
+        """One engine step: the iteration (verifying ``k + 1`` tokens per sequence with speculative
+        decoding) plus ``k`` draft steps."""
+        k = self.s.spec_k
+        t = self.iteration_time(n_dec, ctx, n_pre, pre_ctx, n_seq, q=k + 1.0)
+        if self.spec_rows.size:
+            t = t + k * self.draft_time(n_dec, ctx)
+        return t
 
     def decode_time(self, batch, ctx) -> np.ndarray:
-        return self.iteration_time(batch, ctx)
+        """Seconds per output token of each of ``batch`` decoding sequences (a step over its tokens)."""
+        return self.step_time(batch, ctx) / self.tokens_per_step()
+
+    def prefill_tokens(self, n_seq, prompt_len) -> tuple[np.ndarray, np.ndarray]:
+        """(tokens computed, mean context each attends to) when ``n_seq`` prompts of ``prompt_len``
+        tokens are prefilled, after the prefix cache (``techniques``; the prompt itself without)."""
+        prompt_len = np.asarray(prompt_len, float)
+        pre_ctx = attention.prefill_context(self.s, prompt_len)
+        u = self.uncached
+        return np.asarray(n_seq, float) * prompt_len * u, pre_ctx * self.prefix_attention / u
 
     def prefill_time(self, n_seq, prompt_len) -> np.ndarray:
         """Static prefill of ``n_seq`` prompts of ``prompt_len`` tokens in one iteration."""
         n_seq = np.asarray(n_seq, float)
-        prompt_len = np.asarray(prompt_len, float)
-        return self.iteration_time(0.0, 0.0, n_seq * prompt_len, attention.prefill_context(self.s, prompt_len),
-                                   n_seq=n_seq)
+        tokens, pre_ctx = self.prefill_tokens(n_seq, prompt_len)
+        return self.iteration_time(0.0, 0.0, tokens, pre_ctx, n_seq=n_seq)
+
+    def prefill_chunks(self, prompt_len) -> np.ndarray:
+        """Chunked-prefill iterations a prompt spans: ``ceil((1 - h) I / C)`` (``C`` =
+        ``memory.ACTIVATION_CHUNK_TOKENS``); ``prompt_len`` (rows,) or (rows, samples)."""
+        i = np.asarray(prompt_len, float)
+        u = self.uncached[:, None] if i.ndim == 2 else self.uncached
+        return np.ceil(i * u / ACTIVATION_CHUNK_TOKENS)
 
     def prefill_coeffs(self) -> tuple[np.ndarray, np.ndarray]:
         """(c1, c2) with the marginal time a prompt of ``I`` tokens adds to an iteration when it
@@ -243,7 +306,7 @@ class StepModel:
         layers cap the span."""
         c1 = FLOPS_PER_MAC * self.compute_params / self.rate + self.comm_per_token + self.pp_cross_per_token
         c2 = self.attn_flops_per_ctx / 2.0 / self.rate
-        return c1, c2
+        return c1 * self.uncached, c2 * self.prefix_attention  # after the prefix cache (techniques)
 
     def prefill_attention(self, prompt_len) -> np.ndarray:
         """``h(I) = 2 G(I)``: twice the layer-averaged causal (query, key) pairs of a prompt

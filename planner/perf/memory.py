@@ -43,7 +43,7 @@ import numpy as np
 
 from planner.units import BYTES_PER_ELEMENT, GB, GIB
 
-from . import attention
+from . import attention, techniques
 from .config import Spec
 
 INT4_GROUP_SIZE = 128
@@ -98,7 +98,9 @@ def param_counts(s: Spec) -> dict[str, np.ndarray]:
     embed = np.where(np.isnan(e_dims), 0.0, e_dims * np.where(np.isfinite(scale), scale, 1.0))
     s.add_error(~(total > 0), "params_b missing and not derivable (intermediate_size/vocab_size missing)")
     s.add_error(moe & ~(active > 0), "active_params_b missing and not derivable (moe_intermediate_size)")
-    return {"total": total, "active": active, "routed": np.nan_to_num(routed), "embed": embed}
+    out = {"total": total, "active": active, "routed": np.nan_to_num(routed), "embed": embed}
+    out.update(techniques.draft_params(s, out))
+    return out
 
 
 def weight_bytes_per_param(s: Spec) -> np.ndarray:
@@ -109,8 +111,13 @@ def weight_bytes_per_param(s: Spec) -> np.ndarray:
 
 
 def weight_bytes(s: Spec, params: dict[str, np.ndarray]) -> np.ndarray:
-    """Bytes of one copy of the weights (split over the instance's tp*pp GPUs)."""
-    return params["total"] * weight_bytes_per_param(s)
+    """Bytes of one copy of the weights (split over the instance's tp*pp GPUs): the transformer
+    blocks (2:4-sparse where set, ``techniques.linear_scale``), the embedding and ``lm_head``, and a
+    speculative-decoding draft network (``techniques.draft_params``) at the same precision."""
+    bpp = weight_bytes_per_param(s)
+    vocab = 2.0 * params["embed"]
+    body_scale, _ = techniques.linear_scale(s, s.w_bytes)
+    return ((params["total"] - vocab) * body_scale + vocab + params["draft_total"]) * bpp
 
 
 def kv_bytes_per_token(s: Spec) -> np.ndarray:

@@ -208,7 +208,10 @@ class _Latency:
         self.Ep2 = c1 ** 2 * w.EI2 + 2 * c1 * c2 * r["EIh"] + c2 ** 2 * r["Eh2"]
         self._h_points, self._h_bands = r["h_points"], r["h_bands"]
         # prompts arrive in lumps too large to hide under the memory-bound decode step
-        self.T = st.iteration_time(B, self.ctx, n_seq=np.maximum(B, 1.0)) + B * self.Ep / w.EO
+        # per output token: an engine step over the tokens it emits per sequence (speculative
+        # decoding: E[L]; else 1) and the prefill work of the prompts that arrive meanwhile
+        self.per_step = st.tokens_per_step()
+        self.T = st.step_time(B, self.ctx, n_seq=np.maximum(B, 1.0)) / self.per_step + B * self.Ep / w.EO
         self.lam = B / (w.EO * self.T)
         self.rho = self.lam * self.Ep
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -216,11 +219,12 @@ class _Latency:
             # P(wait > y) = rho exp(-mu y): an atom at 0 and an exponential tail of mean W / rho
             self.mu = np.where(self.W > 0, self.rho / self.W, np.inf)
         c1, c2, T = c1[:, None], c2[:, None], self.T[:, None]
+        step = T * self.per_step[:, None]  # one engine step (E[L] tokens per sequence)
         # latency without the prefill wait per row and length point: arrival alignment, the prompt's
-        # chunks (one iteration each), its own prefill compute, and for e2e the decode steps
-        first = np.where(m.decode_first, self.T, 0.0)[:, None]  # FIRST_TOKEN_FROM_DECODE engines
-        self.S_ttft = (0.5 + np.ceil(self.I_points / ACTIVATION_CHUNK_TOKENS)) * T + c1 * self.I_points \
-            + c2 * self._h_points + first
+        # chunks (one step each), its own prefill compute, and for e2e the decode steps
+        first = np.where(m.decode_first[:, None], step, 0.0)  # FIRST_TOKEN_FROM_DECODE engines
+        self.S_ttft = (0.5 + st.prefill_chunks(np.broadcast_to(self.I_points, (m.s.n, self.I_points.shape[1])))) * step \
+            + c1 * self.I_points + c2 * self._h_points + first
         self._e2e_terms = (c1, c2, T)
         self._first = first
         self._S_e2e = None
@@ -256,7 +260,7 @@ class _Latency:
         z, kappa = self.w.tail_stats(tail)
         st, B = self.m.step, self.B
         b_hi = np.minimum(B + z * np.sqrt(B), np.maximum(self.bmax, B))
-        T_hi = st.iteration_time(b_hi, self.ctx, n_seq=np.maximum(b_hi, 1.0)) + b_hi * self.Ep / self.w.EO
+        T_hi = st.step_time(b_hi, self.ctx, n_seq=np.maximum(b_hi, 1.0)) / self.per_step + b_hi * self.Ep / self.w.EO
         return T_hi + kappa * np.sqrt(self.lam * self.T * self.Ep2)
 
 

@@ -65,7 +65,7 @@ from planner.units import GB
 from . import attention
 from .config import Spec, prepare
 from .latency import StepModel
-from .memory import (ACTIVATION_CHUNK_TOKENS, kept_tokens, kv_capacity_bytes, max_sequences,
+from .memory import (kept_tokens, kv_capacity_bytes, max_sequences,
                      param_counts, weight_bytes)
 from .types import Efficiency
 
@@ -97,6 +97,8 @@ class _Model:
         self.decode_first = s.engine.isin(FIRST_TOKEN_FROM_DECODE)
         self.max_batch = s.engine.lookup(ENGINE_MAX_BATCH, np.inf)
         self.max_tokens = s.engine.lookup(ENGINE_MAX_TOKENS, np.inf)
+        # KV bytes a sequence holds per token: the target's and a speculative draft network's
+        self.kv_mem_per_token = self.step.kv_per_token + self.step.draft["draft_kv_per_token"]
 
     def batch_cap(self, I: np.ndarray, O: np.ndarray) -> np.ndarray:
         """The engine's limit on running sequences under continuous batching with requests of ``I``
@@ -106,12 +108,19 @@ class _Model:
         return np.minimum(self.max_batch, self.max_tokens / (1.0 + I / O))
 
     def max_seqs(self, tokens_per_seq: np.ndarray) -> np.ndarray:
-        """Sequences of ``tokens_per_seq`` tokens the KV cache holds (each at its most KV)."""
-        return self.max_seqs_held(kept_tokens(self.s, tokens_per_seq))
+        """Sequences of ``tokens_per_seq`` tokens the KV cache holds (each at its most KV). With
+        static KV allocation each reserves ``max_seq_len`` tokens, and longer ones never fit."""
+        s = self.s
+        fits_static = ~s.kv_static | (tokens_per_seq <= s.max_seq_len)
+        m = self.max_seqs_held(kept_tokens(s, tokens_per_seq))
+        return np.where(fits_static, m, 0.0)
 
     def max_seqs_held(self, held: np.ndarray) -> np.ndarray:
-        """Sequences that fit when each holds ``held`` layer-averaged KV tokens."""
-        m = max_sequences(self.kv_cap, self.step.kv_per_token, held)
+        """Sequences that fit when each holds ``held`` layer-averaged KV tokens (paged allocation),
+        or reserves ``max_seq_len`` tokens (static allocation)."""
+        s = self.s
+        held = np.where(s.kv_static, kept_tokens(s, np.nan_to_num(s.max_seq_len, nan=1.0)), held)
+        m = max_sequences(self.kv_cap, self.kv_mem_per_token, held)
         return np.where(self.ok, m, 0.0)
 
     def decode_ctx(self, I: np.ndarray, O: np.ndarray) -> np.ndarray:
@@ -120,12 +129,16 @@ class _Model:
 
 
 def _steady(m: _Model, B, I, O):
-    """Continuous-batching steady state at batch B: iteration time and TTFT pieces."""
+    """Continuous-batching steady state at batch B: time per output token and TTFT. A step advances
+    every sequence by ``E[L]`` tokens (1 without speculative decoding) and prefills the prompts of
+    the ``B E[L] / O`` requests that replace finishing ones (after the prefix cache)."""
     st = m.step
     ctx = m.decode_ctx(I, O)
-    T = st.iteration_time(B, ctx, B * I / O, attention.prefill_context(m.s, I), n_seq=B)
-    ttft = (1.0 + np.ceil(I / ACTIVATION_CHUNK_TOKENS)) * T + st.prefill_compute_time(I)
-    return T, ttft + np.where(m.decode_first & (I > 1), T, 0.0)
+    per_step = st.tokens_per_step()
+    tokens, pre_ctx = st.prefill_tokens(B * per_step / O, I)
+    step = st.step_time(B, ctx, tokens, pre_ctx, n_seq=B)
+    ttft = (1.0 + st.prefill_chunks(I)) * step + st.prefill_compute_time(I)
+    return step / per_step, ttft + np.where(m.decode_first & (I > 1), step, 0.0)
 
 
 def scenario_arrays(spec: Spec, efficiency: Efficiency) -> tuple[dict[str, np.ndarray], _Model]:
