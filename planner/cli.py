@@ -122,6 +122,32 @@ def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, baselines, cat
 
 @main.command()
 @click.argument("problem", type=click.Path(dir_okay=False))
+@click.option("--technique", required=True,
+              help="spec-decoding, prefix-caching, sparsity, fp8, int8, int4, fp4, fp8-kv, paged-kv or engine:NAME")
+@click.option("--engineering-cost", type=click.FloatRange(min=0), default=0.0, callback=_finite, show_default=True,
+              help="one-off cost of adopting the technique (USD): gives the payback period")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s) per plan")
+@click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap, e.g. 0.005")
+@catalogs_option
+@handled
+def roi(problem, technique, engineering_cost, fmt, output, solver, time_limit, gap, catalog_dir):
+    """Is a serving technique worth it? Solves with and without it: monthly saving, payback, P99 effect."""
+    from planner import pipeline
+    from planner.report import roi_report
+    from planner.roi import roi as price_technique
+
+    loaded, catalogs = _load(problem, catalog_dir)
+    result = price_technique(loaded, catalogs, pipeline.solver_options(loaded, solver, time_limit, gap), technique,
+                             engineering_cost)
+    text = json.dumps(result, indent=2) + "\n" if fmt == "json" else roi_report.render_text(result, fmt == "markdown")
+    _emit(text, output)
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="the HTML file to write")
 @click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s)")

@@ -80,11 +80,18 @@ def prefix_hit_rate(loaded: LoadedProblem) -> float:
         return float(pc.hit_rate)
     where = loaded.where("techniques", "prefix_caching", "trace")
     path = loaded.resolve_path(pc.trace)
-    text = read_text(path, ProblemError, where)
     try:
-        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise ProblemError(f"{where}: '{path}' line {exc.lineno}: not JSON ({exc.msg})") from None
+        text = read_text(path, ProblemError)
+    except ProblemError as exc:
+        raise ProblemError([f"{where}: {m}" for m in exc.messages]) from None
+    lines = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            lines.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ProblemError(f"{where}: '{path}' line {number}: not JSON ({exc.msg})") from None
     try:
         rate = trace_hit_rate(lines, pc.block_tokens, pc.cache_tokens)
     except ValueError as exc:

@@ -290,6 +290,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         return out
 
     profile = read_profile(loaded, catalogs)
+    techniques = technique_columns(loaded, catalogs, scope.model_id)  # ProblemError like resolve_scope's
     offers = catalogs.offers.set_index(["cloud", "region", "instance_type"], drop=False)
     prices = tier_prices(offers, catalogs.discounts)
     regions = catalogs.regions.set_index(["cloud", "region"])
@@ -317,6 +318,9 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(a.model == scope.model_id, "model", f"{label}: model {a.model}, problem {scope.model_id}")
         check(a.precision in opts.precisions and a.kv_precision == kv, "precision",
               f"{label}: precision {a.precision}/{a.kv_precision} allowed by the problem ({', '.join(opts.precisions)}; KV {kv})")
+        drafts = techniques.draft_tokens if profile is None else (0,)
+        check(a.speculative_draft_tokens in drafts, "speculative", f"{label}: speculative draft length "
+              f"{a.speculative_draft_tokens} among the problem's {list(drafts)} (0 = none)")
         batches = opts.max_batch if profile is None else sorted(set(profile["max_batch"]))
         check(a.max_batch in batches, "max_batch", f"{label}: max batch {a.max_batch} among the "
               + ("problem's" if profile is None else "measured profile's") + f" {batches}")
@@ -354,7 +358,6 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         total += cost
         rows.append((a, n, regions.loc[(a.cloud, a.region), "geo"]))
     fleet = total
-    techniques = technique_columns(loaded, catalogs, scope.model_id)  # ProblemError like resolve_scope's
     text_inputs, outputs = length_samples(loaded)  # read once: a lengths file is I/O
     inputs = text_inputs + techniques.image_tokens_per_request
     api_rps = _check_api(plan, loaded, catalogs, scope, demand, (text_inputs, outputs), check,

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 
 def usd(x: float) -> str:
-    """Dollars: cents below $100, whole dollars above."""
-    return f"${x:,.2f}" if abs(x) < 100 else f"${x:,.0f}"
+    """Dollars: cents below $100, whole dollars above; the sign before the dollar sign (-$12)."""
+    sign = "-" if x < 0 else ""
+    return f"{sign}${abs(x):,.2f}" if abs(x) < 100 else f"{sign}${abs(x):,.0f}"
