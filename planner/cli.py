@@ -325,7 +325,7 @@ def candidates(problem, fmt, output, catalog_dir):
     prep = pipeline.prepare(loaded, catalogs)
     table = prep.candidates.table
     cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp", "precision",
-            "kv_precision", "max_batch", "replicas_per_instance", "capacity_rps_per_replica", "capacity_rps",
+            "kv_precision", "max_batch", "spec_draft_tokens", "replicas_per_instance", "capacity_rps_per_replica", "capacity_rps",
             "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit",
             "price_on-demand", "price_spot", "price_reserved-1y", "price_reserved-3y"]
     frame = table[[c for c in cols if c in table.columns]]
@@ -357,13 +357,23 @@ def _format_frame(frame: pd.DataFrame, fmt: str) -> str:
 @click.option("--input-len", type=int, default=None)
 @click.option("--output-len", type=int, default=None)
 @click.option("--concurrency", type=int, default=None)
+@click.option("--spec-method", default=None, help="speculative decoding: eagle | mtp | draft-model")
+@click.option("--spec-draft-tokens", type=int, default=None, help="speculative decoding: tokens drafted per step (k)")
+@click.option("--spec-acceptance", type=float, default=None, help="speculative decoding: per-token acceptance α in [0, 1)")
+@click.option("--draft-model", default=None, help="speculative decoding with a draft model: its models.csv id")
+@click.option("--draft-params-b", type=float, default=None, help="eagle/mtp: draft head size (billions of parameters)")
+@click.option("--prefix-hit-rate", type=float, default=None, help="share of prompt tokens served from the prefix cache")
+@click.option("--sparsity", default=None, help="2:4 for a 2:4-sparse checkpoint")
+@click.option("--kv-allocation", default=None, help="paged (default) | static")
+@click.option("--max-seq-len", type=int, default=None, help="static KV allocation: tokens reserved per sequence")
+@click.option("--images-per-request", type=float, default=None, help="multimodal models: images per request")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default=None,
               help="default: csv for --batch, table otherwise")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None)
 @catalogs_option
 @handled
 def estimate(batch_file, model, gpu, num_gpus, tp, pp, precision, kv_precision, engine_family, scenario,
-             input_len, output_len, concurrency, fmt, output, catalog_dir):
+             input_len, output_len, concurrency, fmt, output, catalog_dir, **techniques):
     """Performance of one configuration, or of every row of --batch FILE.csv."""
     from planner.catalog import load_catalogs
     from planner.estimate import estimate_with_notes, read_batch
@@ -376,7 +386,8 @@ def estimate(batch_file, model, gpu, num_gpus, tp, pp, precision, kv_precision, 
             raise click.UsageError("give --model and --gpu, or --batch FILE.csv")
         values = {"model": model, "gpu": gpu, "num_gpus": num_gpus, "tp": tp, "pp": pp, "precision": precision,
                   "kv_precision": kv_precision, "engine_family": engine_family, "scenario": scenario,
-                  "input_len": input_len, "output_len": output_len, "concurrency": concurrency}
+                  "input_len": input_len, "output_len": output_len, "concurrency": concurrency,
+                  **{k: v for k, v in techniques.items() if v is not None}}
         frame = pd.DataFrame([{k: ("" if v is None else str(v)) for k, v in values.items()}])
         fmt = fmt or "table"
     result, notes = estimate_with_notes(frame, load_catalogs(catalog_dir))

@@ -21,6 +21,13 @@ OUTPUT_COLUMNS = ["fits", "throughput_out_tok_s", "requests_per_s", "ttft_ms", "
                   "max_concurrency", "weights_gb", "kv_gb", "error"]
 SCENARIOS = ["fixed_batch", "offline", "server", "interactive"]
 _INT_COLUMNS = ["num_gpus", "tp", "pp", "input_len", "output_len", "concurrency"]
+# serving techniques (planner.perf.config, "Serving techniques"); optional, empty = not used
+TECHNIQUE_COLUMNS = ["spec_method", "spec_draft_tokens", "spec_acceptance", "draft_model", "draft_params_b",
+                     "prefix_hit_rate", "sparsity", "kv_allocation", "max_seq_len", "images_per_request"]
+_TECHNIQUE_NUMBERS = ["spec_draft_tokens", "spec_acceptance", "draft_params_b", "prefix_hit_rate", "max_seq_len",
+                      "images_per_request"]
+_TECHNIQUE_CHOICES = {"spec_method": ("none", "eagle", "mtp", "draft-model"), "sparsity": ("none", "2:4"),
+                      "kv_allocation": ("paged", "static")}
 
 
 def read_batch(path: str) -> pd.DataFrame:
@@ -72,7 +79,44 @@ def _row_errors(frame: pd.DataFrame, catalogs: Catalogs) -> tuple[pd.DataFrame, 
         rows[c] = raw.where(raw != "", default)
     kv_default = rows["precision"].where(~rows["precision"].isin(["int8", "int4"]), "fp16")
     rows["kv_precision"] = rows["kv_precision"].where(rows["kv_precision"] != "", kv_default)
+    _technique_columns(frame, rows, problems, catalogs, get)
     return rows, problems
+
+
+def _technique_columns(frame, rows, problems, catalogs: Catalogs, get) -> None:
+    """Serving-technique columns present in the input: numbers parsed, choices and the draft model
+    checked (range rules are the performance model's, reported in ``error``). Images add the model's
+    ``image_tokens`` each to ``input_len`` (the prompt the language model sees)."""
+    for c in (c for c in _TECHNIQUE_NUMBERS if c in frame.columns):
+        raw = get(c)
+        values = pd.to_numeric(raw.where(raw != "", None), errors="coerce")
+        for i in np.flatnonzero((values.isna() & (raw != "")).to_numpy()):
+            problems[i].append(f"{c}: '{raw.iloc[i]}' is not a number")
+        rows[c] = values.astype(float)
+    for c, choices in _TECHNIQUE_CHOICES.items():
+        if c in frame.columns:
+            raw = get(c).str.lower()
+            for i in np.flatnonzero(((raw != "") & ~raw.isin(choices)).to_numpy()):
+                problems[i].append(f"{c}: '{raw.iloc[i]}' is not valid{did_you_mean(raw.iloc[i], list(choices))}")
+            rows[c] = raw
+    if "draft_model" in frame.columns:
+        drafts = []
+        for i, name in enumerate(get("draft_model")):
+            draft = catalogs.model_ids.resolve(name) if name else None
+            if name and draft is None:
+                problems[i].append("draft_model: " + catalogs.model_ids.unknown_message(name))
+            drafts.append(draft)
+        rows["draft_model"] = drafts
+    if "images_per_request" in rows.columns:
+        models = catalogs.models.set_index("id")
+        per_image = pd.to_numeric(models["image_tokens"], errors="coerce") if "image_tokens" in models else None
+        images = rows["images_per_request"].fillna(0.0)
+        tokens = np.array([float(per_image.get(m, np.nan)) if per_image is not None and m else np.nan for m in rows["model"]])
+        for i in np.flatnonzero(((images > 0) & ~(tokens > 0)).to_numpy()):
+            problems[i].append(f"images_per_request: model '{rows['model'].iloc[i]}' takes no images (no image_tokens in models.csv)")
+        extra = np.where(images > 0, images * np.nan_to_num(tokens), 0.0)
+        text = rows["input_len"].where(~((extra > 0) & rows["input_len"].isna()), perf.config.DEFAULT_INPUT_LEN)
+        rows["input_len"] = text + extra
 
 
 def estimate_rows(frame: pd.DataFrame, catalogs: Catalogs) -> pd.DataFrame:

@@ -108,3 +108,37 @@ def test_verify_catches_a_changed_draft_length(tmp_path, draft_tokens, check):
     result = run("verify", path, tampered)
     assert result.exit_code != 0
     assert check in result.output
+
+
+def test_estimate_takes_technique_columns(tmp_path):
+    batch = tmp_path / "b.csv"
+    batch.write_text(
+        "model,gpu,scenario,concurrency,input_len,output_len,spec_method,spec_draft_tokens,spec_acceptance,draft_model,"
+        "prefix_hit_rate,images_per_request\n"
+        "llama-3.1-8b,H100-SXM-80GB,fixed_batch,1,512,256,,,,,,\n"
+        "llama-3.1-8b,H100-SXM-80GB,fixed_batch,1,512,256,eagle,3,0.76,,,\n"
+        "llama-3.1-70b,H100-SXM-80GB,fixed_batch,1,512,256,draft-model,4,0.7,llama-3.2-1bb,,\n"
+        "llama-3.1-8b,H100-SXM-80GB,fixed_batch,1,512,256,,,,,0.5,\n"
+        "llava-1.5-7b,L4,fixed_batch,1,60,100,,,,,,1\n"
+        "llava-1.5-7b,L4,fixed_batch,1,636,100,,,,,,\n"
+        "llama-3.1-8b,L4,fixed_batch,1,60,100,,,,,,1\n")
+    result = run("estimate", "--batch", batch, "--format", "json")
+    rows = json.loads(result.stdout)
+    assert rows[1]["tpot_ms"] < 0.6 * rows[0]["tpot_ms"]  # 2.8 tokens per step at batch 1
+    assert "did you mean" in rows[2]["error"] and "llama-3.2-1b" in rows[2]["error"]
+    assert rows[3]["ttft_ms"] < rows[0]["ttft_ms"]  # half the prompt from the prefix cache
+    assert rows[4]["ttft_ms"] >= rows[5]["ttft_ms"] - 1e-9  # one image = 576 more prompt tokens (+ its vision tower)
+    assert "takes no images" in rows[6]["error"]
+    assert result.exit_code == 0  # --batch: row errors are in the rows
+
+
+def test_a_higher_hit_rate_never_costs_more(tmp_path):
+    path = _write(tmp_path, tpot=40, rps=40, techniques="techniques:\n  prefix_caching: {hit_rate: 0.0}\n")
+    text = path.read_text().replace("slo:\n", "slo:\n  ttft_p99_ms: 150\n")
+    path.write_text(text)
+    result = run("sweep", path, "--set", "techniques.prefix_caching.hit_rate=0,0.3,0.6,0.9", "--format", "json",
+                 "--backend", "sequential")
+    assert result.exit_code == 0, result.output
+    costs = [r["monthly_cost_usd"] for r in json.loads(result.stdout)]
+    assert all(b <= a * 1.005 + 1e-6 for a, b in zip(costs, costs[1:])), costs  # within the MIP gap
+    assert costs[-1] < costs[0]
