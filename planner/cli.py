@@ -360,6 +360,7 @@ def _format_frame(frame: pd.DataFrame, fmt: str) -> str:
 @click.option("--spec-method", default=None, help="speculative decoding: eagle | mtp | draft-model")
 @click.option("--spec-draft-tokens", type=int, default=None, help="speculative decoding: tokens drafted per step (k)")
 @click.option("--spec-acceptance", type=float, default=None, help="speculative decoding: per-token acceptance α in [0, 1)")
+@click.option("--spec-step-overhead-ms", type=float, default=None, help="speculative decoding: fixed time per draft step (measured)")
 @click.option("--draft-model", default=None, help="speculative decoding with a draft model: its models.csv id")
 @click.option("--draft-params-b", type=float, default=None, help="eagle/mtp: draft head size (billions of parameters)")
 @click.option("--prefix-hit-rate", type=float, default=None, help="share of prompt tokens served from the prefix cache")

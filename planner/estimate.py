@@ -22,9 +22,9 @@ OUTPUT_COLUMNS = ["fits", "throughput_out_tok_s", "requests_per_s", "ttft_ms", "
 SCENARIOS = ["fixed_batch", "offline", "server", "interactive"]
 _INT_COLUMNS = ["num_gpus", "tp", "pp", "input_len", "output_len", "concurrency"]
 # serving techniques (planner.perf.config, "Serving techniques"); optional, empty = not used
-TECHNIQUE_COLUMNS = ["spec_method", "spec_draft_tokens", "spec_acceptance", "draft_model", "draft_params_b",
+TECHNIQUE_COLUMNS = ["spec_method", "spec_draft_tokens", "spec_acceptance", "spec_step_overhead_ms", "draft_model", "draft_params_b",
                      "prefix_hit_rate", "sparsity", "kv_allocation", "max_seq_len", "images_per_request"]
-_TECHNIQUE_NUMBERS = ["spec_draft_tokens", "spec_acceptance", "draft_params_b", "prefix_hit_rate", "max_seq_len",
+_TECHNIQUE_NUMBERS = ["spec_draft_tokens", "spec_acceptance", "spec_step_overhead_ms", "draft_params_b", "prefix_hit_rate", "max_seq_len",
                       "images_per_request"]
 _TECHNIQUE_CHOICES = {"spec_method": ("none", "eagle", "mtp", "draft-model"), "sparsity": ("none", "2:4"),
                       "kv_allocation": ("paged", "static")}

@@ -252,6 +252,7 @@ class SpeculativeDecoding(_Frozen):
     draft_tokens: list[int] = Field(default_factory=lambda: [3], description="draft lengths k to consider (tokens drafted per step)")
     draft_model: str | None = Field(None, description="draft-model: models.csv id or alias of the draft")
     draft_params_b: float | None = Field(None, gt=0, description="eagle/mtp: size of the draft head (billions of parameters); default one layer of the model plus an lm-head-sized projection")
+    draft_step_overhead_ms: float = Field(0.0, ge=0, le=100, description="fixed time per draft step (kernel launches, sampling) measured on the engine; 0 = the roofline only, which overstates the speed-up of small draft heads (benchmarks/technique_spot_checks.py)")
     optional: bool = Field(True, description="the planner may also serve without speculation (it picks per candidate: speculation slows large, compute-bound batches)")
 
     @model_validator(mode="after")

@@ -975,6 +975,84 @@ def build_models(ref: Path) -> pd.DataFrame:
             row["notes"] = (row["notes"] + "; " if row["notes"] else "") + FORMULA.format(v=v)
     rows += extra
     df = pd.DataFrame(rows, columns=MODELS.names)
+    return _apply_family_facts(df)
+
+
+# ---- model-family facts (issue 6, 2026-11-30; docs/research/families.csv): multi-token-prediction
+# modules, the Flan-T5 vocabulary and sizes (a new XXL row), the LLaVA vision tower. Cells as written
+# to models.csv, each with its source in the row's source/notes.
+FAMILY_FACTS = {'deepseek-r1': {'mtp_layers': '1'},
+ 'deepseek-v3': {'mtp_layers': '1'},
+ 'flan-t5-xl': {'params_b': '2.849757184',
+                'vocab_size': '32128',
+                'source': 'google-research/t5x:t5x/examples/t5/t5_1_1/xl.gin@2c294339c42788daf66857f61545c9f101c0e8cf '
+                          '(T5.1.1 XL: emb 2048, 32 heads, 24 enc + 24 dec layers, head_dim 64, mlp 5120) (via '
+                          '../shared/reference/models.csv); vocab_size 32128: '
+                          'https://huggingface.co/google/flan-t5-xxl/blob/refs%2Fpr%2F69/config.json (T5 v1.1 / '
+                          "Flan-T5 vocabulary, every size); params_b: KerasHub t5_presets.py 't5_1.1_xl' params "
+                          '2849757184 (search-index id 610160901) (via docs/research/families.csv)',
+                'notes': 'num_layers = 24 encoder + 24 decoder; gated-GELU FFN; Flan-T5-XL reuses the T5 v1.1 XL '
+                         'architecture (a flan-t5-xl config copy seen in the index shows d_model 2048, d_ff 5120, '
+                         'd_kv 64); relative position bias (no fixed max_context); num_layers = 24 decoder '
+                         'layers, encoder_layers = 24 (t5x xl.gin); vocab_size 32128 (the XL total is reproduced '
+                         'only with it; lm_head untied, tie_word_embeddings false); params_b = the published '
+                         'total 2,849,757,184, which the perf model reproduces exactly from the dims (encoder + '
+                         'embedding 1,223,527,424 / decoder + lm_head 1,626,229,760; decoder layers carry '
+                         'cross-attention)'},
+ 'flan-t5-xxl': {'aliases': 'google/flan-t5-xxl;Flan-T5-XXL',
+                 'family': 'flan-t5',
+                 'arch_type': 'encoder-decoder',
+                 'params_b': '11.135332352',
+                 'num_layers': '24',
+                 'encoder_layers': '24',
+                 'hidden_size': '4096',
+                 'num_attention_heads': '64',
+                 'head_dim': '64',
+                 'intermediate_size': '10240',
+                 'vocab_size': '32128',
+                 'attention_type': 'MHA',
+                 'source': 'https://huggingface.co/google/flan-t5-xxl/blob/refs%2Fpr%2F69/config.json (d_model '
+                           '4096, d_ff 10240, num_heads 64, d_kv 64, num_layers 24, num_decoder_layers 24, '
+                           'vocab_size 32128, tie_word_embeddings false, feed_forward_proj gated-gelu); params_b: '
+                           "KerasHub t5_presets.py 't5_1.1_xxl' params 11135332352 (search-index id 610160901) "
+                           '(via docs/research/families.csv)',
+                 'retrieved': '2026-11-30',
+                 'notes': 'num_layers = 24 decoder layers, encoder_layers = 24; gated-GELU FFN (wi_0, wi_1, wo), '
+                          'no biases; decoder layers carry cross-attention with their own q, k, v, o; lm_head '
+                          'untied; relative position bias (32 buckets, no fixed max_context); params_b = the '
+                          'published total 11,135,332,352, which the perf model reproduces exactly from the dims '
+                          '(encoder + embedding 4,762,310,656 / decoder + lm_head 6,373,021,696); Flan-T5-XXL '
+                          'fine-tunes the T5 v1.1 XXL shape; HF transformers keeps the FFN wo in fp32 (+~4 GB, '
+                          'not modelled)'},
+ 'llava-1.5-7b': {'vision_params_b': '0.311888896',
+                  'source': 'mlc-ai/mlc-llm:python/mlc_llm/model/model_preset.py@f2b1ffe068a84d4703fb695ac9a3615c88713a1a '
+                            '(HF config dicts) (llava preset: text_config from meta-llama/Llama-2-7b-hf, '
+                            'vision_config CLIP ViT-L/14 336px) (via ../shared/reference/models.csv); '
+                            'vision_params_b: '
+                            'vllm-project/vllm:vllm/model_executor/models/llava.py@0004c540861d3e59a7c1b3860f594aa8b24293db '
+                            '(tower built up to layer 23 for vision_feature_layer -2, no post-LN) and the CLIP '
+                            'ViT-L/14-336 count 303,507,456 and projector count 20,979,712 in search-index id '
+                            '21479741541 (via docs/research/families.csv)',
+                  'notes': 'LM dims are the LlamaConfig defaults implied by the llava text_config (only '
+                           'vocab/context overridden); vision tower: hidden 1024, 24 layers, 16 heads, patch 14, '
+                           'image 336; head_dim derived as hidden_size/num_attention_heads (HF default); '
+                           'image_tokens 576 DERIVED: (336/14)^2 = 24*24 patches of CLIP ViT-L/14 at 336 px '
+                           '(reference notes); vision_params_b 0.311888896 DERIVED = 290,909,184 (CLIP '
+                           'ViT-L/14-336 as vLLM builds it: 303,507,456 - one 12,596,224-param layer - post-LN '
+                           '2,048) + 20,979,712 (projector Linear(1024->4096)+GELU+Linear(4096->4096), with '
+                           'biases); HF transformers holds all 24 layers'}}
+
+
+def _apply_family_facts(df: pd.DataFrame) -> pd.DataFrame:
+    """``FAMILY_FACTS`` over the built rows: cells replaced, rows not built yet appended."""
+    df = df.astype(object)
+    for mid, cells in FAMILY_FACTS.items():
+        hit = df.index[df["id"] == mid]
+        if len(hit):
+            for c, v in cells.items():
+                df.loc[hit[0], c] = v
+        else:
+            df = pd.concat([df, pd.DataFrame([{"id": mid, **cells}], columns=df.columns)], ignore_index=True)
     return df
 
 

@@ -112,6 +112,7 @@ MODELS = TableSchema(
         _c("kv_lora_rank", "int", False, "", "MLA compressed KV dimension"),
         _c("qk_rope_head_dim", "int", False, "", "MLA decoupled RoPE key dim (cached beside the latent)"),
         _c("image_tokens", "int", False, "tokens", "tokens added to the prompt per image (multimodal)"),
+        _c("vision_params_b", "float", False, "1e9 parameters", "vision tower run per image, as the engine builds it, plus the projector (multimodal; not in params_b): its weights are held and each image costs 2 x vision_params x (image_tokens + 1) FLOPs of prefill (LLaVA-1.5-7B: 0.290909184 CLIP ViT-L/14-336 to layer 23 + 0.020979712 projector)"),
         _c("mtp_layers", "int", False, "", "multi-token-prediction modules shipped with the model (DeepSeek-V3: 1), usable for self-speculative decoding"),
         *_PROVENANCE,
     ),

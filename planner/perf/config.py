@@ -29,10 +29,25 @@ Serving techniques (``planner.perf.techniques``; every column optional, empty = 
   acceptance probability, 0 <= alpha < 1); ``draft-model`` needs the draft's ``draft_params_b``,
   ``draft_num_layers``, ``draft_num_kv_heads``, ``draft_head_dim`` (``join`` fills them from a
   ``draft_model`` id); ``draft_params_b`` overrides the derived size of an eagle/mtp head;
+  ``spec_step_overhead_ms`` (default 0): fixed time per draft step, from a measurement of the engine;
 * ``prefix_hit_rate``: share of prompt tokens served from the prefix cache (0 <= h < 1);
 * ``sparsity``: ``2:4`` (a 2:4-pruned checkpoint on sparse tensor cores) or empty;
 * ``kv_allocation``: ``paged`` (default) or ``static`` (every sequence reserves ``max_seq_len``
   tokens; default the model's ``max_context``).
+
+Model families (``arch_type`` and the columns ``join`` copies from models.csv):
+
+* ``encoder-decoder`` (T5 v1.1 / Flan-T5): ``num_layers`` = decoder layers, ``encoder_layers`` =
+  encoder layers (required for these rows; ``Spec.enc_layers`` is 0 on every other row). The encoder
+  runs once over the prompt, the decoder generates; ``memory`` and ``latency`` say how each part is
+  counted. ``prefix_hit_rate`` is refused on these rows: the encoder's bidirectional attention makes
+  every encoder output depend on the whole prompt, so no cached prefix can be reused.
+* vision tower (LLaVA-style multimodal): ``vision_params_b`` (billions of parameters run per image:
+  the vision encoder as the engine builds it plus the projector), ``image_tokens`` (tokens each
+  image adds to the prompt) and the per-row ``images_per_request`` (mean images per request, default
+  0). The image tokens themselves are already part of ``input_len`` (the problem layer adds
+  ``images_per_request x image_tokens``); only the tower's own compute and weights are added here
+  (``latency``, ``memory``). A row with images needs both model columns.
 """
 
 from __future__ import annotations
@@ -172,6 +187,13 @@ class Spec:
     any_local: bool = False
     kv_lora_rank: np.ndarray = None
     qk_rope_head_dim: np.ndarray = None
+    # model families (module docstring): encoder-decoder rows and their encoder layers (0 elsewhere);
+    # vision tower parameters (0 = none), image tokens per image, images per request (0 = none)
+    enc_dec: np.ndarray = None  # bool
+    enc_layers: np.ndarray = None
+    vision_params: np.ndarray = None
+    image_tokens: np.ndarray = None
+    images: np.ndarray = None
     # accelerator
     gpu_family: Labels = None
     mem_gb: np.ndarray = None
@@ -202,6 +224,7 @@ class Spec:
     spec_method: Labels = None  # "" = none, eagle, mtp, draft-model
     spec_k: np.ndarray = None  # draft tokens per step (0 = no speculative decoding)
     spec_alpha: np.ndarray = None
+    draft_overhead_s: np.ndarray = None  # fixed seconds per draft step (measured; default 0)
     draft_params: np.ndarray = None  # parameters of a draft model / an eagle-mtp head override (NaN = derive)
     draft_layers: np.ndarray = None
     draft_kv_heads: np.ndarray = None
@@ -271,6 +294,7 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     s.qk_rope_head_dim = np.nan_to_num(f("qk_rope_head_dim"), nan=0.0)
     mla = s.attention_type.eq("mla")
     s.add_error(mla & ~(s.kv_lora_rank > 0), "kv_lora_rank missing (MLA model)")
+    _prepare_families(cfg, s)
 
     s.gpu_family = scol(cfg, "gpu_family", "*")
     s.mem_gb, s.bw_gb_s = f("gpu_memory_gb"), f("gpu_mem_bw_gb_per_s")
@@ -337,6 +361,28 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     return s
 
 
+ENCODER_DECODER = "encoder-decoder"
+
+
+def _prepare_families(cfg: pd.DataFrame, s: Spec) -> None:
+    """Encoder-decoder and vision-tower columns (module docstring, "Model families")."""
+    f = lambda c: fcol(cfg, c)  # noqa: E731
+    s.enc_dec = scol(cfg, "arch_type", "").eq(ENCODER_DECODER)
+    enc = f("encoder_layers")
+    s.add_error(s.enc_dec & ~(enc > 0), "encoder_layers missing (encoder-decoder model)")
+    s.enc_layers = np.where(s.enc_dec & (enc > 0), enc, 0.0)
+    s.vision_params = np.nan_to_num(f("vision_params_b"), nan=0.0) * 1e9
+    s.image_tokens = f("image_tokens")
+    images = f("images_per_request")
+    s.add_error(images < 0, "images_per_request must be >= 0")
+    s.images = np.where(images > 0, images, 0.0)
+    with_images = s.images > 0
+    s.add_error(with_images & ~(s.vision_params > 0),
+                "images_per_request needs the model's vision tower size (models.csv vision_params_b)")
+    s.add_error(with_images & ~(s.image_tokens > 0),
+                "images_per_request needs the model's image_tokens (models.csv)")
+
+
 SPEC_METHODS = ("eagle", "mtp", "draft-model")
 SPARSITY_PATTERNS = ("2:4",)
 KV_ALLOCATIONS = ("paged", "static")
@@ -354,6 +400,10 @@ def _prepare_techniques(cfg: pd.DataFrame, s: Spec) -> None:
     k, alpha = f("spec_draft_tokens"), f("spec_acceptance")
     s.add_error(on & ~((k >= 1) & (np.abs(k - np.round(k)) < 1e-9)), "spec_draft_tokens must be a whole number >= 1")
     s.add_error(on & ~((alpha >= 0) & (alpha < 1)), "spec_acceptance must be in [0, 1)")
+    s.add_error(on & s.enc_dec, "speculative decoding is not modelled for encoder-decoder models")
+    overhead = f("spec_step_overhead_ms")
+    s.add_error(on & (overhead < 0), "spec_step_overhead_ms must be >= 0")
+    s.draft_overhead_s = np.where(on & (overhead > 0), overhead, 0.0) * 1e-3
     s.spec_k = np.where(on & (k >= 1), np.round(np.nan_to_num(k)), 0.0)
     s.spec_alpha = np.where(on, np.clip(np.nan_to_num(alpha), 0.0, 0.999999), 0.0)
     s.draft_params = f("draft_params_b") * 1e9
@@ -367,6 +417,8 @@ def _prepare_techniques(cfg: pd.DataFrame, s: Spec) -> None:
     s.prefix_hit = np.nan_to_num(f("prefix_hit_rate"), nan=0.0)
     s.add_error(~((s.prefix_hit >= 0) & (s.prefix_hit < 1)), "prefix_hit_rate must be in [0, 1)")
     s.prefix_hit = np.clip(s.prefix_hit, 0.0, 0.999)
+    s.add_error(s.enc_dec & (s.prefix_hit > 0),
+                "prefix_hit_rate needs a decoder-only model (an encoder's bidirectional attention reuses no cached prefix)")
     sparsity = scol(cfg, "sparsity", "")
     s.add_error(~sparsity.isin(("", "none") + SPARSITY_PATTERNS), "unknown sparsity (2:4 or empty)")
     s.sparse = sparsity.eq("2:4")

@@ -2,6 +2,9 @@
 
 H100 SXM: 80 GB, 3350 GB/s, 989 TFLOP/s bf16/fp16, 1979 fp8, NVLink 900 GB/s. A100 SXM 80GB: 2039 GB/s,
 312 TFLOP/s fp16/bf16, no fp8, 624 int8 TOP/s, NVLink 600 GB/s. Llama-3.1-8B/70B: HF config.json dims.
+Flan-T5-XL/XXL (T5 v1.1 shapes: 24 encoder + 24 decoder layers, 64-dim heads, gated-GELU FFN, vocab
+32128) and LLaVA-1.5-7B (Llama-2-7B language model; CLIP ViT-L/14-336 as vLLM builds it, 290,909,184
+params, + the 20,979,712-param projector; 576 image tokens): docs/research/families.csv.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ GPUS = {
 _DENSE = dict(moe_intermediate_size=np.nan, num_experts=np.nan, experts_per_token=np.nan,
               num_shared_experts=np.nan, first_dense_layers=np.nan, active_params_b=np.nan,
               attention_type="GQA", sliding_window=np.nan, kv_lora_rank=np.nan, qk_rope_head_dim=np.nan,
-              arch_type="decoder", encoder_layers=np.nan)
+              arch_type="decoder", encoder_layers=np.nan, image_tokens=np.nan, vision_params_b=np.nan)
+_T5 = dict(_DENSE, arch_type="encoder-decoder", attention_type="MHA", encoder_layers=24, head_dim=64,
+           vocab_size=32128, params_b=np.nan)
 MODELS = {
     "llama-3.1-8b": dict(_DENSE, num_layers=32, hidden_size=4096, num_attention_heads=32, num_kv_heads=8,
                          head_dim=128, intermediate_size=14336, vocab_size=128256, params_b=np.nan),
@@ -32,6 +37,14 @@ MODELS = {
                          head_dim=128, intermediate_size=np.nan, moe_intermediate_size=14336,
                          vocab_size=32000, num_experts=8, experts_per_token=2, params_b=np.nan,
                          arch_type="moe"),
+    "flan-t5-xl": dict(_T5, num_layers=24, hidden_size=2048, num_attention_heads=32, num_kv_heads=32,
+                       intermediate_size=5120),
+    "flan-t5-xxl": dict(_T5, num_layers=24, hidden_size=4096, num_attention_heads=64, num_kv_heads=64,
+                        intermediate_size=10240),
+    "llava-1.5-7b": dict(_DENSE, arch_type="multimodal", attention_type="MHA", num_layers=32, hidden_size=4096,
+                         num_attention_heads=32, num_kv_heads=32, head_dim=128, intermediate_size=11008,
+                         vocab_size=32064, params_b=np.nan, image_tokens=576,
+                         vision_params_b=(290_909_184 + 20_979_712) / 1e9),
 }
 
 

@@ -18,7 +18,8 @@ MODEL_COLUMNS = ("num_layers", "hidden_size", "num_attention_heads", "num_kv_hea
                  "experts_per_token", "num_shared_experts", "first_dense_layers", "params_b",
                  "active_params_b", "attention_type", "sliding_window", "attention_chunk_size",
                  "global_attention_every", "kv_lora_rank",
-                 "qk_rope_head_dim", "arch_type", "encoder_layers", "max_context", "mtp_layers")
+                 "qk_rope_head_dim", "arch_type", "encoder_layers", "max_context", "mtp_layers",
+                 "image_tokens", "vision_params_b")
 # a draft model's columns for speculative decoding (``draft_model`` id -> ``draft_*``)
 DRAFT_COLUMNS = {"params_b": "draft_params_b", "num_layers": "draft_num_layers",
                  "num_kv_heads": "draft_num_kv_heads", "head_dim": "draft_head_dim"}

@@ -32,6 +32,42 @@ For an iteration in which ``n_dec`` sequences (mean kept context ``ctx``) each p
   ``mean + sd * sqrt(2 ln ep)`` (capped at the total). Communication stays the TP all-reduce (the
   engines' EP-within-TP mode). So in this model EP never beats TP-sharded experts inside a node;
   what it saves in practice (larger expert GEMMs, all-to-all across nodes) is not modelled.
+* Encoder-decoder models (``config``, "Model families"; ``memory`` for the parameter split): the
+  prompt runs through the **encoder** and the decoder's cross-attention K/V projections, generated
+  tokens through the decoder. With ``P_enc`` the encoder stack, ``P_xkv = L x 2 x hidden x kv_heads
+  x head_dim`` (cross-attention K, V of the ``L`` decoder layers) and ``P_dec`` the decoder stack:
+
+  - a prompt token costs ``2 (P_enc + P_xkv)`` GEMM FLOPs (``prefill_params``) and the encoder's
+    bidirectional attention ``4 Le heads head_dim x I`` FLOPs (``I`` (query, key) pairs per query
+    and encoder layer, not ``I/2``): in the formulas above the prompt's mean context ``pre_ctx`` and
+    ``h(I)`` are multiplied by ``prefill_attn_scale = 2 Le / L`` (1 on decoder-only rows), since the
+    attention FLOPs per (query x context) token are counted over the ``L`` decoder layers;
+  - a decode token costs ``2 (P_dec - P_xkv + lm_head)`` FLOPs and reads those weights (Flan-T5-XXL:
+    5,567,715,328 parameters; docs/research/families.md §2 quotes all 6.37 B decoder + lm_head
+    weights per step, but the 0.81 B cross-attention K/V projections serve the prompt only); its
+    attention reads the self-attention KV of the tokens generated so far and the cross-attention
+    KV of the ``I`` prompt tokens in every decoder layer, so the mean context over a request is
+    ``I + O/2`` and the KV per token is the decoder layers' (both as for a decoder-only model);
+  - an iteration reads the decoder's weights if it decodes and the encoder's (+ ``P_xkv``) if it
+    prefills (a decoder-only model reads its weights in every iteration);
+  - TP: 3 all-reduces per decoder layer (self-attention, cross-attention, FFN) per decode token,
+    2 per encoder layer per prompt token (the cross K/V projections are column-parallel: none);
+  - the first output token comes from a decoder step after the encoder (``serving``).
+
+  Written so that decoder-only rows compute exactly the same floating-point values as before
+  (prompt-only terms enter as differences that are 0.0 there).
+* Vision tower (``vision_params`` ``V``, ``image_tokens`` ``n_img``, ``images`` per request ``k``):
+  each image runs the tower over ``n_img + 1`` tokens (CLIP ViT-L/14-336: 576 patches + CLS = 577,
+  docs/research/families.csv), ``2 V (n_img + 1)`` FLOPs, at the GPU's rate ``P`` (``vision_flops``
+  per request = ``2 V (n_img + 1) k``). vLLM runs the multimodal encoder as a pass of its own before
+  the language model's forward (V1 ``GPUModelRunner._execute_mm_encoder``, the step's scheduled
+  encoder inputs batched by modality), so the time adds to the iteration that prefills the request's
+  prompt (``vision_flops x requests / P``) and to the prompt's prefill compute: ``p(I) = c0 + c1 I +
+  c2 h(I)`` with ``c0 = vision_flops / P`` (``prefill_per_request``). Counted: the tower's and
+  projector's matmuls (LLaVA-1.5-7B: 290,909,184 tower params as vLLM builds it, 23 layers, + the
+  20,979,712-param projector: 0.360 TFLOP per image). Not counted: the ViT's attention
+  (``4 x 577**2 x 1024 x 23`` = 31 GFLOP, ~9 %), reading the tower's weights (~0.6 GB, compute
+  dominates) and the projector running on 576 rather than 577 tokens (0.04 GFLOP).
 * PP: a pipeline of ``pp`` stages carries ``m = min(sequences, pp)`` micro-batches; the time for
   every sequence to advance one token (= TPOT) is the time of one micro-batch (``1/m`` of the batch)
   through all layers: ``t_full(batch / m)``. So PP raises throughput at large batch and leaves
@@ -132,6 +168,16 @@ class StepModel:
     spec_rows: np.ndarray = None  # indices of rows with speculative decoding
     uncached: np.ndarray = None  # 1 - prefix hit rate: share of prompt tokens computed
     prefix_attention: np.ndarray = None  # share of a prompt's attention FLOPs computed
+    # model families (module docstring): parameters a prompt token runs through (decoder-only:
+    # compute_params), extra weight bytes an iteration reads when it prefills, the prompt's attention
+    # relative to a causal pass over the decoder layers, vision-tower FLOPs per request
+    prefill_params: np.ndarray = None
+    prefill_bytes: np.ndarray = None
+    prefill_attn_scale: np.ndarray = None
+    vision_flops: np.ndarray = None
+    prefill_extra_params: np.ndarray = None  # prefill_params - dense_compute_params (0 decoder-only)
+    prefill_comm_extra: np.ndarray = None  # TP all-reduce s per prompt token beyond a decode token's
+    prefill_comm_fixed: np.ndarray = None  # all-reduce latency of an iteration's encoder pass
 
     def __post_init__(self) -> None:
         s = self.s
@@ -143,14 +189,21 @@ class StepModel:
         tp_spans_nodes = n > s.gpus_per_node
         link = np.where(tp_spans_nodes, np.minimum(link, network), link)
         hop = np.where(tp_spans_nodes, HOP_LATENCY_S["network"], self.hop_latency_s)
-        per_layer = np.where(n > 1, ALLREDUCES_PER_LAYER * s.layers, 0.0)
+        decode_ar = np.where(s.enc_dec, (ALLREDUCES_PER_LAYER + 1) * s.layers, ALLREDUCES_PER_LAYER * s.layers)
+        prefill_ar = np.where(s.enc_dec, ALLREDUCES_PER_LAYER * s.enc_layers, decode_ar)
+        per_layer = np.where(n > 1, decode_ar, 0.0)
         self.comm_per_token = per_layer * 2.0 * (n - 1.0) / n * s.hidden * ACTIVATION_BYTES / link
         self.comm_fixed = per_layer * 2.0 * (n - 1.0) * hop
+        pre = np.where(n > 1, prefill_ar, 0.0)
+        pre_per_token = pre * 2.0 * (n - 1.0) / n * s.hidden * ACTIVATION_BYTES / link
+        self.prefill_comm_extra = np.where(s.enc_dec, pre_per_token - self.comm_per_token, 0.0)
+        self.prefill_comm_fixed = np.where(s.enc_dec, pre * 2.0 * (n - 1.0) * hop, 0.0)
         crossings = np.where((s.pp > 1) & ~tp_spans_nodes, s.nodes - 1.0, 0.0)
         self.pp_cross_per_token = crossings * s.hidden * ACTIVATION_BYTES / network
         self.pp_cross_fixed = crossings * HOP_LATENCY_S["network"]
         self.moe_rows = np.flatnonzero(self.experts > 0)
         self.dense_compute_params = np.maximum(self.compute_params - self.top_k * self.expert_params, 0.0)
+        self.prefill_extra_params = np.where(s.enc_dec, self.prefill_params - self.dense_compute_params, 0.0)
         self.spec_rows = np.flatnonzero(s.spec_k > 0)
         self.uncached = 1.0 - s.prefix_hit
         self.prefix_attention = techniques.prefix_attention_share(s.prefix_hit, s.local_share)
@@ -161,7 +214,9 @@ class StepModel:
         byte_scale, flop_scale = techniques.linear_scale(s, s.w_bytes)  # 2:4 sparsity (1 when dense)
         lm_head = params["embed"]  # the output projection: never pruned
         routed = params["routed"] * bpp * byte_scale
-        dense = ((params["total"] - params["embed"] - lm_head - params["routed"]) * byte_scale + lm_head) * bpp
+        prompt_only = params["encoder"] + params["cross_kv"]  # encoder-decoder: run on the prompt only
+        dense = ((params["total"] - params["embed"] - lm_head - params["routed"] - prompt_only) * byte_scale
+                 + lm_head) * bpp
         kv = kv_bytes_per_token(s)
         draft = {k: v for k, v in params.items() if k.startswith("draft_")}
         draft["draft_kv_per_token"] = techniques.draft_kv_per_token(s, kv)
@@ -171,9 +226,16 @@ class StepModel:
         peak, fb = peak_tflops(s)
         tp_scale = np.power(np.asarray(eff["tp_efficiency"], float), np.log2(np.maximum(s.tp, 1.0)))
         expert_params = np.where(s.experts > 0, params["routed"] / np.maximum(s.experts, 1.0), 0.0) * flop_scale
-        compute = (params["active"] - params["embed"] - lm_head) * flop_scale + lm_head
+        compute = (params["active"] - params["embed"] - lm_head - prompt_only) * flop_scale + lm_head
+        enc_dec = s.enc_dec
+        decoder_layers = np.where(s.layers > 0, s.layers, 1.0)
+        images = np.where(s.images > 0, FLOPS_PER_MAC * params["vision"] * (s.image_tokens + 1.0) * s.images, 0.0)
         return cls(s=s, compute_params=compute, expert_params=expert_params,
                    dense_bytes=dense, draft=draft,
+                   prefill_params=np.where(enc_dec, prompt_only * flop_scale, compute),
+                   prefill_bytes=np.where(enc_dec, prompt_only * byte_scale * bpp, 0.0),
+                   prefill_attn_scale=np.where(enc_dec, 2.0 * s.enc_layers / decoder_layers, 1.0),
+                   vision_flops=images,
                    routed_bytes=routed, experts=s.experts, top_k=s.top_k,
                    kv_per_token=kv,
                    attn_flops_per_ctx=FLOPS_PER_MAC * ATTENTION_MATMULS * s.layers * s.heads * attn_dim,
@@ -213,29 +275,42 @@ class StepModel:
         return np.where(ep > 1, ep * busiest, total)
 
     def comm_time(self, tokens: np.ndarray) -> np.ndarray:
-        """TP all-reduce time of an iteration with ``tokens`` tokens (ring: bandwidth + hop latency)."""
+        """TP all-reduce time of an iteration with ``tokens`` decode tokens (ring: bandwidth + hop latency)."""
         return self.comm_per_token * tokens + self.comm_fixed
 
-    def full_time(self, n_dec, ctx, n_pre, pre_ctx, q=1.0) -> np.ndarray:
+    def _by_phase(self, decode_part, prefill_part, n_dec, n_pre) -> np.ndarray:
+        """``decode_part`` unless an encoder-decoder iteration decodes nothing (a decoder-only
+        model runs every token through the same weights), plus ``prefill_part`` (0 on decoder-only
+        rows) when the iteration prefills: what an iteration of each kind reads or waits for."""
+        return (np.where(self.s.enc_dec & (n_dec <= 0), 0.0, decode_part)
+                + np.where(n_pre > 0, prefill_part, 0.0))
+
+    def full_time(self, n_dec, ctx, n_pre, pre_ctx, q=1.0, n_req=0.0) -> np.ndarray:
         """Time of one micro-batch through all layers on one TP group (see module docstring);
-        ``q`` query tokens per decoding sequence (``k + 1`` when verifying a speculative draft)."""
+        ``q`` query tokens per decoding sequence (``k + 1`` when verifying a speculative draft);
+        ``n_req`` requests whose prompts start in this iteration (their vision-tower pass)."""
         tokens = n_dec * q + n_pre
         bw, rate = self.eff_bw, self.rate
-        # linear layers: weights streamed once per iteration, GEMM FLOPs for every token
-        w_bytes = self.dense_bytes + self.routed_bytes_read(tokens)
+        # linear layers: weights streamed once per iteration, GEMM FLOPs for every token (prompt
+        # tokens of an encoder-decoder model through the encoder: prefill_extra_params)
+        w_bytes = self._by_phase(self.dense_bytes, self.prefill_bytes, n_dec, n_pre) + self.routed_bytes_read(tokens)
         gemm_flops = FLOPS_PER_MAC * (self.dense_compute_params * tokens
-                                      + self.expert_params * self.expert_assignments(tokens))
+                                      + self.expert_params * self.expert_assignments(tokens)
+                                      + self.prefill_extra_params * n_pre)
         t_lin = np.maximum(w_bytes / bw, gemm_flops / rate)
         # attention: decode reads each sequence's KV cache once for its q query tokens; prefill is FLOP-bound
         attn_flops = self.attn_flops_per_ctx * (n_dec * q * ctx + n_pre * pre_ctx)
         t_att = np.maximum(self.kv_per_token * n_dec * ctx / bw, attn_flops / rate)
         pp_hops = self.pp_cross_per_token * tokens + self.pp_cross_fixed
-        return t_lin + t_att + self.comm_time(tokens) + pp_hops + self.overhead_s
+        comm = (self.comm_per_token * tokens + self._by_phase(self.comm_fixed, self.prefill_comm_fixed, n_dec, n_pre)
+                + self.prefill_comm_extra * n_pre)
+        t_vision = self.vision_flops * n_req / rate
+        return t_lin + t_att + comm + pp_hops + self.overhead_s + t_vision
 
     def draft_time(self, n_dec, ctx) -> np.ndarray:
         """One draft step of ``n_dec`` sequences (``techniques``): the draft network's roofline at the
-        batch (its routed experts by the touched share), its KV read, its share of the all-reduces;
-        no step overhead of its own. 0 on rows without speculative decoding."""
+        batch (its routed experts by the touched share), its KV read, its share of the all-reduces,
+        and ``spec_step_overhead_ms`` (0 unless measured). 0 on rows without speculative decoding."""
         d = self.draft
         n_dec = np.broadcast_to(np.asarray(n_dec, float), (self.s.n,))
         touched = np.ones(self.s.n)
@@ -247,28 +322,28 @@ class StepModel:
         w_bytes = d["bytes_per_param"] * (d["draft_dense"] + d["draft_routed"] * touched)
         flops = FLOPS_PER_MAC * n_dec * (d["draft_dense"] + d["draft_routed"] * share)
         t = np.maximum(w_bytes / self.eff_bw, flops / self.rate) + d["draft_kv_per_token"] * n_dec * ctx / self.eff_bw
-        t = t + d["draft_layer_share"] * self.comm_time(n_dec)
+        t = t + d["draft_layer_share"] * self.comm_time(n_dec) + self.s.draft_overhead_s
         return np.where(self.s.spec_k > 0, t, 0.0)
 
     # ---- public step times ----------------------------------------------------------------------
-    def iteration_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None, q=1.0) -> np.ndarray:
+    def iteration_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None, q=1.0, n_req=0.0) -> np.ndarray:
         """Seconds for every decoding sequence to advance one step while ``n_pre`` prompt tokens
-        are prefilled; ``n_seq`` = sequences in the iteration (micro-batches for PP); ``q`` query
-        tokens per decoding sequence."""
-        n_dec, ctx, n_pre, pre_ctx = (np.asarray(x, float) for x in (n_dec, ctx, n_pre, pre_ctx))
+        (of ``n_req`` requests) are prefilled; ``n_seq`` = sequences in the iteration (micro-batches
+        for PP); ``q`` query tokens per decoding sequence."""
+        n_dec, ctx, n_pre, pre_ctx, n_req = (np.asarray(x, float) for x in (n_dec, ctx, n_pre, pre_ctx, n_req))
         seqs = n_dec if n_seq is None else np.asarray(n_seq, float)
         m = np.clip(np.minimum(np.maximum(seqs, 1.0), self.s.pp), 1.0, None)
-        return self.full_time(n_dec / m, ctx, n_pre / m, pre_ctx, q)
+        return self.full_time(n_dec / m, ctx, n_pre / m, pre_ctx, q, n_req / m)
 
     def tokens_per_step(self) -> np.ndarray:
         """Output tokens per sequence per engine step: ``E[L]`` with speculative decoding, else 1."""
         return techniques.tokens_per_step(self.s.spec_alpha, self.s.spec_k)
 
-    def step_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None) -> np.ndarray:
+    def step_time(self, n_dec, ctx, n_pre=0.0, pre_ctx=0.0, n_seq=None, n_req=0.0) -> np.ndarray:
         """One engine step: the iteration (verifying ``k + 1`` tokens per sequence with speculative
-        decoding) plus ``k`` draft steps."""
+        decoding) plus ``k`` draft steps; ``n_req`` requests start their prefill in it."""
         k = self.s.spec_k
-        t = self.iteration_time(n_dec, ctx, n_pre, pre_ctx, n_seq, q=k + 1.0)
+        t = self.iteration_time(n_dec, ctx, n_pre, pre_ctx, n_seq, q=k + 1.0, n_req=n_req)
         if self.spec_rows.size:
             t = t + k * self.draft_time(n_dec, ctx)
         return t
@@ -279,17 +354,20 @@ class StepModel:
 
     def prefill_tokens(self, n_seq, prompt_len) -> tuple[np.ndarray, np.ndarray]:
         """(tokens computed, mean context each attends to) when ``n_seq`` prompts of ``prompt_len``
-        tokens are prefilled, after the prefix cache (``techniques``; the prompt itself without)."""
+        tokens are prefilled, after the prefix cache (``techniques``; the prompt itself without).
+        The context is in units of the decoder layers' attention (``prefill_attn_scale``: an
+        encoder-decoder prompt's bidirectional encoder attention, module docstring)."""
         prompt_len = np.asarray(prompt_len, float)
-        pre_ctx = attention.prefill_context(self.s, prompt_len)
+        pre_ctx = attention.prefill_context(self.s, prompt_len) * self.prefill_attn_scale
         u = self.uncached
         return np.asarray(n_seq, float) * prompt_len * u, pre_ctx * self.prefix_attention / u
 
     def prefill_time(self, n_seq, prompt_len) -> np.ndarray:
-        """Static prefill of ``n_seq`` prompts of ``prompt_len`` tokens in one iteration."""
+        """Static prefill of ``n_seq`` prompts of ``prompt_len`` tokens in one iteration (with
+        their vision-tower passes)."""
         n_seq = np.asarray(n_seq, float)
         tokens, pre_ctx = self.prefill_tokens(n_seq, prompt_len)
-        return self.iteration_time(0.0, 0.0, tokens, pre_ctx, n_seq=n_seq)
+        return self.iteration_time(0.0, 0.0, tokens, pre_ctx, n_seq=n_seq, n_req=n_seq)
 
     def prefill_chunks(self, prompt_len) -> np.ndarray:
         """Chunked-prefill iterations a prompt spans: ``ceil((1 - h) I / C)`` (``C`` =
@@ -300,13 +378,22 @@ class StepModel:
 
     def prefill_coeffs(self) -> tuple[np.ndarray, np.ndarray]:
         """(c1, c2) with the marginal time a prompt of ``I`` tokens adds to an iteration when it
-        piggybacks on a decode batch = ``c1 * I + c2 * h(I)``: its FLOPs at ``peak * mfu`` plus its
+        piggybacks on a decode batch = ``c0 + c1 * I + c2 * h(I)``: its FLOPs at ``peak * mfu`` plus its
         share of TP communication bandwidth (weights are not re-read). ``h(I) = 2 G(I)`` is the
         attention term (``prefill_attention``): ``I**2`` when every layer is global, less when local
-        layers cap the span."""
-        c1 = FLOPS_PER_MAC * self.compute_params / self.rate + self.comm_per_token + self.pp_cross_per_token
-        c2 = self.attn_flops_per_ctx / 2.0 / self.rate
+        layers cap the span. Encoder-decoder rows: ``c1 = (2 (P_enc + P_xkv) / P`` + the encoder's
+        all-reduces) and ``c2 h(I)`` = the encoder's bidirectional attention ``4 Le heads head_dim
+        I**2 / P`` (``prefill_attn_scale``). ``c0`` (per request, the vision tower) is
+        ``prefill_per_request``."""
+        c1 = (FLOPS_PER_MAC * self.prefill_params / self.rate + (self.comm_per_token + self.prefill_comm_extra)
+              + self.pp_cross_per_token)
+        c2 = self.attn_flops_per_ctx / 2.0 / self.rate * self.prefill_attn_scale
         return c1 * self.uncached, c2 * self.prefix_attention  # after the prefix cache (techniques)
+
+    def prefill_per_request(self) -> np.ndarray:
+        """``c0``: prefill seconds a request adds whatever its length: its images through the
+        vision tower, ``vision_flops / (tp * peak * mfu)`` (0 without images)."""
+        return self.vision_flops / self.rate
 
     def prefill_attention(self, prompt_len) -> np.ndarray:
         """``h(I) = 2 G(I)``: twice the layer-averaged causal (query, key) pairs of a prompt
@@ -314,12 +401,13 @@ class StepModel:
         return 2.0 * attention.pairs(self.s, prompt_len)
 
     def prefill_compute_time(self, prompt_len) -> np.ndarray:
-        """``c1 * I + c2 * h(I)`` (see ``prefill_coeffs``); ``prompt_len`` may be (rows,) or
-        (rows, samples)."""
+        """``c0 + c1 * I + c2 * h(I)`` (see ``prefill_coeffs``, ``prefill_per_request``);
+        ``prompt_len`` may be (rows,) or (rows, samples)."""
         c1, c2 = self.prefill_coeffs()
+        c0 = self.prefill_per_request()
         i = np.asarray(prompt_len, float)
         if i.ndim == 2:
-            c1, c2 = c1[:, None], c2[:, None]
-        return c1 * i + c2 * self.prefill_attention(i)
+            c0, c1, c2 = c0[:, None], c1[:, None], c2[:, None]
+        return c1 * i + c2 * self.prefill_attention(i) + c0
 
 __all__ = ["StepModel", "peak_tflops", "BYTES_PER_ELEMENT"]

@@ -25,6 +25,11 @@ percentile ``q`` with tail ``τ = 1 - q`` (P99: τ = 0.01):
   of the iteration count ``ceil(I/C) + O - 1`` (which orders e2e) with each band's mean ``p(I)``.
 * the batch cap holds with margin: ``B + z_99 sqrt(B) <= min(concurrency, max_concurrency)``.
 
+A request's images (vision tower, ``latency``) add a constant ``c0`` to every prompt's compute,
+``p(I) = c0 + c1 I + c2 h(I)``: ``E[p]`` gains ``c0`` and ``E[p²]`` gains ``c0 (c0 + 2 E[c1 I + c2 h])``,
+and ``S(I)`` gains ``c0``. Encoder-decoder rows use the encoder's ``c1``, ``c2`` (``prefill_coeffs``)
+and take their first token from a decode step (``serving``).
+
 ``capacity_at_slo`` is the largest λ with every P99 target met (a TTFT or e2e target is met iff
 ``P(latency > target) <= 1 %``, evaluated directly); ``latency_at_rate`` gives P50/P90/P99 at a given λ. The approximation is checked against a discrete-event simulation (simpy) in
 ``tests/unit/test_perf_queueing.py``.
@@ -204,8 +209,11 @@ class _Latency:
         r = w.rows(m, points)
         self.ctx = r["ctx"]
         c1, c2 = st.prefill_coeffs()
-        self.Ep = c1 * w.EI + c2 * r["Eh"]
-        self.Ep2 = c1 ** 2 * w.EI2 + 2 * c1 * c2 * r["EIh"] + c2 ** 2 * r["Eh2"]
+        c0 = st.prefill_per_request()  # vision tower per request (0 without images)
+        Ep_len = c1 * w.EI + c2 * r["Eh"]
+        self.Ep = Ep_len + c0
+        self.Ep2 = (c1 ** 2 * w.EI2 + 2 * c1 * c2 * r["EIh"] + c2 ** 2 * r["Eh2"]
+                    + np.where(c0 > 0, c0 * (c0 + 2.0 * Ep_len), 0.0))
         self._h_points, self._h_bands = r["h_points"], r["h_bands"]
         # prompts arrive in lumps too large to hide under the memory-bound decode step
         # per output token: an engine step over the tokens it emits per sequence (speculative
@@ -218,22 +226,22 @@ class _Latency:
             self.W = np.where(self.rho < 1, self.lam * self.Ep2 / (2.0 * (1.0 - self.rho)), np.inf)
             # P(wait > y) = rho exp(-mu y): an atom at 0 and an exponential tail of mean W / rho
             self.mu = np.where(self.W > 0, self.rho / self.W, np.inf)
-        c1, c2, T = c1[:, None], c2[:, None], self.T[:, None]
+        c0, c1, c2, T = c0[:, None], c1[:, None], c2[:, None], self.T[:, None]
         step = T * self.per_step[:, None]  # one engine step (E[L] tokens per sequence)
         # latency without the prefill wait per row and length point: arrival alignment, the prompt's
         # chunks (one step each), its own prefill compute, and for e2e the decode steps
         first = np.where(m.decode_first[:, None], step, 0.0)  # FIRST_TOKEN_FROM_DECODE engines
         self.S_ttft = (0.5 + st.prefill_chunks(np.broadcast_to(self.I_points, (m.s.n, self.I_points.shape[1])))) * step \
-            + c1 * self.I_points + c2 * self._h_points + first
-        self._e2e_terms = (c1, c2, T)
+            + c1 * self.I_points + c2 * self._h_points + first + c0
+        self._e2e_terms = (c0, c1, c2, T)
         self._first = first
         self._S_e2e = None
 
     @property
     def S_e2e(self) -> np.ndarray:
         if self._S_e2e is None:
-            c1, c2, T = self._e2e_terms
-            self._S_e2e = (0.5 + self.steps) * T + c1 * self.I_mean + c2 * self._h_bands + self._first
+            c0, c1, c2, T = self._e2e_terms
+            self._S_e2e = (0.5 + self.steps) * T + c1 * self.I_mean + c2 * self._h_bands + self._first + c0
         return self._S_e2e
 
     def exceed(self, x: np.ndarray, service: np.ndarray) -> np.ndarray:

@@ -47,6 +47,17 @@ pass and sample the first token in the following decode step of the whole batch 
 has one more decode step than the prefill, in every scenario (for ``I = 1`` there is no context
 pass, only that step).
 
+Encoder-decoder models (``latency`` module docstring): every prefill above runs the encoder over
+the prompt (``prefill_time``, ``prefill_tokens``, ``prefill_compute_time`` use the encoder's
+parameters and bidirectional attention), and the first output token comes from a decoder step after
+it, so their TTFT has one more decode step, as for ``FIRST_TOKEN_FROM_DECODE`` engines (at any
+``I``). Their KV per sequence is the decoder layers' over ``I + O`` tokens (cross-attention KV of the
+``I`` prompt tokens, self-attention KV of the ``O`` generated ones; the encoder keeps none), the same
+``I + O`` tokens as a decoder-only model, and the decode steps attend ``I + O/2`` tokens on average.
+
+Vision tower (``latency``): a request's images add ``c0 = vision_flops / P`` to its prefill compute
+(``prefill_compute_time``) and their pass to the iteration that prefills its prompt (``n_req``).
+
 Engine limits: continuous batching runs at most ``min(max_batch, max_tokens / (1 + I/O))`` sequences
 per instance (``ENGINE_MAX_BATCH`` / ``ENGINE_MAX_TOKENS``, engines without an entry: memory only); in
 steady state an iteration carries ``B`` decode tokens and ``B I / O`` prompt tokens. A ``server``
@@ -94,7 +105,9 @@ class _Model:
         self.wbytes = weight_bytes(s, self.params)
         self.kv_cap = kv_capacity_bytes(s, self.wbytes, self.eff["mem_utilization"].to_numpy(float))
         self.ok = s.ok
-        self.decode_first = s.engine.isin(FIRST_TOKEN_FROM_DECODE)
+        # the first output token from a decode step: engines that prefill the prompt but its last
+        # token (for I > 1, ``first_from_decode``), and every encoder-decoder model
+        self.decode_first = s.engine.isin(FIRST_TOKEN_FROM_DECODE) | s.enc_dec
         self.max_batch = s.engine.lookup(ENGINE_MAX_BATCH, np.inf)
         self.max_tokens = s.engine.lookup(ENGINE_MAX_TOKENS, np.inf)
         # KV bytes a sequence holds per token: the target's and a speculative draft network's
@@ -123,6 +136,11 @@ class _Model:
         m = max_sequences(self.kv_cap, self.kv_mem_per_token, held)
         return np.where(self.ok, m, 0.0)
 
+    def first_from_decode(self, I: np.ndarray) -> np.ndarray:
+        """Rows whose first token comes from a decode step for prompts of ``I`` tokens (a context
+        pass over ``I - 1`` tokens has nothing to do at ``I = 1``; an encoder always runs)."""
+        return self.decode_first & ((I > 1) | self.s.enc_dec)
+
     def decode_ctx(self, I: np.ndarray, O: np.ndarray) -> np.ndarray:
         """Mean attended / held tokens per decode step of a request (``I + O/2`` when global)."""
         return attention.decode_context(self.s, I, I + O)
@@ -135,10 +153,11 @@ def _steady(m: _Model, B, I, O):
     st = m.step
     ctx = m.decode_ctx(I, O)
     per_step = st.tokens_per_step()
-    tokens, pre_ctx = st.prefill_tokens(B * per_step / O, I)
-    step = st.step_time(B, ctx, tokens, pre_ctx, n_seq=B)
+    starting = B * per_step / O
+    tokens, pre_ctx = st.prefill_tokens(starting, I)
+    step = st.step_time(B, ctx, tokens, pre_ctx, n_seq=B, n_req=starting)
     ttft = (1.0 + st.prefill_chunks(I)) * step + st.prefill_compute_time(I)
-    return step / per_step, ttft + np.where(m.decode_first & (I > 1), step, 0.0)
+    return step / per_step, ttft + np.where(m.first_from_decode(I), step, 0.0)
 
 
 def scenario_arrays(spec: Spec, efficiency: Efficiency) -> tuple[dict[str, np.ndarray], _Model]:
@@ -155,7 +174,7 @@ def scenario_arrays(spec: Spec, efficiency: Efficiency) -> tuple[dict[str, np.nd
         req = np.where(np.isnan(conc), 1.0, conc)
         waves = np.ceil(req / np.maximum(maxc, 1.0))
         bw = req / waves
-        first_step = np.where(m.decode_first & (I > 1), st.decode_time(bw, attention.at(s, I)), 0.0)
+        first_step = np.where(m.first_from_decode(I), st.decode_time(bw, attention.at(s, I)), 0.0)
         f_ttft = st.prefill_time(bw, I) + first_step
         held = m.decode_ctx(I, O)
         f_tpot = st.decode_time(bw, held)

@@ -15,8 +15,10 @@ changes the physics, with no fitted factor of its own:
   engines' authors report (EAGLE-3 on SGLang, H100: 1.81x at batch 2, 1.38x at 64).
   A draft step is a roofline forward of the draft network at the batch: its weights once (routed
   experts by the touched share, as for the target), ``2 x params`` FLOPs per sequence, its KV cache,
-  its share of the TP all-reduces, and **no** per-step overhead of its own (drafts run inside the
-  engine's step, under the same CUDA graph). Draft networks:
+  its share of the TP all-reduces, and no fixed per-step overhead unless ``spec_step_overhead_ms``
+  gives one (measured on the engine: launch, sampling and bookkeeping per draft step, which the
+  roofline does not see; benchmarks/technique_spot_checks.py compares the model with published
+  speed-ups: EAGLE heads on an 8B model come out 1.4-1.8x too fast without it). Draft networks:
 
   - ``eagle`` (EAGLE-style head) and ``mtp`` (the model's own multi-token-prediction module,
     DeepSeek-V3): one layer of the target (its average layer: attention, FFN or one MoE layer) plus

@@ -169,3 +169,18 @@ def test_without_techniques_nothing_changes():
                          kv_allocation="paged")
     pd.testing.assert_frame_equal(perf.capacity_at_slo(plain, lengths, slo, EFF),
                                   perf.capacity_at_slo(empty, lengths, slo, EFF))
+
+
+def test_measured_draft_step_overhead_is_added_per_draft_step():
+    cfg = example_cfg(n=2, spec_method="eagle", spec_draft_tokens=3, spec_acceptance=0.7, spec_step_overhead_ms=[0.0, 1.5])
+    st, _ = _step(cfg)
+    t = st.decode_time(np.array([4.0, 4.0]), np.array([300.0, 300.0]))
+    assert (t[1] - t[0]) * tokens_per_step(0.7, 3) == pytest.approx(3 * 1.5e-3, rel=1e-9)
+
+
+def test_no_speculation_for_encoder_decoder_rows():
+    c = load_catalogs()
+    rows = pd.DataFrame([dict(model="flan-t5-xl", gpu="A100-SXM-80GB", scenario="fixed_batch", concurrency=1,
+                              input_len=512, output_len=64, spec_method="eagle", spec_draft_tokens=2, spec_acceptance=0.6)])
+    out = perf.estimate(perf.spec_table(rows, c.accelerators, c.models), perf.Efficiency(c.efficiency))
+    assert "encoder-decoder" in out["error"][0]
