@@ -64,7 +64,7 @@ def kv_precision_for(weight_precision: str, option: str) -> str:
     return "fp16" if weight_precision in ("int8", "int4") else weight_precision
 
 
-CONFIG_KEYS = ["gpu", "tp", "precision", "kv_precision", "concurrency", "spec_draft_tokens"]
+CONFIG_KEYS = ["gpu", "tp", "precision", "kv_precision", "concurrency", "spec_draft_tokens", "role"]
 
 
 def _configurations(loaded: LoadedProblem, scope: Scope, offers: pd.DataFrame, catalogs: Catalogs,
@@ -82,9 +82,24 @@ def _configurations(loaded: LoadedProblem, scope: Scope, offers: pd.DataFrame, c
                 continue
             for precision in sorted(opts.precisions):
                 for batch in sorted(opts.max_batch):
-                    for k in techniques.draft_tokens:
-                        rows.append((gpu, tp, precision, kv_precision_for(precision, opts.kv_precision), batch, k))
+                    for role in techniques.roles:
+                        # a prefill pool drafts nothing: speculative decoding is the decode side's
+                        drafts = (0,) if role == "prefill" else techniques.draft_tokens
+                        for k in drafts:
+                            rows.append((gpu, tp, precision, kv_precision_for(precision, opts.kv_precision), batch, k, role))
     return pd.DataFrame(rows, columns=CONFIG_KEYS)
+
+
+def role_slo(slo, role: str):
+    """The targets one pool is held to: the whole SLO for whole requests; TTFT for a prefill pool
+    (it emits the first token); TPOT and the e2e budget left after the TTFT target for a decode pool
+    (P99s add up to at least the P99 of the sum: conservative)."""
+    if role == "prefill":
+        return perf.SloTargets(ttft_p99_ms=slo.ttft_p99_ms)
+    if role == "decode":
+        e2e = None if slo.e2e_p99_ms is None else max(slo.e2e_p99_ms - (slo.ttft_p99_ms or 0.0), 0.0)
+        return perf.SloTargets(tpot_p99_ms=slo.tpot_p99_ms, e2e_p99_ms=e2e)
+    return slo
 
 
 def evaluate_configurations(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, lengths, slo,
@@ -100,11 +115,23 @@ def evaluate_configurations(configs: pd.DataFrame, loaded: LoadedProblem, scope:
         input_len=np.nan,
         output_len=np.nan,
     )
-    cfg = perf.spec_table(rows, catalogs.accelerators, catalogs.models)
-    result = perf.capacity_at_slo(cfg, lengths, slo, perf.Efficiency(catalogs.efficiency))
+    cfg = perf.spec_table(rows.drop(columns="role").reset_index(drop=True), catalogs.accelerators, catalogs.models)
+    efficiency = perf.Efficiency(catalogs.efficiency)
     keep = ["fits", "capacity_rps", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "max_concurrency", "weights_gb", "kv_gb", "limit", "error"]
-    extra = [c for c in ("precision_fallback",) if c in result.columns]
-    return pd.concat([configs.reset_index(drop=True), result[keep + extra].reset_index(drop=True)], axis=1)
+    parts = []
+    role = rows["role"].to_numpy(str) if "role" in rows else np.full(len(rows), "whole")
+    for name in ("whole", "prefill", "decode"):  # each pool at its own targets (role_slo)
+        mine = np.flatnonzero(role == name)
+        if not mine.size:
+            continue
+        sub = cfg.iloc[mine]
+        if name == "whole":
+            result = perf.capacity_at_slo(sub, lengths, slo, efficiency)
+        else:
+            result = perf.pool_capacity(sub, lengths, role_slo(slo, name), efficiency, name, techniques.kv_transfer_gb_per_s)
+        parts.append(result[keep].set_axis(mine))
+    result = pd.concat(parts).sort_index() if parts else pd.DataFrame(columns=keep)
+    return pd.concat([configs.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
 
 
 def bucket_columns(count: int) -> list[str]:
@@ -165,6 +192,7 @@ def profiled_configurations(loaded: LoadedProblem, scope: Scope, profile: pd.Dat
     table = profile_capacities(allowed.reset_index(drop=True), buckets)
     table.insert(3, "kv_precision", [kv_precision_for(p, opts.kv_precision) for p in table["precision"]])
     table["spec_draft_tokens"] = 0  # measured as deployed: the techniques are in the measurement
+    table["role"] = "whole"
     return table
 
 
@@ -193,7 +221,7 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
 
     if offers.empty:  # nothing to buy (e.g. only the API tier is allowed): an empty, well-formed table
         cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp",
-                "gpus_per_replica", "precision", "kv_precision", "max_batch", "spec_draft_tokens", "replicas_per_instance", "capacity_rps",
+                "gpus_per_replica", "precision", "kv_precision", "max_batch", "spec_draft_tokens", "role", "replicas_per_instance", "capacity_rps",
                 "capacity_rps_per_replica", *bucket_columns(buckets.count), "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit", "source", "retrieved"]
         cols += [f"{x}_{t}" for t in TIERS for x in ("price", "basis", "fee")]
         return CandidateSet(pd.DataFrame({c: pd.Series(dtype=float if c.startswith(("price", "fee")) or "rps" in c else object)
@@ -233,9 +261,9 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
     for col in cap_cols:  # per instance, like capacity_rps (the _per_replica figure stays in capacity_rps_per_replica)
         merged[col] = merged[col] * merged["replicas_per_instance"]
     merged["candidate_id"] = [
-        f"{c}/{r}/{i}/{p}/tp{tp}/b{b}" + (f"/sd{int(k)}" if k else "")
-        for c, r, i, p, tp, b, k in zip(merged["cloud"], merged["region"], merged["instance_type"], merged["precision"], merged["tp"],
-                                        merged["concurrency"], merged["spec_draft_tokens"])
+        f"{c}/{r}/{i}/{p}/tp{tp}/b{b}" + (f"/sd{int(k)}" if k else "") + ("" if role == "whole" else f"/{role}")
+        for c, r, i, p, tp, b, k, role in zip(merged["cloud"], merged["region"], merged["instance_type"], merged["precision"],
+                                              merged["tp"], merged["concurrency"], merged["spec_draft_tokens"], merged["role"])
     ]
     merged = merged.sort_values("candidate_id", kind="stable")
 
@@ -243,7 +271,8 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
     # 2. per offer, keep the strongest configuration (prices do not depend on it); with request-size
     # buckets, every configuration that is strongest on some bucket
     before = len(merged)
-    offer_code = pd.factorize(merged["cloud"] + "/" + merged["region"] + "/" + merged["instance_type"])[0][:, None]
+    # (configurations of different pools do different work: compared within a role only)
+    offer_code = pd.factorize(merged["cloud"] + "/" + merged["region"] + "/" + merged["instance_type"] + "/" + merged["role"])[0][:, None]
     merged = _drop_dominated(merged, offer_code, cap_cols, check_replicas=False)
     pruned["weaker configuration of the same instance"] = before - len(merged)
 
@@ -252,12 +281,25 @@ def build_candidates(loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, bu
     signature = scope.can_serve(scope.user_regions, merged["geo"]).T
     if scope.quotas:  # a candidate under a quota is only comparable with others under the same quotas
         signature = np.concatenate([signature, quota_members(scope, merged).T], axis=1)
+    region = (merged["cloud"] + "/" + merged["region"]).to_numpy(str)
+    pooled = merged["role"].to_numpy(str) != "whole"
     if loaded.problem.options.min_regions > 1 or loaded.problem.options.spot_region_fallback > 0:
         # HA counts regions and the spot fallback loses one region's spot: compare within a region only
-        region_code = pd.factorize(merged["cloud"] + "/" + merged["region"])[0][:, None]
+        region_code = pd.factorize(region)[0][:, None]
         signature = np.concatenate([signature, region_code], axis=1)
+    # a pool pairs within its cloud region: prefill and decode candidates compare within role and region
+    pool_code = pd.factorize(np.where(pooled, merged["role"].to_numpy(str) + "@" + region, "whole"))[0][:, None]
+    signature = np.concatenate([signature, pool_code], axis=1)
     merged = _drop_dominated(merged, signature, cap_cols, uses_gpus=bool(scope.quotas))
     pruned["dominated by a cheaper, larger instance serving the same users"] = before - len(merged)
+    if pooled.any():  # a decode pool needs a prefill pool in its cloud region, and the other way round
+        before = len(merged)
+        role = merged["role"].to_numpy(str)
+        where = (merged["cloud"] + "/" + merged["region"]).to_numpy(str)
+        has = {r: set(where[role == r]) for r in ("prefill", "decode")}
+        partner = np.array([r == "whole" or w in has["decode" if r == "prefill" else "prefill"] for r, w in zip(role, where)])
+        merged = merged[partner]
+        pruned["prefill or decode pool without a partner pool in its cloud region"] = before - len(merged)
 
     table = merged.rename(columns={"concurrency": "max_batch"}).sort_values("candidate_id").reset_index(drop=True)
     table["pp"] = 1

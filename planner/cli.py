@@ -123,7 +123,7 @@ def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, baselines, cat
 @main.command()
 @click.argument("problem", type=click.Path(dir_okay=False))
 @click.option("--technique", required=True,
-              help="spec-decoding, prefix-caching, sparsity, fp8, int8, int4, fp4, fp8-kv, paged-kv or engine:NAME")
+              help="spec-decoding, prefix-caching, disaggregation, sparsity, fp8, int8, int4, fp4, fp8-kv, paged-kv or engine:NAME")
 @click.option("--engineering-cost", type=click.FloatRange(min=0), default=0.0, callback=_finite, show_default=True,
               help="one-off cost of adopting the technique (USD): gives the payback period")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
@@ -325,7 +325,7 @@ def candidates(problem, fmt, output, catalog_dir):
     prep = pipeline.prepare(loaded, catalogs)
     table = prep.candidates.table
     cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp", "precision",
-            "kv_precision", "max_batch", "spec_draft_tokens", "replicas_per_instance", "capacity_rps_per_replica", "capacity_rps",
+            "kv_precision", "max_batch", "spec_draft_tokens", "role", "replicas_per_instance", "capacity_rps_per_replica", "capacity_rps",
             "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit",
             "price_on-demand", "price_spot", "price_reserved-1y", "price_reserved-3y"]
     frame = table[[c for c in cols if c in table.columns]]

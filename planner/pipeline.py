@@ -15,7 +15,8 @@ from planner.catalog import Catalogs
 from planner.errors import InfeasibleError, SolverError, SolverLimitError
 from planner.milp import diagnose
 from planner.milp.build import write_lp
-from planner.milp.data import TIERS, MilpInput, SolveResult, SolverOptions, SolveStatus
+from planner.milp.data import (ROLE_NAMES, ROLE_PREFILL, ROLE_WHOLE, TIERS, MilpInput, SolveResult, SolverOptions,
+                               SolveStatus)
 from planner.milp.stages import merge_identical_periods, solve_in_stages
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
@@ -164,10 +165,20 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
     stores, store_members = stores
     region_key = (table["cloud"] + "/" + table["region"]).to_numpy(str)
     region_labels = sorted(set(region_key))
-    region_members = np.array([region_key == g for g in region_labels], dtype=bool).reshape(len(region_labels), len(table))
+    role = np.array([ROLE_NAMES.index(r) for r in table["role"]], dtype=int) if "role" in table else np.zeros(len(table), int)
+    finishing = role != ROLE_PREFILL  # a region is up (high availability) when it finishes requests
+    region_members = np.array([(region_key == g) & finishing for g in region_labels], dtype=bool).reshape(len(region_labels), len(table))
+    capacity = table["capacity_rps"].to_numpy(float)
+    pools = {}
+    if (role != ROLE_WHOLE).any():  # disaggregated prefill/decode pools, one per cloud region
+        labels = sorted(set(region_key[role != ROLE_WHOLE]))
+        pools = dict(role=role, prefill_capacity_rps=np.where(role == ROLE_PREFILL, capacity, 0.0),
+                     pool_members=np.array([(region_key == g) & (role != ROLE_WHOLE) for g in labels], dtype=bool),
+                     pool_labels=tuple(labels))
+        capacity = np.where(role == ROLE_PREFILL, 0.0, capacity)  # prompts only: it finishes no request
     return MilpInput(
         candidate_ids=tuple(table["candidate_id"]),
-        capacity_rps=table["capacity_rps"].to_numpy(float),
+        capacity_rps=capacity,
         price_usd_per_hour={t: total_price(table, t) for t in TIERS},  # instance + platform fee
         user_regions=demand.user_regions,
         period_hours=demand.period_hours,
@@ -196,6 +207,7 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         storage_usd=np.array([g["usd"] for g in stores]) if stores else None,
         storage_labels=tuple(g["label"] for g in stores) if stores else None,
         cold_start_hours=opts.cold_start_minutes / 60.0,
+        **pools,
         **({} if buckets is None or buckets.count == 1 else dict(
             bucket_share=buckets.share,
             bucket_capacity_rps=table[bucket_columns(buckets.count)[:-1]].to_numpy(float).reshape(len(table), buckets.count),

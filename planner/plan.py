@@ -17,7 +17,7 @@ from planner.buckets import MIX_LABEL
 from planner.errors import InputError, read_text
 from planner.milp.build import api_billing_ratio
 from planner.milp.check import instance_starts
-from planner.milp.data import RESERVED_TIERS, MilpInput, SolveResult
+from planner.milp.data import RESERVED_TIERS, ROLE_DECODE, ROLE_PREFILL, MilpInput, SolveResult
 from planner.units import HOURS_PER_MONTH, MTOK
 
 SCHEMA_VERSION = "1.0"
@@ -53,6 +53,7 @@ class Assignment(_Model):
     max_batch: int
     tier: str
     speculative_draft_tokens: int = 0  # draft length k of speculative decoding (0 = none; problem techniques)
+    role: str = "whole"  # whole requests, or one pool of a disaggregated deployment: prefill | decode
     instances_by_period: list[int]
     replicas_by_period: list[int]
     capacity_rps_per_replica: float
@@ -71,7 +72,7 @@ class Assignment(_Model):
     e2e_p99_ms: float | None
     serves_user_regions: list[str]
     on_demand_usd_per_instance_hour: float | None = None  # the same instance on demand, platform fee included (None: not offered)
-    load_rps_by_period: list[float] = Field(default_factory=list)  # planning-rate demand it serves (load split ÷ (1 + headroom))
+    load_rps_by_period: list[float] = Field(default_factory=list)  # planning-rate demand it serves (load split ÷ (1 + headroom)); prefill pool: prompts/s it prefills
     capacity_rps_by_bucket: dict[str, float] = Field(default_factory=dict)  # per replica, request-size buckets only
 
 
@@ -248,14 +249,38 @@ def _served_by(inp: MilpInput, result: SolveResult, k: int) -> np.ndarray:
     return np.asarray(result.load_rps[:, k, :], dtype=float) / (1.0 + float(inp.headroom))
 
 
+def _prefill_served(inp: MilpInput, result: SolveResult) -> dict[int, np.ndarray]:
+    """Prefill-pool candidate k → (U, T) prompts/s it prefills at the planning rate: its cloud
+    region's decode-pool load, shared over the region's prefill units by their capacity in service."""
+    if inp.role is None or inp.pool_members is None or result.load_rps is None:
+        return {}
+    role = np.asarray(inp.role)
+    load = np.asarray(result.load_rps, dtype=float) / (1.0 + float(inp.headroom))  # (U, K, T)
+    units = sum((np.asarray(result.reserved[t], float)[:, None] for t in result.reserved), np.zeros((len(role), 1)))
+    units = units + sum((np.asarray(a, float) for t, a in result.per_period.items() if t != "spot"), 0.0)
+    spot = np.asarray(result.per_period.get("spot", 0.0), dtype=float)
+    a = np.ones(len(role)) if inp.spot_availability is None else np.asarray(inp.spot_availability, float)
+    prefill_cap = np.asarray(inp.prefill_capacity_rps, float)[:, None] * (units + a[:, None] * spot)  # (K, T)
+    out = {}
+    for members in np.asarray(inp.pool_members, dtype=bool):
+        pre = np.flatnonzero(members & (role == ROLE_PREFILL))
+        decode_load = load[:, members & (role == ROLE_DECODE), :].sum(axis=1)  # (U, T)
+        total = prefill_cap[pre].sum(axis=0)
+        for k in pre:
+            out[int(k)] = decode_load * np.divide(prefill_cap[k], total, out=np.zeros_like(total), where=total > 0)
+    return out
+
+
 def placement_of(assignments: list[Assignment], regional: dict, user_regions, hours: np.ndarray) -> list[Placement]:
-    """Per cloud region: instances, capacity and load by period, the user regions it serves, utilisation."""
+    """Per cloud region: instances, capacity and load by period, the user regions it serves,
+    utilisation. Capacity and load are of requests finished there: a prefill pool's instances are
+    counted, its prompts/s are not (its decode pool's are the region's requests)."""
     out = []
     for cloud, region in sorted(regional):
         mine = [a for a in assignments if (a.cloud, a.region) == (cloud, region)]
         inst = np.sum([a.instances_by_period for a in mine], axis=0)
         cap = np.sum([np.asarray(a.instances_by_period) * a.replicas_per_instance * a.capacity_rps_per_replica * a.availability
-                      for a in mine], axis=0)
+                      for a in mine if a.role != "prefill"], axis=0)
         load = regional[(cloud, region)]
         horizon = float(hours.sum())
         served_cap = float(np.dot(cap, hours))
@@ -301,6 +326,7 @@ def build_plan(
     capacity = np.zeros(T)
     platform = 0.0
     scale_up = 0.0
+    prefill_served = _prefill_served(inp, result)
     for k, row in enumerate(table.to_dict("records")):
         counts: dict[str, np.ndarray] = {}
         for tier, arr in result.reserved.items():
@@ -309,11 +335,13 @@ def build_plan(
         for tier, arr in result.per_period.items():
             if arr[k].sum() > 0:
                 counts[tier] = arr[k].astype(int)
-        served = _served_by(inp, result, k)  # (U, T) planning-rate demand k serves
+        prefill = row.get("role", "whole") == "prefill"
+        # (U, T) planning-rate demand k serves; a prefill pool: the prompts it prefills for its decode pool
+        served = prefill_served[k] if prefill else _served_by(inp, result, k)
         units = {tier: counts[tier] * (float(inp.spot_availability[k]) if tier == "spot" and inp.spot_availability is not None else 1.0)
                  for tier in counts}
         all_units = sum(units.values()) if units else np.zeros(T)
-        if counts:
+        if counts and not prefill:  # requests are counted where they finish
             key = (row["cloud"], row["region"])
             regional[key] = regional.get(key, np.zeros_like(served)) + served
         for tier in sorted(counts):
@@ -327,7 +355,8 @@ def build_plan(
             scale_up += starts * cold_start_hours * (price + fee)
             by_tier[tier] = by_tier.get(tier, 0.0) + cost
             counted = float(inp.spot_availability[k]) if tier == "spot" and inp.spot_availability is not None else 1.0
-            capacity += n * row["capacity_rps"] * counted
+            if not prefill:  # the fleet's capacity is requests it finishes
+                capacity += n * row["capacity_rps"] * counted
             assignments.append(
                 Assignment(
                     candidate_id=row["candidate_id"],
@@ -346,6 +375,7 @@ def build_plan(
                     pp=int(row["pp"]),
                     max_batch=int(row["max_batch"]),
                     speculative_draft_tokens=int(row.get("spec_draft_tokens", 0) or 0),
+                    role=str(row.get("role", "whole")),
                     tier=tier,
                     instances_by_period=[int(v) for v in n],
                     replicas_by_period=[int(v) * int(row["replicas_per_instance"]) for v in n],

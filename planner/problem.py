@@ -282,6 +282,16 @@ class PrefixCaching(_Frozen):
         return self
 
 
+class Disaggregation(_Frozen):
+    """Disaggregated prefill/decode serving (DistServe, Splitwise, Mooncake): prompts are prefilled on
+    one pool of instances, which emits the first token, and the KV cache moves over the cloud
+    region's network to a decode pool that generates the rest. The planner sizes both pools, each
+    on its own GPU type and batch if that is cheaper, per cloud region."""
+
+    kv_transfer_gb_per_s: float = Field(gt=0, le=10_000, description="effective bandwidth of the KV-cache transfer from a prefill to a decode instance (GB/s), e.g. 87 measured by Mooncake's transfer engine on 4x200 Gbps RoCE (docs/research/techniques.md §5); use the instances' network at the efficiency you measured")
+    optional: bool = Field(True, description="the planner may also serve requests whole on one instance (it picks per candidate)")
+
+
 class Techniques(_Frozen):
     """Serving techniques the deployment uses (each changes the performance model; see
     planner.perf.techniques). Quantisation is ``options.precisions`` / ``options.kv_precision``."""
@@ -291,6 +301,7 @@ class Techniques(_Frozen):
     sparsity: Literal["2:4"] | None = Field(None, description="2:4 structured sparsity: the model has a 2:4-pruned checkpoint (needs NVIDIA Ampere or later)")
     kv_allocation: Literal["paged", "static"] = Field("paged", description="paged (vLLM/SGLang/TensorRT-LLM) or static: every sequence reserves max_seq_len tokens of KV cache")
     max_seq_len: int | None = Field(None, ge=1, description="static allocation: tokens reserved per sequence (default the model's max_context)")
+    disaggregation: Disaggregation | None = Field(None, description="separate prefill and decode pools with the KV-cache transfer between them")
 
 
 class SolverSettings(_Frozen):

@@ -13,6 +13,7 @@ technique           with                                                        
 ``int4`` ``fp4``
 ``fp8-kv``          ``options.kv_precision: fp8``                                        ``same``
 ``paged-kv``        ``techniques.kv_allocation: paged``                                  ``static``
+``disaggregation``  ``techniques.disaggregation`` as given (prefill and decode pools)       removed
 ``engine:NAME``     ``engine: NAME`` (its calibrated efficiency: fusion, kernels)        the problem's engine
 ==================  =================================================================  ==============================
 
@@ -39,7 +40,8 @@ from planner.scenarios import Setting, load_scenario, scenarios
 from planner.units import ENGINE_FAMILIES, PRECISIONS
 
 QUANTISATION = ("fp8", "int8", "int4", "fp4")
-TECHNIQUES = ("spec-decoding", "prefix-caching", "sparsity", *QUANTISATION, "fp8-kv", "paged-kv", "engine:NAME")
+TECHNIQUES = ("spec-decoding", "prefix-caching", "disaggregation", "sparsity", *QUANTISATION, "fp8-kv", "paged-kv",
+              "engine:NAME")
 MONTHS_COMPARED = 12
 
 
@@ -73,6 +75,7 @@ def fleet(plan: Plan) -> list[str]:
     out = []
     for a in plan.assignments:
         spec = f", speculative k={a.speculative_draft_tokens}" if a.speculative_draft_tokens else ""
+        spec += "" if a.role == "whole" else f", {a.role} pool"
         out.append(f"{max(a.instances_by_period)} × {a.instance_type} ({a.gpus_per_instance}× {a.gpu}, {a.tier}, "
                    f"{a.precision}, tp{a.tp}, batch ≤ {a.max_batch}{spec})")
     return out
@@ -103,11 +106,12 @@ def technique_settings(loaded: LoadedProblem, technique: str) -> tuple[dict, dic
     p = loaded.problem
     t = p.techniques
     name = technique.strip().lower()
-    if name in ("spec-decoding", "prefix-caching"):
-        key = "speculative_decoding" if name == "spec-decoding" else "prefix_caching"
+    if name in ("spec-decoding", "prefix-caching", "disaggregation"):
+        key = {"spec-decoding": "speculative_decoding", "prefix-caching": "prefix_caching"}.get(name, name)
         if getattr(t, key) is None:
-            example = ("method: eagle, acceptance_rate: 0.75, draft_tokens: [3]" if key == "speculative_decoding"
-                       else "hit_rate: 0.4 (or trace: FILE.jsonl)")
+            example = {"speculative_decoding": "method: eagle, acceptance_rate: 0.75, draft_tokens: [3]",
+                       "prefix_caching": "hit_rate: 0.4 (or trace: FILE.jsonl)",
+                       "disaggregation": "kv_transfer_gb_per_s: 50"}[key]
             raise InputError(f"{loaded.path}: techniques.{key} is not in the problem; add it with the workload's "
                              f"figures ({example}) to price it")
         return {}, {f"techniques.{key}": None}

@@ -39,6 +39,8 @@ class TechniqueColumns:
     draft_tokens: tuple[int, ...]  # 0 = without speculative decoding
     prefix_hit_rate: float
     image_tokens_per_request: float
+    roles: tuple[str, ...] = ("whole",)  # whole requests; with disaggregation also "prefill", "decode" pools
+    kv_transfer_gb_per_s: float | None = None
 
 
 def trace_hit_rate(lines, block_tokens: int, cache_tokens: float | None = None) -> float:
@@ -152,10 +154,28 @@ def technique_columns(loaded: LoadedProblem, catalogs: Catalogs, model_id: str) 
     except ProblemError as exc:
         errors.extend(exc.messages)
         images = 0.0
+    roles: tuple[str, ...] = ("whole",)
+    dg = t.disaggregation
+    if dg is not None:
+        where = loaded.where("techniques", "disaggregation")
+        p = loaded.problem
+        if p.slo.ttft_p99_ms is None:
+            errors.append(f"{where}: needs slo.ttft_p99_ms (the prefill pool's target; the decode pool gets TPOT and "
+                          "the rest of the e2e budget)")
+        if p.workload.size_buckets is not None:
+            errors.append(f"{where}: not combined with workload.size_buckets yet")
+        if p.options.spot_region_fallback > 0:
+            errors.append(f"{where}: not combined with options.spot_region_fallback yet")
+        if p.options.measured_profile is not None:
+            errors.append(f"{where}: a measured profile gives whole-request capacities only")
+        if model.get("arch_type") == "encoder-decoder":
+            errors.append(f"{where}: not modelled for encoder-decoder models")
+        roles = (("whole",) if dg.optional else ()) + ("prefill", "decode")
     if errors:
         raise ProblemError(errors)
     cols["images_per_request"] = loaded.problem.workload.images_per_request  # the vision tower's passes
-    return TechniqueColumns(cols, draft_tokens, cols["prefix_hit_rate"], images)
+    return TechniqueColumns(cols, draft_tokens, cols["prefix_hit_rate"], images, roles,
+                            dg.kv_transfer_gb_per_s if dg is not None else None)
 
 
 def describe(loaded: LoadedProblem, columns: TechniqueColumns) -> list[str]:
@@ -183,6 +203,13 @@ def describe(loaded: LoadedProblem, columns: TechniqueColumns) -> list[str]:
     if t.kv_allocation == "static":
         lines.append(f"static KV allocation: every sequence reserves "
                      f"{int(columns.columns['max_seq_len']) if np.isfinite(columns.columns['max_seq_len']) else 'max_context'} tokens")
+    if t.disaggregation is not None:
+        lines.append(f"disaggregated prefill/decode: per cloud region a prefill pool (TTFT target; it emits the first token) "
+                     f"and a decode pool (TPOT target, e2e less the TTFT target), sized so that the prefill pool's prompts/s "
+                     f"cover the decode pool's requests/s in every period (and over non-spot instances when the spot rule "
+                     f"applies); KV cache moved at {t.disaggregation.kv_transfer_gb_per_s:g} GB/s, not overlapped with "
+                     "compute, within the cloud region (transfer traffic not priced)"
+                     + ("; requests may also be served whole" if t.disaggregation.optional else ""))
     if columns.image_tokens_per_request:
         lines.append(f"images: {columns.image_tokens_per_request:g} image tokens added to every prompt "
                      f"({loaded.problem.workload.images_per_request:g} per request)")

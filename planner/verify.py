@@ -22,7 +22,8 @@ import pandas as pd
 from planner import perf
 from planner.buckets import MIX_LABEL, request_buckets
 from planner.egress import egress_tiers, horizon_cost
-from planner.candidates import CONFIG_KEYS, bucket_columns, evaluate_buckets, kv_precision_for, profiled_configurations
+from planner.candidates import (CONFIG_KEYS, bucket_columns, evaluate_buckets, kv_precision_for, profiled_configurations,
+                                role_slo)
 from planner.catalog import Catalogs
 from planner.catalog.prices import api_choice, tier_prices
 from planner.milp.data import RESERVED_TIERS, TIERS
@@ -238,7 +239,8 @@ def _check_placement(plan: Plan, demand, headroom: float, check) -> None:
     check(np.allclose(load + api, need, rtol=1e-5, atol=1e-6), "placement",
           f"cloud regions serve {load.sum():,.3f} + API {api.sum():,.3f} req/s summed over periods; demand {need.sum():,.3f}")
     for p in plan.placement:
-        mine = [a for a in plan.assignments if (a.cloud, a.region) == (p.cloud, p.region)]
+        # requests finish in the region's whole and decode-pool instances (a prefill pool starts them)
+        mine = [a for a in plan.assignments if (a.cloud, a.region) == (p.cloud, p.region) and a.role != "prefill"]
         cap = np.sum([np.asarray(a.instances_by_period) * a.replicas_per_instance * a.capacity_rps_per_replica * a.availability
                       for a in mine], axis=0) if mine else np.zeros(len(hours))
         own = np.sum([a.load_rps_by_period for a in mine], axis=0) if mine else np.zeros(len(hours))
@@ -321,6 +323,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         drafts = techniques.draft_tokens if profile is None else (0,)
         check(a.speculative_draft_tokens in drafts, "speculative", f"{label}: speculative draft length "
               f"{a.speculative_draft_tokens} among the problem's {list(drafts)} (0 = none)")
+        check(a.role in techniques.roles, "role", f"{label}: role {a.role} among the problem's {list(techniques.roles)}")
         batches = opts.max_batch if profile is None else sorted(set(profile["max_batch"]))
         check(a.max_batch in batches, "max_batch", f"{label}: max batch {a.max_batch} among the "
               + ("problem's" if profile is None else "measured profile's") + f" {batches}")
@@ -382,7 +385,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     budgets = np.round(scope.rtt_budgets([a.geo for a, _, _ in rows]), 6) if profile is None else np.zeros(len(rows))
     slo_at = {b: slo_targets(loaded, scope, b) for b in sorted(set(budgets))}
     configs = pd.DataFrame(
-        sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, a.speculative_draft_tokens, b)
+        sorted({(a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, a.speculative_draft_tokens, a.role, b)
                 for (a, _, _), b in zip(rows, budgets)}),
         columns=[*CONFIG_KEYS, "rtt_budget_ms"],
     )
@@ -400,10 +403,11 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     if evaluated is not None:
         evaluated = evaluated.set_index([*CONFIG_KEYS, "rtt_budget_ms"])
     capacity = []
+    pools: dict[tuple[str, str], dict[str, list]] = {}  # (cloud, region) -> per role, requests/s by period
     bucket_caps: dict[str, np.ndarray] = {}  # candidate -> (B,) requests/s per instance
     for (a, n, _), budget in zip(rows, budgets):
-        key = (a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, a.speculative_draft_tokens, budget)
-        slo = slo_at[budget]
+        key = (a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch, a.speculative_draft_tokens, a.role, budget)
+        slo = role_slo(slo_at[budget], a.role)  # a pool meets its share of the targets
         if key not in evaluated.index:
             check(False, "capacity", f"{a.candidate_id}: configuration {key} is not one the problem allows")
             continue
@@ -425,7 +429,14 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
                 check(value <= target * (1 + 1e-6), "slo", f"{a.candidate_id}: P99 {field.upper()} {value:.1f} ms ≤ {target:.0f} ms")
         counted = _spot_share(problem, catalogs, a) if a.tier == "spot" else 1.0
         check(_close(counted, a.availability), "spot", f"{a.candidate_id} [{a.tier}]: capacity counted at {counted:.0%}, plan {a.availability:.0%}")
-        capacity.append(cap * a.replicas_per_instance * n * counted)
+        requests = cap * a.replicas_per_instance * n * counted
+        if a.role != "whole":
+            pool = pools.setdefault((a.cloud, a.region), {"prefill": [], "decode": [], "prefill_firm": [], "decode_firm": []})
+            pool[a.role].append(requests)
+            if a.tier != "spot":
+                pool[a.role + "_firm"].append(requests)
+        capacity.append(np.zeros(T) if a.role == "prefill" else requests)  # a prefill pool finishes no request
+    _check_pools(pools, problem.options.max_spot_share < 1, T, check)
     U = len(demand.user_regions)
     fleet_capacity = np.array(capacity).reshape(len(rows), T)  # (A, T)
     geos = pd.Series([g for _, _, g in rows])
@@ -467,7 +478,8 @@ def _check_periods_and_rules(plan: Plan, rows, fleet_capacity: np.ndarray, scope
     """Period capacities, GPU quotas, minimum replicas and regions."""
     check(all(_close(p.capacity_rps, c) for p, c in zip(plan.periods, fleet_capacity.sum(axis=0))), "periods",
           "each period's capacity is the sum of its instances' capacity")
-    replicas = np.array([n * a.replicas_per_instance for a, n, _ in rows] + [np.zeros(T)]).sum(axis=0)
+    # replicas that finish requests (a prefill pool's only start them)
+    replicas = np.array([n * a.replicas_per_instance for a, n, _ in rows if a.role != "prefill"] + [np.zeros(T)]).sum(axis=0)
     for cloud, region, gpu, max_gpus in scope.quotas:
         used = sum(n * a.gpus_per_instance for a, n, _ in rows
                    if a.cloud == cloud and (region is None or a.region == region) and (gpu is None or a.gpu == gpu))
@@ -476,9 +488,25 @@ def _check_periods_and_rules(plan: Plan, rows, fleet_capacity: np.ndarray, scope
     check(np.all(replicas >= problem.options.min_replicas), "min_replicas",
           f"at least {problem.options.min_replicas} replica(s) in every period (fewest: {replicas.min():.0f})")
     if problem.options.min_regions > 1:
-        up = [len({(a.cloud, a.region) for a, n, _ in rows if n[t] > 0}) for t in range(T)]
+        up = [len({(a.cloud, a.region) for a, n, _ in rows if n[t] > 0 and a.role != "prefill"}) for t in range(T)]
         check(min(up) >= problem.options.min_regions, "min_regions",
               f"replicas in at least {problem.options.min_regions} cloud regions in every period (fewest: {min(up)})")
+
+
+def _check_pools(pools: dict, spot_rule: bool, T: int, check) -> None:
+    """Disaggregated serving: in each cloud region and period the prefill pool prefills at least the
+    requests/s its decode pool finishes (and the non-spot part of it at least the non-spot decode
+    capacity, when the spot rule applies); no pool without its partner."""
+    for (cloud, region), parts in sorted(pools.items()):
+        for suffix in ("", "_firm") if spot_rule else ("",):
+            prefill = np.sum(parts["prefill" + suffix], axis=0) if parts["prefill" + suffix] else np.zeros(T)
+            decode = np.sum(parts["decode" + suffix], axis=0) if parts["decode" + suffix] else np.zeros(T)
+            short = decode - prefill
+            t = int(np.argmax(short))
+            ok = short[t] <= REL_TOL * max(1.0, decode[t])
+            kind = "non-spot " if suffix else ""
+            check(ok, "pools", f"{cloud}/{region}: {kind}prefill pool covers its {kind}decode pool in every period" if ok else
+                  f"{cloud}/{region}: {kind}prefill pool {prefill[t]:.3f} < {kind}decode pool {decode[t]:.3f} req/s in period {t}")
 
 
 def _check_splits(plan: Plan, rows, bucket_caps: dict, fleet_serve: np.ndarray, need: np.ndarray, api_rps: np.ndarray,

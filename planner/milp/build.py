@@ -29,7 +29,8 @@ problem solve in seconds where the load-variable form stalled HiGHS. The load sp
 recovered after the solve (``planner.milp.solve.allocate_load``).
 
 Constraint families, one ``define_*`` each (see their docstrings), every row named with indices only
-(``demand_s{mask}_t{t}``, ``spot_share_s{mask}_t{t}``, ``min_replicas_t{t}``, ``quota_q{q}_t{t}``) so that
+(``demand_s{mask}_t{t}``, ``spot_share_s{mask}_t{t}``, ``min_replicas_t{t}``, ``quota_q{q}_t{t}``,
+``pool_p{p}_t{t}`` for disaggregated prefill/decode pools) so that
 names are short, deterministic and valid in LP format. Construction loops in index order and every
 expression is created from a list of ``(variable, coefficient)`` pairs (linear time).
 
@@ -58,7 +59,7 @@ import numpy as np
 import pulp
 
 from planner.dominance import dominated
-from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, TIERS, MilpInput
+from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, ROLE_DECODE, ROLE_PREFILL, TIERS, MilpInput
 
 #: short variable-name prefix per tier
 TIER_PREFIX: dict[str, str] = {
@@ -133,8 +134,9 @@ def validate_input(inp: MilpInput) -> list[str]:
     cap = np.asarray(inp.capacity_rps, dtype=float)
     if cap.shape != (K,):
         errs.append(f"capacity_rps has shape {cap.shape}, expected ({K},)")
-    elif inp.bucket_share is None and not np.all(np.isfinite(cap) & (cap > 0)):
-        errs.append("capacity_rps must be finite and > 0")
+    elif inp.bucket_share is None and not np.all(np.isfinite(cap) & ((cap > 0) | (roles(inp) == ROLE_PREFILL))):
+        errs.append("capacity_rps must be finite and > 0 (0 only for prefill-pool candidates)")
+    errs += _validate_pools(inp)
     if inp.bucket_share is not None:
         share = np.asarray(inp.bucket_share, dtype=float)
         bc = None if inp.bucket_capacity_rps is None else np.asarray(inp.bucket_capacity_rps, dtype=float)
@@ -229,6 +231,41 @@ def replicas_per_unit(inp: MilpInput) -> np.ndarray:
         return np.ones(len(inp.candidate_ids))
     return np.asarray(inp.replicas_per_unit, dtype=float)
 
+
+def roles(inp: MilpInput) -> np.ndarray:
+    """(K,) ROLE_* of each candidate (every one ROLE_WHOLE without disaggregation)."""
+    if inp.role is None:
+        return np.zeros(len(inp.candidate_ids), dtype=int)
+    return np.asarray(inp.role, dtype=int)
+
+
+def serving_replicas(inp: MilpInput) -> np.ndarray:
+    """(K,) replicas per unit that ``min_replicas`` counts: those that finish requests (a prefill-pool
+    replica only starts them)."""
+    return np.where(roles(inp) == ROLE_PREFILL, 0.0, replicas_per_unit(inp))
+
+
+def _validate_pools(inp: MilpInput) -> list[str]:
+    if inp.role is None:
+        return []
+    K = len(inp.candidate_ids)
+    role = np.asarray(inp.role)
+    errs = []
+    if role.shape != (K,) or not np.isin(role, (0, ROLE_PREFILL, ROLE_DECODE)).all():
+        return [f"role must be ({K},) of 0 (whole), 1 (prefill), 2 (decode)"]
+    pc = None if inp.prefill_capacity_rps is None else np.asarray(inp.prefill_capacity_rps, dtype=float)
+    if pc is None or pc.shape != (K,) or np.any(~np.isfinite(pc)) or np.any(pc[role == ROLE_PREFILL] <= 0):
+        errs.append(f"prefill_capacity_rps must be ({K},) finite and > 0 for every prefill-pool candidate")
+    elif np.any(np.asarray(inp.capacity_rps, dtype=float)[role == ROLE_PREFILL] != 0):
+        errs.append("prefill-pool candidates serve no request whole: capacity_rps must be 0")
+    pm = None if inp.pool_members is None else np.asarray(inp.pool_members, dtype=bool)
+    if pm is None or pm.ndim != 2 or pm.shape[1] != K:
+        errs.append(f"pool_members must be (P, {K}) with disaggregation")
+    elif np.any(pm.sum(axis=0)[role != 0] != 1):
+        errs.append("every prefill- or decode-pool candidate must be in exactly one pool")
+    if inp.buckets > 1 or inp.spot_region_fallback > 0:
+        errs.append("disaggregated pools are not combined with request-size buckets or the spot region fallback")
+    return errs
 
 def bucket_share(inp: MilpInput) -> np.ndarray:
     """(B,) share of requests per request-size bucket ([1.] without buckets)."""
@@ -603,15 +640,60 @@ def define_spot_fallback(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) ->
 def define_min_replicas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
     """At least m replicas in service in every period (skipped when m = 0)::
 
-        min_replicas_t{t}:   Σ_k ρ_k n_{k,t}  ≥  m      (ρ_k = replicas_per_unit, 1 when not given)
+        min_replicas_t{t}:   Σ_k ρ_k n_{k,t}  ≥  m      (ρ_k = replicas_per_unit, 1 when not given;
+                                                     0 for prefill-pool candidates, which finish no request)
     """
     m = int(inp.min_replicas)
     if m <= 0:
         return
-    rho = replicas_per_unit(inp)
+    rho = serving_replicas(inp)
     for t in range(idx.T):
-        terms = [(v, float(rho[k])) for k in range(idx.K) for v in _replica_terms(idx, k, t)]
+        terms = [(v, float(rho[k])) for k in range(idx.K) if rho[k] > 0 for v in _replica_terms(idx, k, t)]
         _add_row(prob, idx, "min_replicas", f"min_replicas_t{t}", terms, _GE, m)
+
+
+def define_prefill_pools(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
+    """Disaggregated serving: in each cloud region p the prefill pool keeps up with the decode pool
+    (prompts are prefilled where their KV cache can move to a decode instance over the region's
+    network). Decode-pool candidates cover demand like any other (their capacity c_k counts in the
+    demand and spot rows); prefill-pool candidates cover none, and with c^p_k their prompts/s at the
+    TTFT target and u_{k,t} = Σ_R r_{k,τ} + o_{k,t} + a_k s_{k,t} the capacity-weighted units::
+
+        pool_p{p}_t{t}:        Σ_{k ∈ P_p} c^p_k u_{k,t} − Σ_{k ∈ D_p} c_k u_{k,t}  ≥  0
+
+    and, when the spot rule applies, the same over the non-spot units (losing every spot unit
+    leaves prefill for the decode capacity that remains)::
+
+        pool_firm_p{p}_t{t}:   Σ_{k ∈ P_p} c^p_k (Σ_R r + o)_{k,t} − Σ_{k ∈ D_p} c_k (Σ_R r + o)_{k,t}  ≥  0
+
+    Sufficient, not necessary: the prefill pool matches the decode pool's capacity, not only the
+    load it carries (at most one decode unit's worth more prefill than the load needs)."""
+    if inp.role is None or inp.pool_members is None:
+        return
+    role = roles(inp)
+    cap = np.asarray(inp.capacity_rps, dtype=float)
+    pcap = np.asarray(inp.prefill_capacity_rps, dtype=float)
+    firm_rows = spot_rule_applies(inp)
+    for p, members in enumerate(np.asarray(inp.pool_members, dtype=bool)):
+        pre = [int(k) for k in np.flatnonzero(members & (role == ROLE_PREFILL))]
+        dec = [int(k) for k in np.flatnonzero(members & (role == ROLE_DECODE))]
+        if not dec:
+            continue
+        for t in range(idx.T):
+            terms = ([(v, float(pcap[k]) * a) for k in pre for v, a in _serving_terms(inp, idx, k, t)]
+                     + [(v, -float(cap[k]) * a) for k in dec for v, a in _serving_terms(inp, idx, k, t)])
+            _add_row(prob, idx, "pools", f"pool_p{p}_t{t}", terms, _GE, 0.0)
+            if firm_rows:
+                firm = ([(v, float(pcap[k])) for k in pre for v in _firm_terms(idx, k, t)]
+                        + [(v, -float(cap[k])) for k in dec for v in _firm_terms(idx, k, t)])
+                _add_row(prob, idx, "pools", f"pool_firm_p{p}_t{t}", firm, _GE, 0.0)
+
+
+def _firm_terms(idx: VarIndex, k: int, t: int) -> list[pulp.LpVariable]:
+    """The non-spot units of k in service in t: Σ_R r_{k,τ} + o_{k,t}."""
+    out = [idx.reserved[tier][k] for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+    od = idx.per_period["on-demand"].get((k, t))
+    return out + ([od] if od is not None else [])
 
 
 def define_quotas(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
@@ -659,6 +741,8 @@ def units_bound(inp: MilpInput) -> np.ndarray:
     peak = float(effective_demand(inp).sum(axis=0).max(initial=0.0))
     cap, _ = service_classes(inp)
     slowest = np.where(cap > 0, cap, np.inf).min(axis=1)
+    if inp.role is not None:  # a prefill unit carries prompts, not whole requests
+        slowest = np.where(roles(inp) == ROLE_PREFILL, np.asarray(inp.prefill_capacity_rps, dtype=float), slowest)
     rho = replicas_per_unit(inp)
     counted = np.minimum(spot_availability(inp), 1.0)  # a spot unit carries only its availability
     return np.ceil(peak / (slowest * counted)) + np.ceil(int(inp.min_replicas) / rho) + 1.0
@@ -782,6 +866,7 @@ def build_model(inp: MilpInput, *, relax: bool = False, elastic: bool = False) -
     define_spot_share(prob, inp, idx)
     define_spot_fallback(prob, inp, idx)
     define_min_replicas(prob, inp, idx)
+    define_prefill_pools(prob, inp, idx)
     define_quotas(prob, inp, idx)
     define_min_regions(prob, inp, idx, relax=relax)
     define_storage(prob, inp, idx, relax=relax)

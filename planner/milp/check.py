@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from planner.milp.build import (api_billing_ratio, bucket_capacity_in_service, bucket_share, coverage_sets,
-                                effective_demand, offered, replicas_per_unit, service_classes, spot_availability,
-                                spot_rule_applies)
-from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, MilpInput
+                                effective_demand, offered, roles, service_classes, serving_replicas,
+                                spot_availability, spot_rule_applies)
+from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, ROLE_DECODE, ROLE_PREFILL, MilpInput
 
 ROW_TOL = 1e-6  # relative (to the row's magnitude, at least 1) tolerance on constraint checks
 
@@ -232,13 +232,35 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
             used = (gpus[members, None] * n[members]).sum(axis=0)
             for t in np.flatnonzero(used > inp.quota_max_gpus[q] + tol)[:10]:
                 errs.append(f"quota_q{q}_t{t}: {used[t]:.0f} GPUs > quota {inp.quota_max_gpus[q]:.0f}")
+    errs += pool_violations(inp, serving, n - spot_units, tol)
     m = int(inp.min_replicas)
     if m > 0:
-        tot = (replicas_per_unit(inp)[:, None] * n).sum(axis=0)
+        tot = (serving_replicas(inp)[:, None] * n).sum(axis=0)
         for t in np.flatnonzero(tot < m - 0.5)[:10]:
             errs.append(f"min_replicas_t{t}: {int(tot[t])} replicas < {m}")
     if int(inp.min_regions) > 1 and inp.region_members is not None:
         up = (np.asarray(inp.region_members, dtype=float) @ n > 0.5).sum(axis=0)  # (T,)
         for t in np.flatnonzero(up < int(inp.min_regions))[:10]:
             errs.append(f"min_regions_t{t}: replicas in {int(up[t])} cloud region(s) < {int(inp.min_regions)}")
+    return errs
+
+
+def pool_violations(inp: MilpInput, serving: np.ndarray, firm_units: np.ndarray, tol: float = ROW_TOL) -> list[str]:
+    """Disaggregated pools (``define_prefill_pools``): in every cloud region and period the prefill
+    pool's prompts/s cover the decode pool's requests/s, over every unit (spot at its availability)
+    and, when the spot rule applies, over the non-spot units alone. ``serving``, ``firm_units``: (K, T)."""
+    if inp.role is None or inp.pool_members is None:
+        return []
+    role = roles(inp)
+    cap = np.asarray(inp.capacity_rps, dtype=float)[:, None]
+    pcap = np.asarray(inp.prefill_capacity_rps, dtype=float)[:, None]
+    errs = []
+    cases = [("pool", serving)] + ([("pool_firm", firm_units)] if spot_rule_applies(inp) else [])
+    for p, members in enumerate(np.asarray(inp.pool_members, dtype=bool)):
+        pre, dec = members & (role == ROLE_PREFILL), members & (role == ROLE_DECODE)
+        for name, units in cases:
+            prefill = (pcap[pre] * units[pre]).sum(axis=0)
+            decode = (cap[dec] * units[dec]).sum(axis=0)
+            for t in np.flatnonzero(decode - prefill > tol * np.maximum(1.0, decode))[:10]:
+                errs.append(f"{name}_p{p}_t{t}: prefill pool {prefill[t]:.6g} < decode pool {decode[t]:.6g} req/s")
     return errs

@@ -7,6 +7,7 @@ Index sets (all in a fixed, sorted order chosen by the caller, so that the model
 * ``t`` periods, ``T = len(period_hours)``
 * ``τ`` tiers, from :data:`TIERS`; a tier is offered by candidate ``k`` when its price is finite.
 * ``b`` request-size buckets, ``B = len(bucket_share)`` (1 when the input has no buckets).
+* ``p`` disaggregation pools, one per cloud region with decode-pool candidates (``pool_members``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 RESERVED_TIERS: tuple[str, ...] = ("reserved-1y", "reserved-3y")
+# what a candidate does with a request (MilpInput.role): serve it whole, or one phase of it in a
+# disaggregated deployment (a prefill pool computes the prompt and first token, a decode pool the rest)
+ROLE_WHOLE, ROLE_PREFILL, ROLE_DECODE = 0, 1, 2
+ROLE_NAMES: tuple[str, ...] = ("whole", "prefill", "decode")
 PER_PERIOD_TIERS: tuple[str, ...] = ("on-demand", "spot")
 TIERS: tuple[str, ...] = RESERVED_TIERS + PER_PERIOD_TIERS
 
@@ -78,6 +83,11 @@ class MilpInput:
     storage_usd: np.ndarray | None = None  # (G,) USD over the horizon for keeping store g, paid when any member is in service
     storage_labels: tuple[str, ...] | None = None  # (G,) names, for messages
     cold_start_hours: float = 0.0  # hours an on-demand/spot instance is paid before it serves; each start (a rise from the previous period, cyclic) costs that × its price (0 = not priced)
+    # disaggregated prefill/decode serving (None = every candidate serves requests whole):
+    role: np.ndarray | None = None  # (K,) ROLE_*: whole requests, the prefill pool, or the decode pool
+    prefill_capacity_rps: np.ndarray | None = None  # (K,) prefill-pool candidates: prompts/s one unit prefills at the TTFT target (0 elsewhere)
+    pool_members: np.ndarray | None = None  # (P, K) bool: the candidates of one cloud region, whose prefill pool must keep up with its decode pool
+    pool_labels: tuple[str, ...] | None = None  # (P,) 'cloud/region'
 
     @property
     def buckets(self) -> int:

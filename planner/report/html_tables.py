@@ -57,7 +57,11 @@ def bill_of_materials(plan: Plan) -> str:
 
 
 def _precision(a: Assignment) -> str:
-    return a.precision if a.kv_precision == a.precision else f"{a.precision} (KV {a.kv_precision})"
+    """Precision, and how the instance serves when not whole requests at plain decoding."""
+    text = a.precision if a.kv_precision == a.precision else f"{a.precision} (KV {a.kv_precision})"
+    if a.speculative_draft_tokens:
+        text += f", speculative k={a.speculative_draft_tokens}"
+    return text + ("" if a.role == "whole" else f", {a.role} pool")
 
 
 def placement(plan: Plan) -> str:

@@ -27,7 +27,8 @@ def assignments_frame(plan: Plan) -> pd.DataFrame:
                 "instance": a.instance_type,
                 "gpus": f"{a.gpus_per_instance}x {a.gpu}",
                 "serving": f"{a.precision} tp{a.tp} batch≤{a.max_batch}" + (f" ×{a.replicas_per_instance}" if a.replicas_per_instance > 1 else "")
-                + (f" spec k={a.speculative_draft_tokens}" if a.speculative_draft_tokens else ""),
+                + (f" spec k={a.speculative_draft_tokens}" if a.speculative_draft_tokens else "")
+                + ("" if a.role == "whole" else f" [{a.role} pool]"),
                 "tier": a.tier,
                 "count": _band(a.instances_by_period),
                 "$/h each": a.price_usd_per_instance_hour,
