@@ -79,7 +79,7 @@ from planner.units import GB
 from . import attention
 from .config import SPEC_METHODS, Spec, prepare
 from .memory import kv_bytes_per_token
-from .queueing import BISECTION_STEPS, CAPACITY_COLUMNS, P99_TAIL, Z99, _bands, _Workload
+from .queueing import BISECTION_STEPS, CAPACITY_COLUMNS, P99_TAIL, Z99, _bands, _Workload, largest_batch_meeting
 from .serving import MS_PER_S, _Model
 from .types import Efficiency, LengthSamples, SloTargets
 
@@ -237,18 +237,7 @@ def _decode(m: _Model, lengths: LengthSamples, slo: SloTargets, transfer_bpt, bw
         return np.stack([tpot(B) > tpot_tgt, v_e2e])
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lo = np.full(n, 1e-6)
-        v_lo = violations(lo)
-        ok_lo = fits & ~v_lo.any(axis=0)
-        hi = np.where(ok_lo, bcap, lo)
-        top_ok = ok_lo & ~violations(hi).any(axis=0)
-        lo = np.where(top_ok, hi, lo)
-        search = ok_lo & ~top_ok
-        for _ in range(BISECTION_STEPS):
-            mid = 0.5 * (lo + hi)
-            good = ~violations(mid).any(axis=0)
-            lo = np.where(search & good, mid, lo)
-            hi = np.where(search & ~good, mid, hi)
+        lo, hi, v_lo, ok_lo, top_ok, search = largest_batch_meeting(violations, fits, bcap)
         lam = np.where(ok_lo, lo / (w.EO * T(lo)), 0.0)
         # P99 e2e: the smallest point value with at most 1 % of the weight above it
         pts = e2e_points(lo)

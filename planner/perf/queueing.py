@@ -283,6 +283,27 @@ def _batch_cap(m: _Model, w: _Workload):
     return maxc, bmax, maxc < np.minimum(np.where(np.isnan(conc), np.inf, conc), engine)
 
 
+def largest_batch_meeting(violations, fits: np.ndarray, bcap: np.ndarray):
+    """The largest mean batch B ≤ ``bcap`` with no target violated, every row at once (``violations(B)``
+    → (targets, rows) bool, monotone in B): (lo, hi, v_lo, ok_lo, top_ok, search) with ``lo`` the
+    largest good B found (a fixed number of halvings), ``hi`` the smallest bad one, ``v_lo`` the
+    violations at a vanishing batch, ``ok_lo`` rows that meet the targets at all, ``top_ok`` rows
+    good up to the cap and ``search`` the rows bisected."""
+    lo = np.full(fits.shape, 1e-6)
+    v_lo = violations(lo)
+    ok_lo = fits & ~v_lo.any(axis=0)
+    hi = np.where(ok_lo, bcap, lo)
+    top_ok = ok_lo & ~violations(hi).any(axis=0)
+    lo = np.where(top_ok, hi, lo)
+    search = ok_lo & ~top_ok
+    for _ in range(BISECTION_STEPS):  # fixed number of halvings, every row at once
+        mid = 0.5 * (lo + hi)
+        good = ~violations(mid).any(axis=0)
+        lo = np.where(search & good, mid, lo)
+        hi = np.where(search & ~good, mid, hi)
+    return lo, hi, v_lo, ok_lo, top_ok, search
+
+
 def capacity_at_slo(cfg: pd.DataFrame, lengths: LengthSamples, slo: SloTargets,
                     efficiency: Efficiency) -> pd.DataFrame:
     """Largest Poisson request rate one replica (row) sustains with every P99 target met.
@@ -309,18 +330,7 @@ def capacity_at_slo(cfg: pd.DataFrame, lengths: LengthSamples, slo: SloTargets,
         return np.stack([v_ttft, lat.tpot(P99_TAIL) > tpot_tgt, v_e2e])
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lo = np.full(s.n, 1e-6)
-        v_lo = violations(lo)
-        ok_lo = fits & ~v_lo.any(axis=0)
-        hi = np.where(ok_lo, bcap, lo)
-        top_ok = ok_lo & ~violations(hi).any(axis=0)
-        lo = np.where(top_ok, hi, lo)
-        search = ok_lo & ~top_ok
-        for _ in range(BISECTION_STEPS):  # fixed number of halvings, every row at once
-            mid = 0.5 * (lo + hi)
-            good = ~violations(mid).any(axis=0)
-            lo = np.where(search & good, mid, lo)
-            hi = np.where(search & ~good, mid, hi)
+        lo, hi, v_lo, ok_lo, top_ok, search = largest_batch_meeting(violations, fits, bcap)
         lat = _Latency(m, w, lo, bmax, "tail")
         lam = lat.lam
         ttft, tpot, e2e = (lat.quantile(lat.S_ttft, P99_TAIL), lat.tpot(P99_TAIL),
