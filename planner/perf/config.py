@@ -67,6 +67,7 @@ DEFAULT_OUTPUT_LEN = 228.0
 DEFAULT_PRECISION = "bf16"
 DEFAULT_ENGINE = "other"
 SCENARIOS = ("fixed_batch", "offline", "server", "interactive")
+NO_FP8_FAMILIES = ("volta", "turing", "cdna2")  # no FP8 kernel path in the engines (module: prepare)
 DEFAULT_MOE_TOP_K = 2.0
 DEFAULT_GPUS_PER_NODE = 8.0  # HGX/DGX-class servers and every multi-GPU cloud instance in the catalog
 PCIE_X16_GB_PER_S = {"gen3": 15.75, "gen4": 31.5, "gen5": 63.0}  # per direction
@@ -346,6 +347,10 @@ def prepare(cfg: pd.DataFrame) -> Spec:
     s.kv_precision = kv_given
     s.add_error(~s.kv_precision.isin(PRECISIONS), "unknown kv_precision")
     s.w_bytes, s.kv_bytes = s.precision.lookup(BYTES_PER_ELEMENT), s.kv_precision.lookup(BYTES_PER_ELEMENT)
+    # hardware support (vLLM's quantisation support table, docs/research/techniques.csv): FP8 runs as
+    # W8A8 from Ada/Hopper/MI300 and weight-only through FP8 Marlin from Ampere (compute capability 8.0)
+    s.add_error(s.precision.eq("fp8") & s.gpu_family.isin(NO_FP8_FAMILIES),
+                "fp8 needs NVIDIA Ampere or later (weight-only FP8 Marlin; W8A8 from Ada) or AMD MI300")
     s.engine = scol(cfg, "engine_family", DEFAULT_ENGINE)
     s.scenario = scol(cfg, "scenario", "offline")
     s.add_error(~s.scenario.isin(SCENARIOS), "unknown scenario")

@@ -184,3 +184,11 @@ def test_no_speculation_for_encoder_decoder_rows():
                               input_len=512, output_len=64, spec_method="eagle", spec_draft_tokens=2, spec_acceptance=0.6)])
     out = perf.estimate(perf.spec_table(rows, c.accelerators, c.models), perf.Efficiency(c.efficiency))
     assert "encoder-decoder" in out["error"][0]
+
+
+def test_fp8_needs_an_fp8_kernel_path():
+    cfg = example_cfg(n=3, precision="fp8")
+    cfg["gpu_family"] = ["volta", "ampere", "hopper"]  # Ampere: weight-only FP8 Marlin, flagged as a fallback
+    out = explain(cfg, EFF)
+    assert "fp8 needs" in out["error"][0]
+    assert out["error"][1:].isna().all()
