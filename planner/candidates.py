@@ -105,7 +105,10 @@ def role_slo(slo, role: str):
 def evaluate_configurations(configs: pd.DataFrame, loaded: LoadedProblem, scope: Scope, catalogs: Catalogs, lengths, slo,
                             techniques: TechniqueColumns) -> pd.DataFrame:
     """Capacity at the SLO of each configuration (``CONFIG_KEYS``) with the problem's techniques."""
-    rows = configs.assign(**techniques.columns).assign(
+    rows = configs.assign(**techniques.columns)
+    if "spec_method" in rows:  # draft length 0 is the configuration without speculative decoding
+        rows["spec_method"] = np.where(rows["spec_draft_tokens"].to_numpy(float) > 0, rows["spec_method"], "none")
+    rows = rows.assign(
         model=scope.model_id,
         num_gpus=configs["tp"],
         pp=1,

@@ -19,6 +19,7 @@ cache keeps that many tokens' blocks, least recently used evicted first; without
 from __future__ import annotations
 
 import json
+import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -55,8 +56,10 @@ def trace_hit_rate(lines, block_tokens: int, cache_tokens: float | None = None) 
             hashes = list(req["hash_ids"])
         except (KeyError, TypeError, ValueError):
             raise ValueError(f"line {n}: needs input_length and hash_ids") from None
-        if not length >= 0:
-            raise ValueError(f"line {n}: input_length must be >= 0")
+        if not (math.isfinite(length) and length >= 0):
+            raise ValueError(f"line {n}: input_length must be a finite number >= 0")
+        if not all(isinstance(h, (int, str)) and not isinstance(h, bool) for h in hashes):
+            raise ValueError(f"line {n}: hash_ids must be integers or strings")
         run = 0
         while run < len(hashes) and hashes[run] in cache:
             run += 1
@@ -162,6 +165,9 @@ def technique_columns(loaded: LoadedProblem, catalogs: Catalogs, model_id: str) 
         if p.slo.ttft_p99_ms is None:
             errors.append(f"{where}: needs slo.ttft_p99_ms (the prefill pool's target; the decode pool gets TPOT and "
                           "the rest of the e2e budget)")
+        elif p.slo.e2e_p99_ms is not None and p.slo.e2e_p99_ms <= p.slo.ttft_p99_ms:
+            errors.append(f"{where}: slo.e2e_p99_ms ({p.slo.e2e_p99_ms:g}) leaves the decode pool no time after "
+                          f"slo.ttft_p99_ms ({p.slo.ttft_p99_ms:g})")
         if p.workload.size_buckets is not None:
             errors.append(f"{where}: not combined with workload.size_buckets yet")
         if p.options.spot_region_fallback > 0:
@@ -207,7 +213,8 @@ def describe(loaded: LoadedProblem, columns: TechniqueColumns) -> list[str]:
         lines.append(f"disaggregated prefill/decode: per cloud region a prefill pool (TTFT target; it emits the first token) "
                      f"and a decode pool (TPOT target, e2e less the TTFT target), sized so that the prefill pool's prompts/s "
                      f"cover the decode pool's requests/s in every period (and over non-spot instances when the spot rule "
-                     f"applies); KV cache moved at {t.disaggregation.kv_transfer_gb_per_s:g} GB/s, not overlapped with "
+                     f"applies; its capacity, not only its load: where min_replicas keeps decode capacity above demand, "
+                     f"prefill is sized for it too); KV cache moved at {t.disaggregation.kv_transfer_gb_per_s:g} GB/s, not overlapped with "
                      "compute, within the cloud region (transfer traffic not priced)"
                      + ("; requests may also be served whole" if t.disaggregation.optional else ""))
     if columns.image_tokens_per_request:

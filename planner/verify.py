@@ -233,6 +233,13 @@ def _check_placement(plan: Plan, demand, headroom: float, check) -> None:
         load = np.asarray(a.load_rps_by_period, dtype=float)
         check(len(load) == len(hours) and (bool(plan.buckets) or np.all(load <= own / (1 + headroom) * (1 + 1e-6) + 1e-9)),
               "placement", f"{a.candidate_id} {a.tier}: a load per period, within its capacity ÷ (1 + headroom)")
+    # a cloud region's prefill pool prefills the prompts of the requests its decode pool finishes
+    for cloud, region in sorted({(a.cloud, a.region) for a in plan.assignments if a.role == "prefill"}):
+        per_role = {r: np.sum([a.load_rps_by_period for a in plan.assignments
+                               if (a.cloud, a.region, a.role) == (cloud, region, r)] or [np.zeros(len(hours))], axis=0)
+                    for r in ("prefill", "decode")}
+        check(np.allclose(per_role["prefill"], per_role["decode"], rtol=1e-6, atol=1e-9), "placement",
+              f"{cloud}/{region}: the prefill pool's prompts/s are its decode pool's requests/s in every period")
     load = np.sum([p.load_rps_by_period for p in plan.placement], axis=0)
     api = np.array([p.api_rps for p in plan.periods], dtype=float)
     need = demand.demand_rps.sum(axis=0)
@@ -324,6 +331,8 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(a.speculative_draft_tokens in drafts, "speculative", f"{label}: speculative draft length "
               f"{a.speculative_draft_tokens} among the problem's {list(drafts)} (0 = none)")
         check(a.role in techniques.roles, "role", f"{label}: role {a.role} among the problem's {list(techniques.roles)}")
+        check(a.role != "prefill" or a.speculative_draft_tokens == 0, "speculative",
+              f"{label}: a prefill pool drafts nothing (speculative decoding is the decode pool's)")
         batches = opts.max_batch if profile is None else sorted(set(profile["max_batch"]))
         check(a.max_batch in batches, "max_batch", f"{label}: max batch {a.max_batch} among the "
               + ("problem's" if profile is None else "measured profile's") + f" {batches}")
@@ -494,9 +503,10 @@ def _check_periods_and_rules(plan: Plan, rows, fleet_capacity: np.ndarray, scope
 
 
 def _check_pools(pools: dict, spot_rule: bool, T: int, check) -> None:
-    """Disaggregated serving: in each cloud region and period the prefill pool prefills at least the
-    requests/s its decode pool finishes (and the non-spot part of it at least the non-spot decode
-    capacity, when the spot rule applies); no pool without its partner."""
+    """Disaggregated serving: in each cloud region and period the prefill pool's prompts/s cover the
+    requests/s its decode pool can finish (and the non-spot part of it the non-spot decode
+    capacity, when the spot rule applies). (A prefill pool without a decode pool is waste, not a
+    violation: the cost checks price it.)"""
     for (cloud, region), parts in sorted(pools.items()):
         for suffix in ("", "_firm") if spot_rule else ("",):
             prefill = np.sum(parts["prefill" + suffix], axis=0) if parts["prefill" + suffix] else np.zeros(T)

@@ -667,7 +667,8 @@ def define_prefill_pools(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) ->
         pool_firm_p{p}_t{t}:   Σ_{k ∈ P_p} c^p_k (Σ_R r + o)_{k,t} − Σ_{k ∈ D_p} c_k (Σ_R r + o)_{k,t}  ≥  0
 
     Sufficient, not necessary: the prefill pool matches the decode pool's capacity, not only the
-    load it carries (at most one decode unit's worth more prefill than the load needs)."""
+    load it carries: where ``min_replicas``, ``min_regions`` or the spot rule keep decode capacity
+    above the demand, the prefill pool is sized for that capacity too (the plan's assumptions say so)."""
     if inp.role is None or inp.pool_members is None:
         return
     role = roles(inp)
@@ -741,11 +742,20 @@ def units_bound(inp: MilpInput) -> np.ndarray:
     peak = float(effective_demand(inp).sum(axis=0).max(initial=0.0))
     cap, _ = service_classes(inp)
     slowest = np.where(cap > 0, cap, np.inf).min(axis=1)
-    if inp.role is not None:  # a prefill unit carries prompts, not whole requests
-        slowest = np.where(roles(inp) == ROLE_PREFILL, np.asarray(inp.prefill_capacity_rps, dtype=float), slowest)
     rho = replicas_per_unit(inp)
     counted = np.minimum(spot_availability(inp), 1.0)  # a spot unit carries only its availability
-    return np.ceil(peak / (slowest * counted)) + np.ceil(int(inp.min_replicas) / rho) + 1.0
+    bound = np.ceil(peak / (slowest * counted)) + np.ceil(int(inp.min_replicas) / rho) + 1.0
+    if inp.role is not None and inp.pool_members is not None:
+        # a prefill unit covers its pool's decode capacity, which the rules above may push far past
+        # the demand: enough prefill units for every decode unit of the pool at its own bound
+        role, pcap = roles(inp), np.asarray(inp.prefill_capacity_rps, dtype=float)
+        capacity = np.asarray(inp.capacity_rps, dtype=float)
+        for members in np.asarray(inp.pool_members, dtype=bool):
+            decode = members & (role == ROLE_DECODE)
+            need = float((capacity[decode] * bound[decode]).sum())
+            for k in np.flatnonzero(members & (role == ROLE_PREFILL)):
+                bound[k] = np.ceil(need / (pcap[k] * counted[k])) + 1.0
+    return bound
 
 
 def define_storage(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, relax: bool = False) -> None:

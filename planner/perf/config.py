@@ -411,9 +411,14 @@ def _prepare_techniques(cfg: pd.DataFrame, s: Spec) -> None:
     s.draft_overhead_s = np.where(on & (overhead > 0), overhead, 0.0) * 1e-3
     s.spec_k = np.where(on & (k >= 1), np.round(np.nan_to_num(k)), 0.0)
     s.spec_alpha = np.where(on, np.clip(np.nan_to_num(alpha), 0.0, 0.999999), 0.0)
-    s.draft_params = f("draft_params_b") * 1e9
+    given = f("draft_params_b")
+    valid = (given > 0) & np.isfinite(given)
+    s.add_error(on & ~np.isnan(given) & ~valid, "draft_params_b must be a finite number > 0")
+    s.draft_params = np.where(valid, given * 1e9, np.nan)  # (an invalid size is a row error above)
     s.draft_layers, s.draft_kv_heads, s.draft_head_dim = f("draft_num_layers"), f("draft_num_kv_heads"), f("draft_head_dim")
     draft_model = s.spec_method.eq("draft-model")
+    has_draft_model = scol(cfg, "draft_model", "").per_value(lambda u: u not in ("", "nan", "none"))
+    s.add_error(on & ~draft_model & has_draft_model, "draft_model is for spec_method draft-model only")
     for name, arr in (("draft_params_b", s.draft_params), ("draft_num_layers", s.draft_layers),
                       ("draft_num_kv_heads", s.draft_kv_heads), ("draft_head_dim", s.draft_head_dim)):
         s.add_error(draft_model & ~(arr > 0), f"{name} missing (spec_method draft-model)")
@@ -434,4 +439,5 @@ def _prepare_techniques(cfg: pd.DataFrame, s: Spec) -> None:
     s.kv_static = allocation.eq("static")
     given = f("max_seq_len")
     s.max_seq_len = np.where(np.isnan(given), f("max_context"), given)
-    s.add_error(s.kv_static & ~(s.max_seq_len >= 1), "max_seq_len missing (kv_allocation static; the model has no max_context)")
+    s.add_error(given < 1, "max_seq_len must be >= 1")
+    s.add_error(s.kv_static & np.isnan(s.max_seq_len), "max_seq_len missing (kv_allocation static; the model has no max_context)")

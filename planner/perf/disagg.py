@@ -52,8 +52,8 @@ context, speculative decoding's ``E[L]`` tokens per step), ``λ = B / (E[O] T(B)
 request counts its ``O`` steps as in ``capacity_at_slo``, conservative by one step where the decode
 instance generates only ``O - 1``), TPOT P99 = ``T(B + z_99 sqrt(B))`` (the M/G/∞ batch at its upper
 quantile, capped at the batch cap; no prefill noise). e2e of this pool = ``transfer(I) +
-(1/2 + O - 1) T(B)`` (arrival alignment, then the remaining output tokens; no prefill wait, no
-prompt chunks), its P99 over bands of the samples ordered by ``O`` (16 below the 90th percentile,
+(E[L]/2 + O - 1) T(B)`` (arrival alignment, half an engine step, then the remaining output tokens;
+no prefill wait, no prompt chunks), its P99 over bands of the samples ordered by ``O`` (16 below the 90th percentile,
 16 above, each with its ``O`` quantile and mean ``I``); ``slo.e2e_p99_ms`` is the decode pool's share
 of the e2e budget, checked as ``P(e2e > target) <= 1 %``. ``slo.ttft_p99_ms`` is not this pool's
 (ignored; ``ttft_p99_ms`` NaN). Memory holds ``I + O`` tokens per sequence at the mean lengths, and
@@ -63,8 +63,10 @@ engine limit is its max batch and its token budget per iteration (``B`` decode t
 ``limit`` is 'tpot', 'e2e', 'memory' or 'batch'.
 
 Not modelled: the prefill instance's KV buffer while transfers are in flight, network contention
-between transfers, the decode instance's memory for KV in transit, and load imbalance between pool
-members.
+between transfers, the decode instance's memory for KV in transit, load imbalance between pool
+members, the transfer's share of a request's mean TPOT (it delays the second token: ``transfer(I) /
+(O - 1)`` per token; it is in e2e), and speculative decoding's ``k + 1`` tokens per sequence in the
+engine's token budget.
 """
 
 from __future__ import annotations
@@ -216,7 +218,7 @@ def _decode(m: _Model, lengths: LengthSamples, slo: SloTargets, transfer_bpt, bw
     order = np.argsort(o, kind="stable")
     bounds = np.clip(np.round(edges * o.size).astype(int), 0, o.size)
     pick = np.minimum((mid_p * o.size).astype(int), o.size - 1)
-    steps = (o[order][pick] - 0.5)[None, :]  # 1/2 (arrival alignment) + O - 1
+    steps = (o[order][pick] - 1.0)[None, :]  # O - 1 tokens after the first; + half an engine step (arrival alignment)
     i_band = _Workload._band_means(i, order, bounds)
     xfer = _transfer_s(s, transfer_bpt, bw, np.broadcast_to(i_band, (n, i_band.size)))
     _, tpot_tgt, e2e_tgt = slo.as_array() / MS_PER_S
@@ -229,7 +231,8 @@ def _decode(m: _Model, lengths: LengthSamples, slo: SloTargets, transfer_bpt, bw
         return T(b_hi)
 
     def e2e_points(B):
-        return xfer + steps * T(B)[:, None]
+        per_token = T(B)[:, None]
+        return xfer + (steps + 0.5 * per_step[:, None]) * per_token
 
     def violations(B):
         v_e2e = (((e2e_points(B) > e2e_tgt) * weight).sum(axis=1) > P99_TAIL + _TOL if np.isfinite(e2e_tgt)

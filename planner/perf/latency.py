@@ -206,7 +206,7 @@ class StepModel:
         self.prefill_extra_params = np.where(s.enc_dec, self.prefill_params - self.dense_compute_params, 0.0)
         self.spec_rows = np.flatnonzero(s.spec_k > 0)
         self.uncached = 1.0 - s.prefix_hit
-        self.prefix_attention = techniques.prefix_attention_share(s.prefix_hit, s.local_share)
+        self.prefix_attention = techniques.prefix_attention_share(s.prefix_hit)
 
     @classmethod
     def build(cls, s: Spec, params: dict[str, np.ndarray], eff) -> "StepModel":

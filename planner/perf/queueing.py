@@ -239,9 +239,18 @@ class _Latency:
 
     @property
     def S_e2e(self) -> np.ndarray:
+        """e2e without the prefill wait per band: ``(1/2 + ceil(I/C) + O - 1) T`` (the band's
+        iteration count, which orders e2e) + the prompt's compute; with speculative decoding or a
+        prefix cache the alignment and chunk iterations are whole engine steps of the cached prompt,
+        ``(E[L] (1/2 + chunks(I)) - (1/2 + ceil(I/C))) T`` more (chunks at the band's mean prompt;
+        exactly 0 without either technique)."""
         if self._S_e2e is None:
             c0, c1, c2, T = self._e2e_terms
-            self._S_e2e = (0.5 + self.steps) * T + c1 * self.I_mean + c2 * self._h_bands + self._first + c0
+            st = self.m.step
+            mean_prompt = np.broadcast_to(self.I_mean, (self.m.s.n, self.I_mean.shape[1]))
+            uncached = 0.5 + np.ceil(mean_prompt / ACTIVATION_CHUNK_TOKENS)
+            whole_steps = self.per_step[:, None] * (0.5 + st.prefill_chunks(mean_prompt)) - uncached
+            self._S_e2e = (0.5 + self.steps + whole_steps) * T + c1 * self.I_mean + c2 * self._h_bands + self._first + c0
         return self._S_e2e
 
     def exceed(self, x: np.ndarray, service: np.ndarray) -> np.ndarray:

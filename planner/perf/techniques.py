@@ -31,9 +31,9 @@ changes the physics, with no fitted factor of its own:
   many steps and is not modelled).
 * **Prefix caching** (hit rate ``h``: share of prompt tokens whose KV is already cached): a prompt
   of ``I`` tokens computes only its last ``(1 - h) I`` tokens: linear-layer FLOPs and TP traffic
-  times ``1 - h``, causal attention pairs ``I**2/2 - (h I)**2/2``, i.e. times ``1 - h**2`` on global
-  layers (local layers beyond their window save only ``1 - h``: ``prefix_attention_share`` takes
-  ``(1 - f)(1 - h**2) + f (1 - h)``), and ``ceil((1 - h) I / C)`` prefill chunks. KV memory per
+  times ``1 - h``, causal attention pairs ``I**2/2 - (h I)**2/2``, i.e. times ``1 - h**2`` (an upper
+  bound where sliding-window layers save less: ``prefix_attention_share``), and ``ceil((1 - h) I / C)``
+  prefill chunks. KV memory per
   sequence is unchanged (shared blocks are not counted twice: conservative).
 * **2:4 structured sparsity** (Mishra et al. 2021, arXiv:2104.08378): every linear layer of the
   transformer blocks keeps 2 of each 4 weights plus a 2-bit index per kept weight, so it stores
@@ -69,11 +69,14 @@ def sparse_weight_ratio(bytes_per_weight) -> np.ndarray:
     return 0.5 + 0.5 * SPARSE_INDEX_BITS / bits
 
 
-def prefix_attention_share(hit, local_share) -> np.ndarray:
+def prefix_attention_share(hit) -> np.ndarray:
     """Share of a prompt's attention FLOPs left to compute when its first ``hit`` share of tokens is
-    cached: ``1 - h**2`` on global layers, ``1 - h`` (beyond the window) on local ones."""
-    h, f = np.asarray(hit, float), np.asarray(local_share, float)
-    return (1.0 - f) * (1.0 - h * h) + f * (1.0 - h)
+    cached: ``1 - G(hI) / G(I)`` with ``G`` the causal (query, key) pairs, ``1 - h**2`` for global
+    layers. Local layers keep at least ``h**2`` of their pairs in the prefix (``G_l`` grows no faster
+    than ``x**2/2``), so ``1 - h**2`` is an upper bound of the share for every layer mix: used for all
+    (exact without local layers, conservative with them)."""
+    h = np.asarray(hit, float)
+    return 1.0 - h * h
 
 
 def linear_scale(s: Spec, bytes_per_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -99,8 +99,21 @@ def test_verify_catches_a_decode_pool_passed_off_as_whole(planned, tmp_path):
     assert result.exit_code != 0 and "capacity" in result.output
 
 
+def test_verify_catches_a_prefill_pool_with_no_prompts(planned, tmp_path):
+    path, plan = planned
+    changed = json.loads(json.dumps(plan))
+    for a in changed["assignments"]:
+        if a["role"] == "prefill":
+            a["load_rps_by_period"] = [0.0] * len(a["load_rps_by_period"])
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(changed))
+    result = run("verify", path, bad)
+    assert result.exit_code != 0 and "prefill pool's prompts/s" in result.output
+
+
 @pytest.mark.parametrize("slo, extra, message", [
     ("  tpot_p99_ms: 35", "", "needs slo.ttft_p99_ms"),
+    (SLO + "\n  e2e_p99_ms: 1000", "", "leaves the decode pool no time"),
     (SLO, "  size_buckets: {input_tokens: [1024]}", "size_buckets"),
 ])
 def test_unsupported_combinations_exit_3(tmp_path, slo, extra, message):

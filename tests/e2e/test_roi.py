@@ -142,3 +142,14 @@ def test_a_higher_hit_rate_never_costs_more(tmp_path):
     costs = [r["monthly_cost_usd"] for r in json.loads(result.stdout)]
     assert all(b <= a * 1.005 + 1e-6 for a, b in zip(costs, costs[1:])), costs  # within the MIP gap
     assert costs[-1] < costs[0]
+
+
+def test_optional_speculation_never_costs_more(tmp_path):
+    """``optional: true`` keeps the configurations without speculation: at a loose TPOT, where large
+    compute-bound batches make speculation slower, the plan with the technique must not cost more."""
+    path = _write(tmp_path, tpot=200, rps=100)
+    out = json.loads(run("roi", path, "--technique", "spec-decoding", "--format", "json").stdout)
+    assert out["saving_usd_per_month"] >= -1e-6 * out["without"]["monthly_cost_usd"]
+    candidates = run("candidates", path, "--format", "csv").stdout
+    ids = [line.split(",")[0] for line in candidates.splitlines()[1:] if line]
+    assert ids and all("/sd" not in c for c in ids)  # here every kept configuration is without speculation

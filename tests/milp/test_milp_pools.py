@@ -94,3 +94,17 @@ def test_invalid_pool_inputs_are_reported():
     assert any("prefill_capacity_rps" in e for e in errs)
     errs = validate_input(pools(base, [0, 1, 2], [0, 5, 0], [[False, True, True]]))
     assert any("capacity_rps must be 0" in e for e in errs)
+
+
+def test_storage_big_m_allows_the_prefill_units_the_pool_rule_needs():
+    # decode 20 req/s per unit, prefill 5 prompts/s: min_replicas keeps 2 decode units (40 req/s of
+    # capacity for 0.1 req/s of demand), so the pool rule needs 8 prefill units; with an artifact store
+    # its big-M must allow them (it once allowed 4: infeasible)
+    base = make_input(capacity=[0, 20], prices={"on-demand": [1, 1]}, demand=[[0.1]], min_replicas=2)
+    inp = pools(base, [ROLE_PREFILL, ROLE_DECODE], [5, 0], [[True, True]])
+    stored = dataclasses.replace(inp, storage_members=np.array([[True, True]]), storage_usd=np.array([0.5]),
+                                 storage_labels=("s",))
+    r = solve(stored, SolverOptions(solver="highs", gap=1e-9, time_limit_s=20))
+    assert r.status == SolveStatus.OPTIMAL, r.message
+    assert units(r) == [8, 2]
+    assert r.objective_usd == pytest.approx(10.5)

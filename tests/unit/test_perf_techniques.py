@@ -40,8 +40,24 @@ def test_tokens_per_step_is_the_geometric_series():
 def test_sparse_and_prefix_factors():
     assert sparse_weight_ratio(2.0) == pytest.approx(0.5625)  # 16-bit: (2*16 + 2*2) / 64 bits
     assert sparse_weight_ratio(1.0) == pytest.approx(0.625)  # 8-bit: (2*8 + 2*2) / 32 bits
-    assert prefix_attention_share(0.5, 0.0) == pytest.approx(0.75)  # 1 - h^2
-    assert prefix_attention_share(0.5, 1.0) == pytest.approx(0.5)  # local layers beyond the window: 1 - h
+    assert prefix_attention_share(0.5) == pytest.approx(0.75)  # 1 - h^2
+
+
+@pytest.mark.parametrize("prompt", [2048.0, 8192.0, 32768.0])
+def test_prefix_share_bounds_the_exact_share_with_sliding_windows(prompt):
+    """Half the layers with a 4096-token window (Gemma 2): the exact remaining share of attention
+    pairs 1 - G(hI)/G(I) lies at or below 1 - h^2, equal when the prompt is within the window."""
+    from planner.perf.attention import local_pairs
+
+    h = 0.5
+
+    def pairs(x):  # layer-averaged causal pairs: half global (x^2/2), half local
+        return 0.5 * x * x / 2 + 0.5 * local_pairs(np.array(x), 4096.0, False)
+
+    exact = 1 - pairs(h * prompt) / pairs(prompt)
+    assert exact <= prefix_attention_share(h) + 1e-12
+    if prompt <= 4096:
+        assert exact == pytest.approx(prefix_attention_share(h))
 
 
 def test_eagle_decode_at_batch_1_by_hand():
@@ -192,3 +208,23 @@ def test_fp8_needs_an_fp8_kernel_path():
     out = explain(cfg, EFF)
     assert "fp8 needs" in out["error"][0]
     assert out["error"][1:].isna().all()
+
+
+def test_e2e_is_never_below_ttft_with_speculation_and_a_prefix_cache():
+    from planner.perf import latency_at_rate
+    from planner.perf.types import LengthSamples
+
+    cfg = example_cfg(n=2, scenario="server", concurrency=np.nan, spec_method="eagle", spec_draft_tokens=4,
+                      spec_acceptance=0.9, prefix_hit_rate=[0.0, 0.5])
+    out = latency_at_rate(cfg, LengthSamples.constant(6000, 2), 0.5, EFF)
+    for p in (50, 99):
+        assert (out[f"e2e_p{p}_ms"] >= out[f"ttft_p{p}_ms"]).all()
+
+
+def test_bad_draft_inputs_are_row_errors():
+    cfg = example_cfg(n=3, spec_method="eagle", spec_draft_tokens=3, spec_acceptance=0.7)
+    cfg["draft_params_b"] = [-3.0, np.inf, np.nan]
+    cfg["draft_model"] = [None, None, "llama-3.2-1b"]
+    out = estimate(cfg, EFF)
+    assert "draft_params_b must be" in out["error"][0] and "draft_params_b must be" in out["error"][1]
+    assert "draft_model is for spec_method draft-model" in out["error"][2]

@@ -49,6 +49,10 @@ def test_trace_hit_rate_with_an_lru_cache_by_hand():
 def test_trace_errors_name_the_line():
     with pytest.raises(ValueError, match="line 2"):
         trace_hit_rate([{"input_length": 5, "hash_ids": [1]}, {"input_length": 5}], 512)
+    with pytest.raises(ValueError, match="line 1: hash_ids must be integers or strings"):
+        trace_hit_rate([{"input_length": 5, "hash_ids": [[1]]}], 512)
+    with pytest.raises(ValueError, match="finite"):
+        trace_hit_rate([{"input_length": float("inf"), "hash_ids": [1]}], 512)
 
 
 def test_problem_trace_is_replayed(tmp_path):
