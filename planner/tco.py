@@ -1,0 +1,160 @@
+"""Lifecycle economics of owning serving hardware against renting it or buying tokens: the arithmetic.
+
+Conventions (the ones a spreadsheet TCO uses; every function is plain arithmetic on these):
+
+* Time runs in months ``m = 1..M``; the purchase (``capex``) is paid at month 0, every running cost
+  and every rent or API bill at the end of its month.
+* A discount rate ``r`` per year becomes ``(1 + r)**(1/12) - 1`` per month; the net present value of
+  a stream is ``Σ_m c_m / (1 + r_month)**m`` (month 0 undiscounted).
+* Owning one server for a month costs its energy ``P × u × PUE × h × price`` (``P`` the server's
+  power at full load in kW: GPUs' TDP and the host; ``u`` the mean share of it drawn; ``PUE`` the
+  facility's power usage effectiveness; ``h`` = 730 hours), its rack space ``P × colo`` (colocation
+  is priced per kW of provisioned power per month), maintenance ``capex × share / 12`` and staff
+  ``staff per server-year / 12``.
+* Depreciation is straight-line over the lifetime (book value; not a cash flow): it is reported,
+  and the capital recovery factor ``CRF = r (1 + r)^n / ((1 + r)^n - 1)`` turns the purchase into the
+  level yearly payment that repays it with interest over ``n`` years: the price per hour an owned
+  server would bear in a plan, ``(capex × CRF + yearly running cost) / 8760``.
+* Energy in kWh and, where a grid intensity is given, CO2 in kg follow the same per-month terms.
+* Break-even month: the first month whose cumulative cash cost of owning is at most the cumulative
+  cost of the alternative (undiscounted, as finance teams quote it); ``None`` if never within the
+  horizon. ROI of owning against an alternative over the horizon: (its total − owning's total) /
+  owning's total, undiscounted; the NPVs are reported beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.units import HOURS_PER_MONTH, HOURS_PER_YEAR
+
+MONTHS_PER_YEAR = 12
+
+
+@dataclass(frozen=True)
+class OwnedServer:
+    """What one owned server costs to buy and run (per server)."""
+
+    capex_usd: float  # purchase price, delivered and installed
+    power_kw: float  # at full load: GPUs' TDP and the host
+    utilisation: float  # mean share of full-load power drawn (0..1)
+    pue: float  # facility power usage effectiveness (>= 1)
+    usd_per_kwh: float
+    colo_usd_per_kw_month: float = 0.0  # rack space, power delivery and cooling, per kW provisioned
+    maintenance_share_per_year: float = 0.0  # support contract and spares, share of capex per year
+    staff_usd_per_year: float = 0.0  # operations staff per server per year
+    lifetime_years: float = 5.0  # depreciation period
+    kg_co2_per_kwh: float | None = None  # grid intensity where known
+
+    def __post_init__(self) -> None:
+        problems = [name for name, ok in (
+            ("capex_usd", self.capex_usd >= 0), ("power_kw", self.power_kw >= 0),
+            ("utilisation", 0 <= self.utilisation <= 1), ("pue", self.pue >= 1), ("usd_per_kwh", self.usd_per_kwh >= 0),
+            ("colo_usd_per_kw_month", self.colo_usd_per_kw_month >= 0),
+            ("maintenance_share_per_year", self.maintenance_share_per_year >= 0),
+            ("staff_usd_per_year", self.staff_usd_per_year >= 0), ("lifetime_years", self.lifetime_years > 0),
+            ("kg_co2_per_kwh", self.kg_co2_per_kwh is None or self.kg_co2_per_kwh >= 0)) if not ok]
+        if problems:
+            raise ValueError(f"OwnedServer: out of range: {', '.join(problems)}")
+
+    @property
+    def kwh_per_month(self) -> float:
+        return self.power_kw * self.utilisation * self.pue * HOURS_PER_MONTH
+
+    def running_usd_per_month(self) -> dict[str, float]:
+        """Energy, colocation, maintenance and staff for one month."""
+        return {"energy": self.kwh_per_month * self.usd_per_kwh,
+                "colocation": self.power_kw * self.colo_usd_per_kw_month,
+                "maintenance": self.capex_usd * self.maintenance_share_per_year / MONTHS_PER_YEAR,
+                "staff": self.staff_usd_per_year / MONTHS_PER_YEAR}
+
+    def usd_per_hour(self, discount_rate: float) -> float:
+        """The level price per hour of owning: (capex × CRF + a year's running cost) / 8760."""
+        yearly = sum(self.running_usd_per_month().values()) * MONTHS_PER_YEAR
+        return (self.capex_usd * capital_recovery_factor(discount_rate, self.lifetime_years) + yearly) / HOURS_PER_YEAR
+
+
+def capital_recovery_factor(rate: float, years: float) -> float:
+    """``r (1 + r)^n / ((1 + r)^n - 1)``; ``1 / n`` at a zero rate."""
+    if years <= 0:
+        raise ValueError("years must be > 0")
+    if rate == 0:
+        return 1.0 / years
+    growth = (1.0 + rate) ** years
+    return rate * growth / (growth - 1.0)
+
+
+def monthly_rate(yearly_rate: float) -> float:
+    return (1.0 + yearly_rate) ** (1.0 / MONTHS_PER_YEAR) - 1.0
+
+
+def npv(yearly_rate: float, monthly_flows: np.ndarray, upfront: float = 0.0) -> float:
+    """Net present value of ``upfront`` at month 0 and ``monthly_flows[m-1]`` at the end of month m."""
+    flows = np.asarray(monthly_flows, dtype=float)
+    months = np.arange(1, flows.size + 1)
+    return float(upfront + np.sum(flows / (1.0 + monthly_rate(yearly_rate)) ** months))
+
+
+def break_even_month(own_cumulative: np.ndarray, other_cumulative: np.ndarray) -> int | None:
+    """First month (1-based) where owning's cumulative cost is at most the other's, else None."""
+    own, other = np.asarray(own_cumulative, float), np.asarray(other_cumulative, float)
+    hit = np.flatnonzero(own <= other + 1e-9)
+    return int(hit[0]) + 1 if hit.size else None
+
+
+def owning_schedule(server: OwnedServer, count: int, months: int) -> pd.DataFrame:
+    """Month by month (1..months) for ``count`` servers bought at month 0: running costs by kind,
+    cash out (running; the capex is month 0's), straight-line depreciation, book value, kWh, kg CO2."""
+    if count < 0 or months <= 0:
+        raise ValueError("count must be >= 0 and months > 0")
+    m = np.arange(1, months + 1)
+    running = {k: np.full(months, v * count) for k, v in server.running_usd_per_month().items()}
+    capex = server.capex_usd * count
+    life_months = server.lifetime_years * MONTHS_PER_YEAR
+    depreciation = np.where(m <= life_months, capex / life_months, 0.0)
+    frame = pd.DataFrame({"month": m, **running})
+    frame["running"] = sum(running.values())
+    frame["depreciation"] = depreciation
+    frame["book_value"] = capex - np.cumsum(depreciation)
+    frame["kwh"] = server.kwh_per_month * count
+    frame["kg_co2"] = frame["kwh"] * server.kg_co2_per_kwh if server.kg_co2_per_kwh is not None else np.nan
+    return frame
+
+
+def compare(server: OwnedServer, count: int, rent_usd_per_month: float, api_usd_per_month: float | None,
+            years: int, discount_rate: float) -> dict:
+    """Owning ``count`` servers against renting at ``rent_usd_per_month`` and the per-token API, over
+    ``years``: per year (capex, running cost, depreciation, kWh, CO2, rent, API), totals, NPVs,
+    break-even months and ROI of owning (module docstring)."""
+    months = years * MONTHS_PER_YEAR
+    own = owning_schedule(server, count, months)
+    capex = server.capex_usd * count
+    rent = np.full(months, float(rent_usd_per_month))
+    api = None if api_usd_per_month is None else np.full(months, float(api_usd_per_month))
+    year = (own["month"].to_numpy() - 1) // MONTHS_PER_YEAR + 1
+    per_year = own.assign(year=year, rent=rent, api=api if api is not None else np.nan).groupby("year").agg(
+        running=("running", "sum"), energy=("energy", "sum"), colocation=("colocation", "sum"),
+        maintenance=("maintenance", "sum"), staff=("staff", "sum"), depreciation=("depreciation", "sum"),
+        kwh=("kwh", "sum"), kg_co2=("kg_co2", "sum"), rent=("rent", "sum"), api=("api", "sum")).reset_index()
+    per_year.insert(1, "capex", [capex if y == 1 else 0.0 for y in per_year["year"]])
+    if server.kg_co2_per_kwh is None:
+        per_year["kg_co2"] = np.nan
+    if api is None:
+        per_year["api"] = np.nan
+    own_cum = capex + np.cumsum(own["running"].to_numpy())
+    totals = {"own": float(own_cum[-1]), "rent": float(rent.sum()), "api": None if api is None else float(api.sum())}
+    out = {
+        "years": years, "discount_rate": discount_rate, "servers": count, "per_year": per_year,
+        "totals": totals,
+        "npv": {"own": npv(discount_rate, own["running"].to_numpy(), capex), "rent": npv(discount_rate, rent),
+                "api": None if api is None else npv(discount_rate, api)},
+        "break_even_month": {"rent": break_even_month(own_cum, np.cumsum(rent)),
+                             "api": None if api is None else break_even_month(own_cum, np.cumsum(api))},
+        "roi": {"rent": (totals["rent"] - totals["own"]) / totals["own"] if totals["own"] else None,
+                "api": None if api is None or not totals["own"] else (totals["api"] - totals["own"]) / totals["own"]},
+        "usd_per_hour_per_server": server.usd_per_hour(discount_rate),
+    }
+    return out
