@@ -21,6 +21,7 @@ from planner.milp.stages import merge_identical_periods, solve_in_stages
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
 from planner.scope import Scope, quota_members, resolve_scope, spot_availability_for
+from planner.onprem import with_onprem
 from planner.techniques import TechniqueColumns, describe as describe_techniques, technique_columns
 from planner.units import BYTES_PER_ELEMENT, HOURS_PER_MONTH
 from planner.catalog.prices import api_choice
@@ -67,6 +68,7 @@ def slo_targets(loaded: LoadedProblem, scope: Scope | None = None, rtt_ms: float
 def prepare(loaded: LoadedProblem, catalogs: Catalogs) -> Prepared:
     """Everything up to the solve. Candidates meet the engine's targets of their own cloud region
     (the problem's less that region's network budget); ``Prepared.slo`` is the strictest of them."""
+    catalogs = with_onprem(loaded, catalogs)  # owned sites as one more cloud (planner.onprem)
     scope = resolve_scope(loaded, catalogs)
     techniques = technique_columns(loaded, catalogs, scope.model_id)
     text_inputs, outputs = length_samples(loaded)
@@ -300,6 +302,19 @@ def fidelity_band(catalogs: Catalogs) -> list[str]:
             "the fit never saw (catalogs/fidelity.csv); each capacity at the SLO carries that band, and options.headroom absorbs part of it"]
 
 
+def _owned_lines(loaded: LoadedProblem) -> list[str]:
+    """What the 'owned' tier's price stands on (planner.onprem, planner.tco)."""
+    op = loaded.problem.options.on_prem
+    if op is None:
+        return []
+    return [f"owned servers (tier 'owned', sites {', '.join(s.name for s in op.sites)}): bought for the horizon and priced "
+            f"per hour at the purchase's capital recovery ({op.discount_rate:.1%} over {op.lifetime_years:g} years) plus "
+            f"energy (power × {op.utilisation:g} × PUE × the site's electricity price), colocation per kW, maintenance "
+            f"({op.maintenance_share_per_year:.0%} of the price a year) and staff ({op.staff_usd_per_server_year:,.0f} USD "
+            "per server-year); internet transit and storage at a site are not priced"
+            + (f"; they take {op.lead_time_weeks:g} weeks to arrive (rent until then)" if op.lead_time_weeks else "")]
+
+
 def assumptions_for(prep: Prepared) -> list[str]:
     table = prep.candidates.table
     out = [
@@ -331,6 +346,7 @@ def assumptions_for(prep: Prepared) -> list[str]:
           if prep.buckets is not None and prep.buckets.count > 1 else []),
         "latency figures are the analytic performance model's P99 at the planned load (see `planner fidelity`)",
         *(describe_techniques(prep.loaded, prep.techniques) if prep.techniques is not None else []),
+        *_owned_lines(prep.loaded),
         *(f"platform fee {_fee_text(f)} on every {f.cloud or 'other cloud'} instance (problem options.platform_fees), "
           "in the objective and in cost_breakdown.platform" for f in prep.loaded.problem.options.platform_fees),
         "model artifacts: the weights (parameters × bytes at the precision served) are kept in every cloud region and "

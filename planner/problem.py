@@ -20,7 +20,7 @@ from planner.errors import ProblemError, read_text
 from planner.units import ENGINE_FAMILIES, PRECISIONS
 
 Precision = Literal["fp32", "fp16", "bf16", "fp8", "fp4", "int8", "int4"]
-Tier = Literal["reserved-1y", "reserved-3y", "on-demand", "spot", "api"]
+Tier = Literal["reserved-1y", "reserved-3y", "owned", "on-demand", "spot", "api"]
 EngineFamily = Literal["vllm", "trtllm", "sglang", "lmdeploy", "nim", "ollama", "other"]
 assert set(PRECISIONS) == set(Precision.__args__) and set(ENGINE_FAMILIES) == set(EngineFamily.__args__)
 
@@ -199,6 +199,43 @@ class SpotAvailability(_Frozen):
     availability: float = Field(gt=0, le=1, description="share of the spot instance's capacity counted (0..1]")
 
 
+class Site(_Frozen):
+    """An on-premises data centre or colocation site where owned servers run. Empty figures are taken
+    from catalogs/energy.csv for the site's geography."""
+
+    name: str = Field(description="a name for the site (shown as the region of its servers)")
+    geo: str = Field(description="geography of the site (regions.csv geo names): latency, residency and energy defaults")
+    usd_per_kwh: float | None = Field(None, ge=0, description="electricity price (USD/kWh); default energy.csv")
+    pue: float = Field(ge=1, le=3, description="the facility's power usage effectiveness (e.g. 1.58, Uptime Institute's 2023 average: docs/research/onprem.csv)")
+    colo_usd_per_kw_month: float | None = Field(None, ge=0, description="rack space, power delivery and cooling per kW provisioned per month; default energy.csv")
+    kg_co2_per_kwh: float | None = Field(None, ge=0, description="grid carbon intensity; default energy.csv")
+
+
+class OnPrem(_Frozen):
+    """Owning servers (tier 'owned'): bought for the horizon like a commitment, priced per hour at their
+    capital recovery plus running cost (planner.tco). Everything a finance team states is a field."""
+
+    sites: list[Site] = Field(description="where owned servers may run")
+    servers: list[str] | Literal["any"] = Field("any", description="servers.csv ids to consider")
+    discount_rate: float = Field(ge=0, le=1, description="yearly cost of capital (financing, WACC) for the purchase")
+    lifetime_years: float = Field(gt=0, le=15, description="depreciation period of a server")
+    utilisation: float = Field(1.0, gt=0, le=1, description="mean share of a server's maximum power it draws (1 = at its rating: conservative)")
+    maintenance_share_per_year: float = Field(0.0, ge=0, le=1, description="support contract and spares per year, as a share of the purchase price")
+    staff_usd_per_server_year: float = Field(0.0, ge=0, description="operations staff cost per server per year")
+    lead_time_weeks: float | None = Field(None, ge=0, description="weeks from order to service (reported with the plan)")
+
+    @model_validator(mode="after")
+    def _sites(self) -> "OnPrem":
+        if not self.sites:
+            raise ValueError("sites is empty")
+        names = [x.name for x in self.sites]
+        if len(set(names)) != len(names):
+            raise ValueError("site names must be unique")
+        if self.servers != "any" and not self.servers:
+            raise ValueError("servers is empty (use 'any')")
+        return self
+
+
 class Options(_Frozen):
     """What the planner may buy."""
 
@@ -227,6 +264,7 @@ class Options(_Frozen):
     spot_region_fallback: float = Field(0.0, ge=0, le=1, description="losing every spot instance of any one cloud region still leaves this share of demand × (1 + headroom) served (0 = no rule)")
     spot_availability: list[SpotAvailability] = Field(default_factory=list, description="derate spot capacity for interruptions, per cloud and/or GPU (default: counted in full)")
     platform_fees: list[PlatformFee] = Field(default_factory=list, description="managed-platform markups per cloud (percent and/or USD per instance-hour), in the objective and in cost_breakdown.platform")
+    on_prem: OnPrem | None = Field(None, description="owned servers in your own or colocation sites (tier 'owned')")
     measured_profile: str | None = Field(None, description="CSV of measured capacities (gpu, tp, precision, capacity_rps at the SLO; optional max_batch, input_tokens, output_tokens), path relative to the problem file: plan on these instead of the analytic model")
 
     @model_validator(mode="after")
@@ -239,6 +277,8 @@ class Options(_Frozen):
         clouds = [f.cloud.strip().lower() if f.cloud else None for f in self.platform_fees]
         if len(clouds) != len(set(clouds)):
             raise ValueError("platform_fees: at most one rule per cloud and one without a cloud")
+        if ("owned" in self.tiers) != (self.on_prem is not None):
+            raise ValueError("tier 'owned' needs on_prem (the sites, financing and lifetime), and on_prem needs 'owned' in tiers")
         return self
 
 

@@ -105,6 +105,8 @@ def resolve_scope(loaded: LoadedProblem, catalogs: Catalogs) -> Scope:
                 errors.append(f"{loaded.where('options', 'clouds', i)}: unknown cloud '{name}'{did_you_mean(key, known_clouds)}")
             else:
                 clouds.append(key)
+        if problem.options.on_prem is not None:  # the owned sites (planner.onprem), whatever clouds are listed
+            clouds.append("onprem")
         clouds = sorted(set(clouds))
 
     regions = catalogs.regions

@@ -31,6 +31,7 @@ from planner.pipeline import slo_targets
 from planner.plan import Plan
 from planner.problem import LoadedProblem
 from planner.profile import read_profile
+from planner.onprem import with_onprem
 from planner.scope import resolve_scope
 from planner.techniques import technique_columns
 from planner.units import BYTES_PER_ELEMENT, HOURS_PER_MONTH, MTOK
@@ -287,6 +288,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         out.append(Finding(bool(ok), name, message))
 
     problem = loaded.problem
+    catalogs = with_onprem(loaded, catalogs)  # owned sites' offers re-derived from the problem and catalogs
     scope = resolve_scope(loaded, catalogs)
     demand = demand_series(loaded)
     hours = demand.period_hours

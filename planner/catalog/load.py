@@ -77,6 +77,14 @@ class Catalogs:
     def fidelity(self) -> pd.DataFrame:
         return self.tables["fidelity"]
 
+    @property
+    def servers(self) -> pd.DataFrame:
+        return self.tables["servers"]
+
+    @property
+    def energy(self) -> pd.DataFrame:
+        return self.tables["energy"]
+
 
 def _convert(df: pd.DataFrame, schema: TableSchema, path: Path, errors: list[str]) -> pd.DataFrame:
     """Check columns, required cells and types; return a typed frame (empty cells → NaN / '')."""
@@ -117,6 +125,11 @@ def _convert(df: pd.DataFrame, schema: TableSchema, path: Path, errors: list[str
 
 
 def _check_references(tables: dict[str, pd.DataFrame], directory: Path, gpu_ids: IdIndex, errors: list[str]) -> None:
+    servers = tables.get("servers")
+    if servers is not None and "gpu" in servers:
+        for i, gpu in enumerate(servers["gpu"]):
+            if gpu and gpu not in gpu_ids.ids:
+                errors.append(f"{directory / 'servers.csv'}:{i + 2}: gpu: {gpu_ids.unknown_message(gpu)}")
     offers = tables.get("offers")
     if offers is None or "gpu" not in offers:
         return

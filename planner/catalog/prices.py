@@ -18,6 +18,7 @@ _OFFER_COLUMN = {
     "spot": "spot_usd_per_hour",
     "reserved-1y": "reserved_1y_usd_per_hour",
     "reserved-3y": "reserved_3y_usd_per_hour",
+    "owned": "owned_usd_per_hour",  # owned servers of the problem's sites (planner.onprem)
 }
 
 
@@ -26,7 +27,8 @@ def tier_prices(offers: pd.DataFrame, discounts: pd.DataFrame) -> pd.DataFrame:
     (``catalog`` or ``discount <pct>% (<source>)``), aligned with ``offers``' index."""
     out = pd.DataFrame(index=offers.index)
     for tier in TIERS:
-        published = offers[_OFFER_COLUMN[tier]].to_numpy(float)
+        column = _OFFER_COLUMN[tier]
+        published = offers[column].to_numpy(float) if column in offers else np.full(len(offers), np.nan)
         price = published.copy()
         basis = np.where(np.isfinite(published), "catalog", "")
         if tier.startswith("reserved"):
@@ -74,8 +76,12 @@ def platform_fees(offers: pd.DataFrame, prices: pd.DataFrame, rules) -> pd.DataF
     (NaN where the tier is not offered). ``rules``: the problem's ``options.platform_fees``."""
     by_cloud = {(r.cloud.strip().lower() if r.cloud else None): r for r in rules}
     default = by_cloud.get(None)
-    pct = np.array([getattr(by_cloud.get(c, default), "percent", 0.0) for c in offers["cloud"]], dtype=float)
-    fixed = np.array([getattr(by_cloud.get(c, default), "usd_per_instance_hour", 0.0) for c in offers["cloud"]], dtype=float)
+
+    def rule(cloud):  # an owned site is no managed platform: only a rule naming it applies
+        return by_cloud.get(cloud, None if cloud == "onprem" else default)
+
+    pct = np.array([getattr(rule(c), "percent", 0.0) for c in offers["cloud"]], dtype=float)
+    fixed = np.array([getattr(rule(c), "usd_per_instance_hour", 0.0) for c in offers["cloud"]], dtype=float)
     out = pd.DataFrame(index=offers.index)
     for tier in TIERS:
         price = prices[f"price_{tier}"].to_numpy(float)

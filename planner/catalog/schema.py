@@ -257,6 +257,34 @@ FIDELITY = TableSchema(
     ),
 )
 
+SERVERS = TableSchema(
+    file="servers.csv",
+    key=("id",),
+    description="GPU servers one may buy for an on-premises or colocation site (options.on_prem): purchase price and power.",
+    columns=(
+        _c("id", "str", True, "", "server id (unique)"),
+        _c("gpu", "str", True, "", "accelerator id (accelerators.csv)"),
+        _c("gpus_per_server", "int", True, "", "GPUs in one server"),
+        _c("price_usd", "float", True, "USD", "purchase price of one server (list or reported, as dated)"),
+        _c("power_kw", "float", True, "kW", "maximum system power of one server (GPUs and host)"),
+        *_PROVENANCE,
+    ),
+)
+
+ENERGY = TableSchema(
+    file="energy.csv",
+    key=("geo",),
+    description="Running an owned server in a geography: electricity price, grid carbon intensity, colocation price per kW.",
+    columns=(
+        _c("geo", "str", True, "", "geography (regions.csv geo)"),
+        _c("usd_per_kwh", "float", False, "USD per kWh", "electricity price for a commercial/industrial buyer"),
+        _c("kg_co2_per_kwh", "float", False, "kg CO2 per kWh", "grid carbon intensity (yearly average)"),
+        _c("colo_usd_per_kw_month", "float", False, "USD per kW-month", "colocation price per kW of provisioned power"),
+        *_PROVENANCE,
+    ),
+)
+
 ALL_TABLES: tuple[TableSchema, ...] = (
     ACCELERATORS, MODELS, OFFERS, REGIONS, DISCOUNTS, API_PRICES, EGRESS, EFFICIENCY, NETWORK_RTT, STORAGE, FIDELITY,
+    SERVERS, ENERGY,
 )

@@ -65,6 +65,7 @@ from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, ROLE_DECODE, ROL
 TIER_PREFIX: dict[str, str] = {
     "reserved-1y": "r1y",
     "reserved-3y": "r3y",
+    "owned": "own",
     "on-demand": "od",
     "spot": "sp",
 }

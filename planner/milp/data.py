@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-RESERVED_TIERS: tuple[str, ...] = ("reserved-1y", "reserved-3y")
+RESERVED_TIERS: tuple[str, ...] = ("reserved-1y", "reserved-3y", "owned")  # bought for the whole horizon
 # what a candidate does with a request (MilpInput.role): serve it whole, or one phase of it in a
 # disaggregated deployment (a prefill pool computes the prompt and first token, a decode pool the rest)
 ROLE_WHOLE, ROLE_PREFILL, ROLE_DECODE = 0, 1, 2

@@ -10,7 +10,7 @@ from planner.plan import Assignment, Plan
 from planner.report.fmt import usd as _usd
 from planner.units import HOURS_PER_MONTH
 
-TERMS = {"reserved-1y": "1-year", "reserved-3y": "3-year"}
+TERMS = {"reserved-1y": "1-year term", "reserved-3y": "3-year term", "owned": "owned"}
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,9 @@ def recommendation_lines(plan: Plan) -> list[str]:
         be = c.break_even_utilisation
         saving = c.saving_vs_on_demand(month)
         text = (f"- **{c.count} × {a.instance_type}** ({a.gpus_per_instance}× {a.gpu}) in {a.cloud} {a.region}, "
-                f"{TERMS[a.tier]} term at {_usd(c.usd_per_hour)}/h ({a.price_basis}; {a.price_source}, {a.price_retrieved})")
+                + (f"bought for an owned site at {_usd(c.usd_per_hour)}/h of capital recovery and running cost ({a.price_source})"
+                   if a.tier == "owned" else
+                   f"{TERMS[a.tier]} at {_usd(c.usd_per_hour)}/h ({a.price_basis}; {a.price_source}, {a.price_retrieved})"))
         if be is not None:
             text += (f"; break-even at {be:.0%} of hours in use (on demand {_usd(c.on_demand_usd_per_hour)}/h): the plan keeps "
                      f"{'it' if c.count == 1 else 'them'} in use every hour at {c.load_utilisation:.0%} load at the planning rate (the period's peak), and saves "

@@ -1,0 +1,124 @@
+"""``planner tco PROBLEM --years N``: owning against renting against buying tokens, year by year.
+
+Three ways to serve the problem's demand, each the planner's own answer:
+
+* **plan** — the problem as given. With ``options.on_prem`` and tier ``owned`` this is a hybrid: owned
+  servers for the base load, cloud for the peaks;
+* **cloud** — the same problem without owned servers (tier ``owned`` and ``on_prem`` removed): renting
+  only (solved only when the plan owns something);
+* **api** — every request at the per-token API's list price (the plan's api-only baseline).
+
+Every side is a monthly cash stream (planner.tco conventions): the plan's owned servers are paid for
+at month 0 (capex) and then cost their running bill each month (energy, colocation, maintenance,
+staff); everything else in a plan (cloud instances, API overflow, storage, egress) is its monthly
+cost. The demand of the problem's horizon repeats every month of the ``years`` compared (no growth:
+``planner forecast`` writes a demand file for a grown horizon). Per year: capex, running cost of
+owned servers, cloud and API spend, depreciation, energy (kWh) and CO2 where the site's grid
+intensity is known; totals; NPV at the problem's discount rate; break-even month and ROI of the plan
+against renting and against the API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from planner.catalog import Catalogs
+from planner.errors import InputError
+from planner.milp.data import SolverOptions
+from planner.onprem import ONPREM_CLOUD, owned_server, site_figures, with_onprem
+from planner.plan import Plan
+from planner.problem import LoadedProblem
+from planner.tco import MONTHS_PER_YEAR, break_even_month, npv, owning_schedule
+
+MAX_YEARS = 10
+
+
+def owned_fleet(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[tuple[object, int, str]]:
+    """(OwnedServer, count, label) per owned assignment of the plan."""
+    if loaded.problem.options.on_prem is None:
+        return []
+    sites = [s.name for s in loaded.problem.options.on_prem.sites]
+    figures = site_figures(loaded, catalogs)
+    servers = catalogs.servers.set_index("id")
+    out = []
+    for a in plan.assignments:
+        if a.tier != "owned" or not a.instances_by_period or a.instances_by_period[0] <= 0:
+            continue
+        i = sites.index(a.region)
+        out.append((owned_server(loaded, servers.loc[a.instance_type], i, figures[i]), int(a.instances_by_period[0]),
+                    f"{a.instances_by_period[0]} × {a.instance_type} at {a.region}"))
+    return out
+
+
+def _streams(plan: Plan, fleet, months: int) -> dict[str, np.ndarray]:
+    """Monthly cash of a plan: capex at month 0; running cost of owned servers and everything else."""
+    owned_monthly = sum(plan.monthly(a.cost_usd) for a in plan.assignments if a.tier == "owned")
+    rest = plan.monthly_cost_usd - owned_monthly  # cloud, API overflow, storage, egress, fees
+    schedules = [owning_schedule(server, count, months) for server, count, _ in fleet]
+    running = sum((s["running"].to_numpy() for s in schedules), np.zeros(months))
+    return {
+        "capex": float(sum(server.capex_usd * count for server, count, _ in fleet)),
+        "running": running,
+        "rest": np.full(months, rest),
+        "depreciation": sum((s["depreciation"].to_numpy() for s in schedules), np.zeros(months)),
+        "kwh": sum((s["kwh"].to_numpy() for s in schedules), np.zeros(months)),
+        "kg_co2": sum((np.nan_to_num(s["kg_co2"].to_numpy()) for s in schedules), np.zeros(months)),
+        "co2_known": all(server.kg_co2_per_kwh is not None for server, _, _ in fleet),
+    }
+
+
+def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years: int) -> dict:
+    """The comparison of the module docstring as a JSON-ready dict (per-year table as records)."""
+    from planner.baselines import api_only
+    from planner.workflow import solve_verified
+
+    if not 1 <= years <= MAX_YEARS:
+        raise InputError(f"--years must be 1..{MAX_YEARS} (got {years})")
+    op = loaded.problem.options.on_prem
+    rate = op.discount_rate if op is not None else 0.0
+    solved = solve_verified(loaded, catalogs, options, baselines=False)
+    plan = solved.plan
+    fleet = owned_fleet(loaded, with_onprem(loaded, catalogs), plan)
+    months = years * MONTHS_PER_YEAR
+    mine = _streams(plan, fleet, months)
+    own_monthly = mine["running"] + mine["rest"]
+    own_cum = mine["capex"] + np.cumsum(own_monthly)
+    sides = {"plan": {"monthly_usd": float(np.mean(own_monthly)), "capex_usd": mine["capex"],
+                      "fleet": [label for _, _, label in fleet]}}
+    alternatives: dict[str, np.ndarray] = {}
+    if fleet:  # renting only: the same problem without owned servers
+        opts = loaded.problem.options
+        cloud_problem = dataclasses.replace(loaded, problem=loaded.problem.model_copy(update={"options": opts.model_copy(
+            update={"on_prem": None, "tiers": [t for t in opts.tiers if t != "owned"]})}))
+        cloud = solve_verified(cloud_problem, catalogs, options, baselines=False).plan
+        alternatives["cloud"] = np.full(months, cloud.monthly_cost_usd)
+        sides["cloud"] = {"monthly_usd": cloud.monthly_cost_usd, "capex_usd": 0.0}
+    api = api_only(solved.prep, plan)
+    if api.monthly_cost_usd is not None:
+        alternatives["api"] = np.full(months, api.monthly_cost_usd)
+        sides["api"] = {"monthly_usd": api.monthly_cost_usd, "capex_usd": 0.0, "detail": api.detail}
+    year = np.arange(months) // MONTHS_PER_YEAR + 1
+    table = pd.DataFrame({"year": year, "owned_running": mine["running"], "other_spend": mine["rest"],
+                          "depreciation": mine["depreciation"], "kwh": mine["kwh"], "kg_co2": mine["kg_co2"],
+                          **{f"{name}_spend": flows for name, flows in alternatives.items()}})
+    per_year = table.groupby("year").sum().reset_index()
+    per_year.insert(1, "capex", [mine["capex"] if y == 1 else 0.0 for y in per_year["year"]])
+    per_year.insert(4, "plan_spend", per_year["capex"] + per_year["owned_running"] + per_year["other_spend"])
+    if not mine["co2_known"]:
+        per_year["kg_co2"] = np.nan
+    totals = {"plan": float(own_cum[-1]), **{k: float(v.sum()) for k, v in alternatives.items()}}
+    return {
+        "problem": loaded.problem.name, "years": years, "discount_rate": rate, "sides": sides,
+        "per_year": per_year.to_dict("records"),
+        "totals_usd": totals,
+        "npv_usd": {"plan": npv(rate, own_monthly, mine["capex"]), **{k: npv(rate, v) for k, v in alternatives.items()}},
+        "break_even_month": {k: break_even_month(own_cum, np.cumsum(v)) for k, v in alternatives.items()},
+        "roi": {k: (totals[k] - totals["plan"]) / totals["plan"] if totals["plan"] else None for k in alternatives},
+        "energy_kwh": float(mine["kwh"].sum()),
+        "co2_t": float(mine["kg_co2"].sum()) / 1000.0 if mine["co2_known"] and fleet else None,
+        "lead_time_weeks": op.lead_time_weeks if op is not None else None,
+        "owned_cloud": ONPREM_CLOUD,
+    }

@@ -1,0 +1,70 @@
+"""Owned servers (tier 'owned', options.on_prem): priced by hand, planned beside the cloud, verified."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+HYBRID = ROOT / "problems" / "hybrid-onprem.yaml"
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def plan():
+    result = run("solve", HYBRID, "--format", "json", "--no-baselines")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_owned_price_per_hour_by_hand(plan):
+    owned = [a for a in plan["assignments"] if a["tier"] == "owned"]
+    assert owned and all(a["cloud"] == "onprem" and a["instance_type"] == "dgx-h100" for a in owned)
+    # DGX H100: 199,000 USD, 10.2 kW; site: PUE 1.58, 0.0895 USD/kWh, 184.06 USD/kW-month (energy.csv us-east)
+    energy = 10.2 * 1.0 * 1.58 * 730 * 0.0895  # 1,052.95 a month
+    colo = 10.2 * 184.06  # 1,877.41
+    support = 199_000 * 0.20 / 12  # 3,316.67
+    crf = 0.10 * 1.1 ** 5 / (1.1 ** 5 - 1)  # 0.263797
+    per_hour = (199_000 * crf + 12 * (energy + colo + support)) / 8760
+    assert round(per_hour, 2) == 14.55
+    assert owned[0]["price_usd_per_instance_hour"] == pytest.approx(per_hour, rel=1e-9)
+    counts = owned[0]["instances_by_period"]
+    assert len(set(counts)) == 1  # bought for the horizon
+    assert owned[0]["cost_usd"] == pytest.approx(per_hour * counts[0] * plan["horizon_hours"])
+
+
+def test_hybrid_plan_verifies_and_a_cheaper_owned_price_is_caught(plan, tmp_path):
+    assert {a["tier"] for a in plan["assignments"]} - {"owned"}  # cloud instances for the peaks
+    good = tmp_path / "plan.json"
+    good.write_text(json.dumps(plan))
+    assert run("verify", HYBRID, good).exit_code == 0
+    changed = json.loads(json.dumps(plan))
+    a = next(a for a in changed["assignments"] if a["tier"] == "owned")
+    a["price_usd_per_instance_hour"] *= 0.9
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(changed))
+    result = run("verify", HYBRID, bad)
+    assert result.exit_code != 0 and "price" in result.output
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("sites: [{name: nova-colo, geo: us-east, pue: 1.58}]", "sites: [{name: x, geo: eu-west, pue: 1.4}]"),
+     "catalogs/energy.csv has no usd_per_kwh for 'eu-west'"),
+    (("lead_time_weeks: 10", "lead_time_weeks: 10\n    servers: [dgx-h10]"), "did you mean 'dgx-h100'"),
+    (("tiers: [owned, ", "tiers: ["), "tier 'owned' needs on_prem"),
+    (("geo: us-east, pue", "geo: us-est, pue"), "unknown geography 'us-est'"),
+])
+def test_bad_on_prem_inputs_exit_3(tmp_path, edit, message):
+    text = HYBRID.read_text().replace("data/azure2023", str(ROOT / "problems" / "data" / "azure2023"))
+    assert edit[0] in text
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace(edit[0], edit[1]))
+    result = run("solve", path, "--no-baselines")
+    assert result.exit_code == 3, result.output
+    assert message in result.output and "Traceback" not in result.output
