@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -68,3 +69,35 @@ def test_bad_on_prem_inputs_exit_3(tmp_path, edit, message):
     result = run("solve", path, "--no-baselines")
     assert result.exit_code == 3, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def lifecycle_result():
+    from planner.catalog import load_catalogs
+    from planner.lifecycle import tco
+    from planner.milp.data import SolverOptions
+    from planner.problem import load_problem
+
+    return tco(load_problem(HYBRID), load_catalogs(), SolverOptions(gap=0.005, time_limit_s=60), 3)
+
+
+def test_tco_years_add_up_like_a_spreadsheet(lifecycle_result):
+    r = lifecycle_result
+    rows = r["per_year"]
+    servers = 2 if "2 × dgx-h100" in r["sides"]["plan"]["fleet"][0] else None
+    assert servers == 2
+    running = 12 * (10.2 * 1.58 * 730 * 0.0895 + 10.2 * 184.06 + 199_000 * 0.20 / 12)  # a year per server
+    assert rows[0]["capex"] == 398_000 and rows[1]["capex"] == 0
+    assert rows[0]["owned_running"] == pytest.approx(2 * running, rel=1e-9)
+    assert rows[0]["depreciation"] == pytest.approx(398_000 / 5)
+    assert rows[0]["kwh"] == pytest.approx(2 * 10.2 * 1.58 * 730 * 12)
+    assert rows[0]["kg_co2"] == pytest.approx(rows[0]["kwh"] * 0.403)
+    plan_monthly = r["sides"]["plan"]["monthly_usd"]
+    assert r["totals_usd"]["plan"] == pytest.approx(398_000 + 36 * plan_monthly)
+    cloud = r["sides"]["cloud"]["monthly_usd"]
+    assert r["totals_usd"]["cloud"] == pytest.approx(36 * cloud)
+    month = r["break_even_month"]["cloud"]  # first m with 398,000 + m plan <= m cloud
+    assert month == int(np.ceil(398_000 / (cloud - plan_monthly)))
+    i = 1.10 ** (1 / 12) - 1
+    assert r["npv_usd"]["cloud"] == pytest.approx(cloud * (1 - (1 + i) ** -36) / i)
+    assert r["roi"]["cloud"] == pytest.approx((36 * cloud - r["totals_usd"]["plan"]) / r["totals_usd"]["plan"])
