@@ -122,6 +122,29 @@ def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, baselines, cat
 
 @main.command()
 @click.argument("problem", type=click.Path(dir_okay=False))
+@click.option("--years", type=click.IntRange(1, 10), default=3, show_default=True, help="years compared")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout")
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s) per plan")
+@click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap, e.g. 0.005")
+@catalogs_option
+@handled
+def tco(problem, years, fmt, output, solver, time_limit, gap, catalog_dir):
+    """Own, rent or buy tokens? The plan (with owned servers where options.on_prem allows) against
+    renting only and the per-token API, year by year: capex, opex, kWh, CO2, NPV, break-even, ROI."""
+    from planner import pipeline
+    from planner.lifecycle import tco as lifecycle
+    from planner.report import tco_report
+
+    loaded, catalogs = _load(problem, catalog_dir)
+    result = lifecycle(loaded, catalogs, pipeline.solver_options(loaded, solver, time_limit, gap), years)
+    text = json.dumps(result, indent=2) + "\n" if fmt == "json" else tco_report.render_text(result, fmt == "markdown")
+    _emit(text, output)
+
+
+@main.command()
+@click.argument("problem", type=click.Path(dir_okay=False))
 @click.option("--technique", required=True,
               help="spec-decoding, prefix-caching, disaggregation, sparsity, fp8, int8, int4, fp4, fp8-kv, paged-kv or engine:NAME")
 @click.option("--engineering-cost", type=click.FloatRange(min=0), default=0.0, callback=_finite, show_default=True,
@@ -513,6 +536,38 @@ def schema():
 
     click.echo(json.dumps(Problem.model_json_schema(), indent=2))
 
+
+
+@main.command()
+@click.argument("history", type=click.Path(dir_okay=False))
+@click.option("--horizon", required=True, help="how far ahead: 24h, 7d, 52w, 12mo (a month is 730 h; at most 8784 h)")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="write the demand file here (a problem reads it as workload.demand profile: file)")
+@click.option("--column", default="requests", show_default=True, help="the history's count column (also the demand file's)")
+@click.option("--step-seconds", default=None, help="seconds per history row (default: from a timestamp/offset column, else 60)")
+@click.option("--aggregate", default="auto", show_default=True,
+              help="sum the history to this step before fitting, e.g. 1h, 1d (auto: hourly for finer histories of ≥ 2 days)")
+@click.option("--quantile", default="mean", show_default=True, help="write the mean, or this upper prediction quantile, e.g. 0.9")
+@click.option("--interval", default="0.9", show_default=True, help="central prediction interval written as lower/upper")
+@click.option("--growth", default=None, help='growth scenario on top of the fitted trend, e.g. "+30%/quarter"')
+@click.option("--trend", default="auto", show_default=True,
+              help="auto (fit a trend from ≥ 28 days of history), linear, or none (the level only; --growth instead)")
+@click.option("--seasonality", default="auto", show_default=True,
+              help="auto (what the history supports), none, daily, weekly or daily,weekly")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="format of the summary on stdout")
+@handled
+def forecast(history, horizon, output, column, step_seconds, aggregate, quantile, interval, growth, trend, seasonality, fmt):
+    """Forecast request rates from HISTORY (CSV) and write a demand file for workload.demand."""
+    from planner import forecast as fc
+
+    options = fc.parse_options(horizon=horizon, column=column, step_seconds=step_seconds, aggregate=aggregate,
+                               quantile=quantile, interval=interval, growth=growth, trend=trend, seasonality=seasonality)
+    hist = fc.read_history(history, options.column, options.step_seconds)
+    result = fc.forecast(hist, options, label=str(history))
+    if output:
+        _emit(fc.demand_csv(result), output)
+    _emit(fc.render_summary(result, fmt, output), None)
 
 if __name__ == "__main__":
     main()

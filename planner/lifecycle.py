@@ -112,7 +112,8 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
     totals = {"plan": float(own_cum[-1]), **{k: float(v.sum()) for k, v in alternatives.items()}}
     return {
         "problem": loaded.problem.name, "years": years, "discount_rate": rate, "sides": sides,
-        "per_year": per_year.to_dict("records"),
+        "per_year": [{k: (None if isinstance(v, float) and np.isnan(v) else (v.item() if isinstance(v, np.generic) else v))
+                      for k, v in row.items()} for row in per_year.to_dict("records")],
         "totals_usd": totals,
         "npv_usd": {"plan": npv(rate, own_monthly, mine["capex"]), **{k: npv(rate, v) for k, v in alternatives.items()}},
         "break_even_month": {k: break_even_month(own_cum, np.cumsum(v)) for k, v in alternatives.items()},

@@ -101,3 +101,18 @@ def test_tco_years_add_up_like_a_spreadsheet(lifecycle_result):
     i = 1.10 ** (1 / 12) - 1
     assert r["npv_usd"]["cloud"] == pytest.approx(cloud * (1 - (1 + i) ** -36) / i)
     assert r["roi"]["cloud"] == pytest.approx((36 * cloud - r["totals_usd"]["plan"]) / r["totals_usd"]["plan"])
+
+
+def test_tco_command_formats(tmp_path):
+    out = tmp_path / "tco.json"
+    result = run("tco", HYBRID, "--years", "2", "--format", "json", "-o", out)
+    assert result.exit_code == 0, result.output
+    def no_nan(constant):
+        raise AssertionError(f"{constant} in JSON output")
+
+    data = json.loads(out.read_text(), parse_constant=no_nan)
+    assert [r["year"] for r in data["per_year"]] == [1, 2]
+    assert data["break_even_month"]["cloud"] is not None
+    text = run("tco", HYBRID, "--years", "2", "--format", "markdown").stdout
+    assert "| year | capex |" in text and "breaks even in month" in text and "t CO2" in text
+    assert run("tco", HYBRID, "--years", "11").exit_code == 2  # click range: usage error
