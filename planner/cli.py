@@ -179,13 +179,14 @@ def roi(problem, technique, engineering_cost, fmt, output, solver, time_limit, g
               help="the frontier's settings (default: the TTFT target from ¼ to 2×, else TPOT)")
 @click.option("--points", type=click.IntRange(min=2), default=5, show_default=True, help="values per frontier range")
 @click.option("--no-frontier", is_flag=True, help="leave the Pareto frontier out (no extra solves)")
+@click.option("--tco-years", type=click.IntRange(0, 10), default=None, help="years of the total-cost-of-ownership section (default 3 with options.on_prem, else none; 0: leave it out)")
 @click.option("--jobs", "-j", type=int, default=-1, show_default=True, callback=_jobs, help="parallel solves for the frontier")
 @catalogs_option
 @handled
-def report(problem, output, solver, time_limit, gap, varies, points, no_frontier, jobs, catalog_dir):
+def report(problem, output, solver, time_limit, gap, varies, points, no_frontier, tco_years, jobs, catalog_dir):
     """Solve, price the baselines, verify, trace the cost/latency frontier, and write one
     self-contained HTML report with charts."""
-    from planner import pipeline, scenarios, sweep, workflow
+    from planner import lifecycle, pipeline, scenarios, sweep, workflow
     from planner.report.html_report import render_html
 
     loaded, catalogs = _load(problem, catalog_dir)
@@ -198,7 +199,9 @@ def report(problem, output, solver, time_limit, gap, varies, points, no_frontier
         metric = sweep.frontier_metric(settings)
         rows, _ = _run_scenarios(problem, settings, catalog_dir, "loky", jobs, None, solver, time_limit, gap)
         front = sweep.frontier_points(sweep.frontier(rows, metric), [s.name for s in settings])
-    _emit(render_html(solved.plan, baselines=workflow.baseline_bars(solved.plan), frontier=front), output)
+    years = tco_years if tco_years is not None else (3 if loaded.problem.options.on_prem is not None else 0)
+    owning = lifecycle.tco(loaded, catalogs, pipeline.solver_options(loaded, solver, time_limit, gap), years) if years else None
+    _emit(render_html(solved.plan, baselines=workflow.baseline_bars(solved.plan), frontier=front, tco=owning), output)
 
 
 def _sweep_options(fn):

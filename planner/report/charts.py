@@ -180,6 +180,26 @@ def frontier_chart(plan: Plan, frontier: list[dict], chart_id: str = "chart-fron
     return _svg(fig, chart_id)
 
 
+@_styled
+def tco_chart(result: dict, chart_id: str = "chart-tco") -> str:
+    """Cumulative cash out, month by month, of the plan (its owned servers' purchase at month 0, then
+    its monthly bill) against renting only and the per-token API (``planner.lifecycle.tco``)."""
+    months = list(range(0, result["years"] * 12 + 1))
+    fig, ax = _figure(9.0, 3.6)
+    styles = {"plan": ("#59a14f", "this plan"), "cloud": ("#4e79a7", "renting only"), "api": ("#9aa5b1", "per-token API only")}
+    for name, (colour, label) in styles.items():
+        side = result["sides"].get(name)
+        if side is None:
+            continue
+        cash = [side["capex_usd"] + m * side["monthly_usd"] for m in months]
+        ax.plot(months, cash, color=colour, linewidth=1.4, label=label, gid=f"tco-{name}")
+    ax.set_xlabel("month")
+    ax.set_ylabel("cumulative USD")
+    ax.grid(color="#eeeeee", linewidth=0.6)
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    return _svg(fig, chart_id)
+
+
 def _stepped(values: list[float]) -> list[float]:
     """Per-period values at the period edges for step='post': the last period's value held to the end."""
     return [*values, values[-1]] if values else [0.0]

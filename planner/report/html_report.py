@@ -37,7 +37,7 @@ p.note { font-size: 0.9em; color: #555; } footer { margin-top: 32px; font-size: 
 
 
 def render_html(plan: Plan, *, baselines: list[dict] | None = None, frontier: list[dict] | None = None,
-                title: str | None = None) -> str:
+                tco: dict | None = None, title: str | None = None) -> str:
     """The report page. ``baselines``: ``{"name", "monthly_cost_usd", "note"}`` per alternative plan;
     ``frontier``: ``{"label", "monthly_cost_usd", "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "setting"}``
     per point of a cost/latency sweep. Their sections appear only when given."""
@@ -48,6 +48,8 @@ def render_html(plan: Plan, *, baselines: list[dict] | None = None, frontier: li
         sections.append(_baselines(plan, baselines))
     if frontier is not None:
         sections.append(_frontier(plan, frontier))
+    if tco is not None:
+        sections.append(_tco(tco))
     sections += [
         _section("bill-of-materials", "What to buy", bill_of_materials(plan)),
         _section("placement", "Placement per cloud and region", placement(plan) + _utilisation(plan)),
@@ -120,6 +122,31 @@ def _frontier(plan: Plan, frontier: list[dict]) -> str:
     body += table(["point", "setting", "USD/month", "TTFT P99 ms", "TPOT P99 ms", "e2e P99 ms"], rows, numeric=(2, 3, 4, 5),
                   table_id="frontier-table")
     return _section("frontier", "Cost against latency", body)
+
+
+def _tco(result: dict) -> str:
+    """Owning against renting and the API over the years (``planner.lifecycle.tco``): the cumulative
+    cash chart, the per-year table and the summary lines of ``planner tco``."""
+    from planner.report.tco_report import NAMES, summary_lines
+
+    alternatives = [k for k in ("cloud", "api") if k in result["totals_usd"]]
+
+    def cell(value, kilo=False):
+        if value is None:
+            return "—"
+        return f"{value / 1000:,.1f}" if kilo else usd(float(value))
+
+    rows = [[str(r["year"]), cell(r["capex"]), cell(r["owned_running"]), cell(r["other_spend"]), cell(r["plan_spend"]),
+             cell(r["depreciation"]), f"{r['kwh']:,.0f}", cell(r["kg_co2"], kilo=True),
+             *[cell(r[f"{k}_spend"]) for k in alternatives]] for r in result["per_year"]]
+    caption = (f"Cumulative cash out over {result['years']} year(s): this plan (owned servers bought at month 0, then its "
+               "monthly bill) against renting only and the per-token API; where the plan's line falls below another, "
+               "owning has paid for itself against it.")
+    body = _figure("chart-tco", charts.tco_chart(result), caption)
+    body += table(["year", "capex", "owned running", "other spend", "plan total", "depreciation", "kWh", "t CO2",
+                   *[NAMES[k] for k in alternatives]], rows, numeric=tuple(range(1, 8 + len(alternatives))), table_id="tco-table")
+    body += _list(summary_lines(result))
+    return _section("tco", f"Total cost of ownership over {result['years']} years", body)
 
 
 def _utilisation(plan: Plan) -> str:

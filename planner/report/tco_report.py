@@ -40,16 +40,22 @@ def render_text(result: dict, markdown: bool = False) -> str:
         out += ["  ".join(h.rjust(w) for h, w in zip(head, widths))] + ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
     out.append("")
     bullet = "- " if markdown else ""
-    out.append(f"{bullet}total over {years} year(s): " + ", ".join(f"{NAMES[k]} {usd(v)}" for k, v in result["totals_usd"].items()))
-    out.append(f"{bullet}NPV at {rate:.1%}: " + ", ".join(f"{NAMES[k]} {usd(v)}" for k, v in result["npv_usd"].items()))
-    for k in alternatives:
-        month = result["break_even_month"][k]
-        roi = result["roi"][k]
-        out.append(f"{bullet}against {NAMES[k]}: " + ("breaks even in month " + str(month) if month else "no break-even within the horizon")
-                   + ("" if roi is None else f"; ROI {roi:+.1%}"))
-    if result["energy_kwh"]:
-        out.append(f"{bullet}energy of owned servers: {result['energy_kwh']:,.0f} kWh"
-                   + (f", {result['co2_t']:,.1f} t CO2" if result["co2_t"] is not None else " (no grid intensity for the site)"))
-    if result.get("lead_time_weeks"):
-        out.append(f"{bullet}owned servers take {result['lead_time_weeks']:g} weeks to arrive: rent until then")
+    out += [bullet + line for line in summary_lines(result)]
     return "\n".join(out) + "\n"
+
+
+def summary_lines(result: dict) -> list[str]:
+    """Totals, NPVs, break-even and ROI against each alternative, energy and CO2, lead time."""
+    years, rate = result["years"], result["discount_rate"]
+    lines = [f"total over {years} year(s): " + ", ".join(f"{NAMES[k]} {usd(v)}" for k, v in result["totals_usd"].items()),
+             f"NPV at {rate:.1%}: " + ", ".join(f"{NAMES[k]} {usd(v)}" for k, v in result["npv_usd"].items())]
+    for k in (k for k in ("cloud", "api") if k in result["totals_usd"]):
+        month, roi = result["break_even_month"][k], result["roi"][k]
+        lines.append(f"against {NAMES[k]}: " + (f"breaks even in month {month}" if month else "no break-even within the horizon")
+                     + ("" if roi is None else f"; ROI {roi:+.1%}"))
+    if result["energy_kwh"]:
+        lines.append(f"energy of owned servers: {result['energy_kwh']:,.0f} kWh"
+                     + (f", {result['co2_t']:,.1f} t CO2" if result["co2_t"] is not None else " (no grid intensity for the site)"))
+    if result.get("lead_time_weeks"):
+        lines.append(f"owned servers take {result['lead_time_weeks']:g} weeks to arrive: rent until then")
+    return lines

@@ -116,3 +116,14 @@ def test_tco_command_formats(tmp_path):
     text = run("tco", HYBRID, "--years", "2", "--format", "markdown").stdout
     assert "| year | capex |" in text and "breaks even in month" in text and "t CO2" in text
     assert run("tco", HYBRID, "--years", "11").exit_code == 2  # click range: usage error
+
+
+def test_html_report_carries_the_tco_section(plan, lifecycle_result):
+    from planner.plan import Plan
+    from planner.report.html_report import render_html
+
+    page = render_html(Plan.model_validate(plan), tco=lifecycle_result)
+    assert 'id="tco"' in page and 'id="tco-table"' in page
+    assert "tco-plan" in page and "tco-cloud" in page and "tco-api" in page
+    month = lifecycle_result["break_even_month"]["cloud"]
+    assert f"breaks even in month {month}" in page
