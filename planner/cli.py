@@ -200,7 +200,8 @@ def report(problem, output, solver, time_limit, gap, varies, points, no_frontier
         rows, _ = _run_scenarios(problem, settings, catalog_dir, "loky", jobs, None, solver, time_limit, gap)
         front = sweep.frontier_points(sweep.frontier(rows, metric), [s.name for s in settings])
     years = tco_years if tco_years is not None else (3 if loaded.problem.options.on_prem is not None else 0)
-    owning = lifecycle.tco(loaded, catalogs, pipeline.solver_options(loaded, solver, time_limit, gap), years) if years else None
+    owning = (lifecycle.tco(loaded, catalogs, pipeline.solver_options(loaded, solver, time_limit, gap), years, solved)
+              if years else None)  # the same plan as the report's
     _emit(render_html(solved.plan, baselines=workflow.baseline_bars(solved.plan), frontier=front, tco=owning), output)
 
 
@@ -330,7 +331,10 @@ def validate(problem, catalog_dir):
     from planner.scope import resolve_scope
     from planner.workload import demand_series, length_samples
 
+    from planner.onprem import with_onprem
+
     loaded, catalogs = _load(problem, catalog_dir)
+    catalogs = with_onprem(loaded, catalogs)  # owned sites checked like solve does
     resolve_scope(loaded, catalogs)
     length_samples(loaded)
     demand_series(loaded)

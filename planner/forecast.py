@@ -328,6 +328,7 @@ def demand_csv(result: Forecast) -> str:
 def demand_snippet(result: Forecast, file: str, column: str) -> dict:
     """What a problem needs to read the file: ``workload.demand`` fields."""
     return {"profile": "file", "file": file, "value_column": column, "step_seconds": result.step_seconds,
+            "period_hours": max(1.0, result.step_seconds / 3600.0),  # a period holds whole steps
             "horizon_hours": round(result.summary["forecast"]["horizon_hours"], 6)}
 
 

@@ -20,6 +20,7 @@ WEEK = 7 * DAY
 MONTH = 730 * HOUR  # planner.units: 730 hours per month
 MAX_HORIZON_HOURS = 8784.0  # a problem's workload.demand.horizon_hours is at most this
 TREND_MIN_DAYS = 28.0
+MAX_HISTORY_STEPS = 5_000_000  # a year at 10-second steps is 3.2 M: more means a stray timestamp
 MIN_LEVEL_POINTS = 3
 
 _UNITS = {
@@ -182,6 +183,10 @@ def read_history(path: str | Path, column: str = "requests", step_seconds: float
         idx = np.rint(pos).astype(np.int64)
         if np.any(np.abs(pos - idx) > 1e-6) or np.any(np.diff(idx) <= 0):
             raise InputError(f"{path}: column '{name}': times are not on a grid of {step:g} s steps")
+        if idx[-1] + 1 > MAX_HISTORY_STEPS:
+            line = int(np.argmax(np.diff(idx))) + 3  # the file line after the widest gap (header = line 1)
+            raise InputError(f"{path}:{line}: column '{name}': a gap of {int(np.diff(idx).max())} steps of {step:g} s "
+                             f"would make the history {idx[-1] + 1:,} steps long (at most {MAX_HISTORY_STEPS:,})")
         if idx[-1] + 1 != len(idx):
             filled = np.zeros(idx[-1] + 1)
             filled[idx] = counts

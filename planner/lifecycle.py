@@ -24,13 +24,14 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from planner.catalog import Catalogs
-from planner.errors import InputError
+from planner.errors import InfeasibleError, InputError
 from planner.milp.data import SolverOptions
 from planner.onprem import ONPREM_CLOUD, owned_server, site_figures, with_onprem
 from planner.plan import Plan
-from planner.problem import LoadedProblem
+from planner.problem import LoadedProblem, Problem
 from planner.tco import MONTHS_PER_YEAR, break_even_month, npv, owning_schedule
 
 MAX_YEARS = 10
@@ -54,13 +55,17 @@ def owned_fleet(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[t
 
 
 def _streams(plan: Plan, fleet, months: int) -> dict[str, np.ndarray]:
-    """Monthly cash of a plan: capex at month 0; running cost of owned servers and everything else."""
-    owned_monthly = sum(plan.monthly(a.cost_usd) for a in plan.assignments if a.tier == "owned")
-    rest = plan.monthly_cost_usd - owned_monthly  # cloud, API overflow, storage, egress, fees
+    """Monthly cash of a plan: capex at month 0; running cost (and replacements) of owned servers;
+    everything else. The owned lines' hourly price (capital recovery + running) is taken out of the
+    plan's cost and their cash flows put in; a platform fee on them stays in ``rest``."""
+    owned_price = sum(plan.monthly(a.price_usd_per_instance_hour * a.instances_by_period[0] * plan.horizon_hours)
+                      for a in plan.assignments if a.tier == "owned")
+    rest = plan.monthly_cost_usd - owned_price  # cloud, API overflow, storage, egress, fees
     schedules = [owning_schedule(server, count, months) for server, count, _ in fleet]
-    running = sum((s["running"].to_numpy() for s in schedules), np.zeros(months))
+    running = sum((s["running"].to_numpy() + s["replacement"].to_numpy() for s in schedules), np.zeros(months))
     return {
         "capex": float(sum(server.capex_usd * count for server, count, _ in fleet)),
+        "replacement": sum((s["replacement"].to_numpy() for s in schedules), np.zeros(months)),
         "running": running,
         "rest": np.full(months, rest),
         "depreciation": sum((s["depreciation"].to_numpy() for s in schedules), np.zeros(months)),
@@ -70,8 +75,26 @@ def _streams(plan: Plan, fleet, months: int) -> dict[str, np.ndarray]:
     }
 
 
-def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years: int) -> dict:
-    """The comparison of the module docstring as a JSON-ready dict (per-year table as records)."""
+def renting_only(loaded: LoadedProblem) -> LoadedProblem:
+    """The problem without owned servers, validated like a problem file: no ``on_prem``, no tier
+    ``owned`` (on-demand when nothing else is left), no rule naming the ``onprem`` cloud."""
+    data = loaded.problem.model_dump(mode="json")
+    opts = data["options"]
+    opts["on_prem"] = None
+    opts["tiers"] = [t for t in opts["tiers"] if t != "owned"] or ["on-demand"]
+    if opts["clouds"] != "any":
+        opts["clouds"] = [c for c in opts["clouds"] if str(c).strip().lower() != ONPREM_CLOUD] or "any"
+    for key in ("quotas", "platform_fees", "spot_availability"):
+        opts[key] = [r for r in opts[key] if str(r.get("cloud") or "").strip().lower() != ONPREM_CLOUD]
+    try:
+        return dataclasses.replace(loaded, problem=Problem.model_validate(data))
+    except ValidationError as exc:  # cannot happen for a problem that validated with owned servers
+        raise InputError(f"{loaded.path}: the problem without owned servers is not valid: {exc.errors()[0]['msg']}") from None
+
+
+def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years: int, solved=None) -> dict:
+    """The comparison of the module docstring as a JSON-ready dict (per-year table as records);
+    ``solved``: the problem's verified plan when the caller has it (``planner report``)."""
     from planner.baselines import api_only
     from planner.workflow import solve_verified
 
@@ -79,23 +102,23 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
         raise InputError(f"--years must be 1..{MAX_YEARS} (got {years})")
     op = loaded.problem.options.on_prem
     rate = op.discount_rate if op is not None else 0.0
-    solved = solve_verified(loaded, catalogs, options, baselines=False)
+    solved = solved or solve_verified(loaded, catalogs, options, baselines=False)
     plan = solved.plan
     fleet = owned_fleet(loaded, with_onprem(loaded, catalogs), plan)
     months = years * MONTHS_PER_YEAR
     mine = _streams(plan, fleet, months)
     own_monthly = mine["running"] + mine["rest"]
     own_cum = mine["capex"] + np.cumsum(own_monthly)
-    sides = {"plan": {"monthly_usd": float(np.mean(own_monthly)), "capex_usd": mine["capex"],
+    sides = {"plan": {"monthly_usd": float(np.mean(own_monthly - mine["replacement"])), "capex_usd": mine["capex"],
                       "fleet": [label for _, _, label in fleet]}}
     alternatives: dict[str, np.ndarray] = {}
     if fleet:  # renting only: the same problem without owned servers
-        opts = loaded.problem.options
-        cloud_problem = dataclasses.replace(loaded, problem=loaded.problem.model_copy(update={"options": opts.model_copy(
-            update={"on_prem": None, "tiers": [t for t in opts.tiers if t != "owned"]})}))
-        cloud = solve_verified(cloud_problem, catalogs, options, baselines=False).plan
-        alternatives["cloud"] = np.full(months, cloud.monthly_cost_usd)
-        sides["cloud"] = {"monthly_usd": cloud.monthly_cost_usd, "capex_usd": 0.0}
+        try:
+            cloud = solve_verified(renting_only(loaded), catalogs, options, baselines=False).plan
+            alternatives["cloud"] = np.full(months, cloud.monthly_cost_usd)
+            sides["cloud"] = {"monthly_usd": cloud.monthly_cost_usd, "capex_usd": 0.0}
+        except InfeasibleError as exc:
+            sides["cloud_unavailable"] = [m.strip() for m in exc.messages][:3]
     api = api_only(solved.prep, plan)
     if api.monthly_cost_usd is not None:
         alternatives["api"] = np.full(months, api.monthly_cost_usd)
@@ -105,11 +128,14 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
                           "depreciation": mine["depreciation"], "kwh": mine["kwh"], "kg_co2": mine["kg_co2"],
                           **{f"{name}_spend": flows for name, flows in alternatives.items()}})
     per_year = table.groupby("year").sum().reset_index()
-    per_year.insert(1, "capex", [mine["capex"] if y == 1 else 0.0 for y in per_year["year"]])
+    replacements = pd.Series(mine["replacement"]).groupby(year).sum().to_numpy()
+    per_year["owned_running"] -= replacements  # purchases are capex, not running cost
+    per_year.insert(1, "capex", replacements + np.where(per_year["year"].to_numpy() == 1, mine["capex"], 0.0))
     per_year.insert(4, "plan_spend", per_year["capex"] + per_year["owned_running"] + per_year["other_spend"])
     if not mine["co2_known"]:
         per_year["kg_co2"] = np.nan
     totals = {"plan": float(own_cum[-1]), **{k: float(v.sum()) for k, v in alternatives.items()}}
+    invested = mine["capex"] + float(mine["replacement"].sum())  # ROI: net saving per dollar put into servers
     return {
         "problem": loaded.problem.name, "years": years, "discount_rate": rate, "sides": sides,
         "per_year": [{k: (None if isinstance(v, float) and np.isnan(v) else (v.item() if isinstance(v, np.generic) else v))
@@ -117,7 +143,10 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
         "totals_usd": totals,
         "npv_usd": {"plan": npv(rate, own_monthly, mine["capex"]), **{k: npv(rate, v) for k, v in alternatives.items()}},
         "break_even_month": {k: break_even_month(own_cum, np.cumsum(v)) for k, v in alternatives.items()},
-        "roi": {k: (totals[k] - totals["plan"]) / totals["plan"] if totals["plan"] else None for k in alternatives},
+        # cumulative cash out at the end of months 0..M (the chart)
+        "cumulative_usd": {"plan": [mine["capex"], *map(float, own_cum)],
+                           **{k: [0.0, *map(float, np.cumsum(v))] for k, v in alternatives.items()}},
+        "roi": {k: (totals[k] - totals["plan"]) / invested if invested else None for k in alternatives},
         "energy_kwh": float(mine["kwh"].sum()),
         "co2_t": float(mine["kg_co2"].sum()) / 1000.0 if mine["co2_known"] and fleet else None,
         "lead_time_weeks": op.lead_time_weeks if op is not None else None,

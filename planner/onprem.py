@@ -60,7 +60,9 @@ def site_figures(loaded: LoadedProblem, catalogs: Catalogs) -> list[SiteFigures]
             cell = np.nan if row is None else float(row[name]) if row[name] == row[name] else np.nan
             if np.isfinite(cell):
                 values[name] = cell
-                sources.append(f"{name}: {row['source']} ({row['retrieved']})")
+                defaulted = f"energy.csv {site.geo}: {row['source']} ({row['retrieved']})"
+                if defaulted not in sources:
+                    sources.append(defaulted)
             elif name == "kg_co2_per_kwh":
                 values[name] = None  # CO2 is reported where known
             else:
@@ -129,10 +131,13 @@ def onprem_tables(loaded: LoadedProblem, catalogs: Catalogs) -> tuple[pd.DataFra
 def with_onprem(loaded: LoadedProblem, catalogs: Catalogs) -> Catalogs:
     """The catalogs with the problem's sites as offers and regions (unchanged without ``on_prem``).
     The fingerprint stays the files' (the sites are the problem's)."""
-    if loaded.problem.options.on_prem is None or (catalogs.offers["cloud"] == ONPREM_CLOUD).any():
-        return catalogs  # (already with the sites: prepare's catalogs passed on)
-    offers, regions = onprem_tables(loaded, catalogs)
     tables = dict(catalogs.tables)
-    tables["offers"] = pd.concat([catalogs.offers, offers], ignore_index=True)
-    tables["regions"] = pd.concat([catalogs.regions, regions], ignore_index=True)
+    for name in ("offers", "regions"):  # another problem's sites (catalogs passed on) never stay
+        tables[name] = tables[name][tables[name]["cloud"] != ONPREM_CLOUD].reset_index(drop=True)
+    base = dataclasses.replace(catalogs, tables=dict(tables))
+    if loaded.problem.options.on_prem is None:
+        return base
+    offers, regions = onprem_tables(loaded, base)
+    tables["offers"] = pd.concat([tables["offers"], offers], ignore_index=True)
+    tables["regions"] = pd.concat([tables["regions"], regions], ignore_index=True)
     return dataclasses.replace(catalogs, tables=tables)

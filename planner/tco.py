@@ -11,6 +11,8 @@ Conventions (the ones a spreadsheet TCO uses; every function is plain arithmetic
   facility's power usage effectiveness; ``h`` = 730 hours), its rack space ``P × colo`` (colocation
   is priced per kW of provisioned power per month), maintenance ``capex × share / 12`` and staff
   ``staff per server-year / 12``.
+* Servers are replaced at the end of each lifetime that ends within the horizon (the purchase is paid
+  again then), so a horizon longer than the lifetime costs what keeping the fleet costs.
 * Depreciation is straight-line over the lifetime (book value; not a cash flow): it is reported,
   and the capital recovery factor ``CRF = r (1 + r)^n / ((1 + r)^n - 1)`` turns the purchase into the
   level yearly payment that repays it with interest over ``n`` years: the price per hour an owned
@@ -18,8 +20,8 @@ Conventions (the ones a spreadsheet TCO uses; every function is plain arithmetic
 * Energy in kWh and, where a grid intensity is given, CO2 in kg follow the same per-month terms.
 * Break-even month: the first month whose cumulative cash cost of owning is at most the cumulative
   cost of the alternative (undiscounted, as finance teams quote it); ``None`` if never within the
-  horizon. ROI of owning against an alternative over the horizon: (its total − owning's total) /
-  owning's total, undiscounted; the NPVs are reported beside it.
+  horizon. ROI of owning against an alternative over the horizon: the net saving (its total −
+  owning's total, undiscounted) over the money invested in servers; the NPVs are reported beside it.
 """
 
 from __future__ import annotations
@@ -105,20 +107,27 @@ def break_even_month(own_cumulative: np.ndarray, other_cumulative: np.ndarray) -
     return int(hit[0]) + 1 if hit.size else None
 
 
+def life_months(server: OwnedServer) -> int:
+    """Whole months of a server's lifetime (at least 1)."""
+    return max(int(round(server.lifetime_years * MONTHS_PER_YEAR)), 1)
+
+
 def owning_schedule(server: OwnedServer, count: int, months: int) -> pd.DataFrame:
-    """Month by month (1..months) for ``count`` servers bought at month 0: running costs by kind,
-    cash out (running; the capex is month 0's), straight-line depreciation, book value, kWh, kg CO2."""
+    """Month by month (1..months) for ``count`` servers bought at month 0 and replaced at the end of
+    each lifetime that ends before the horizon does: running costs by kind, ``running`` (their sum),
+    ``replacement`` (the purchase again, at the end of month L, 2L, ...; month 0's purchase is the
+    caller's upfront capex), straight-line depreciation, book value of the servers in service, kWh, kg CO2."""
     if count < 0 or months <= 0:
         raise ValueError("count must be >= 0 and months > 0")
     m = np.arange(1, months + 1)
     running = {k: np.full(months, v * count) for k, v in server.running_usd_per_month().items()}
     capex = server.capex_usd * count
-    life_months = server.lifetime_years * MONTHS_PER_YEAR
-    depreciation = np.where(m <= life_months, capex / life_months, 0.0)
+    life = life_months(server)
     frame = pd.DataFrame({"month": m, **running})
     frame["running"] = sum(running.values())
-    frame["depreciation"] = depreciation
-    frame["book_value"] = capex - np.cumsum(depreciation)
+    frame["replacement"] = np.where((m % life == 0) & (m < months), capex, 0.0)
+    frame["depreciation"] = capex / life
+    frame["book_value"] = capex - (capex / life) * (((m - 1) % life) + 1)
     frame["kwh"] = server.kwh_per_month * count
     frame["kg_co2"] = frame["kwh"] * server.kg_co2_per_kwh if server.kg_co2_per_kwh is not None else np.nan
     return frame
@@ -139,22 +148,25 @@ def compare(server: OwnedServer, count: int, rent_usd_per_month: float, api_usd_
         running=("running", "sum"), energy=("energy", "sum"), colocation=("colocation", "sum"),
         maintenance=("maintenance", "sum"), staff=("staff", "sum"), depreciation=("depreciation", "sum"),
         kwh=("kwh", "sum"), kg_co2=("kg_co2", "sum"), rent=("rent", "sum"), api=("api", "sum")).reset_index()
-    per_year.insert(1, "capex", [capex if y == 1 else 0.0 for y in per_year["year"]])
+    replacement = own.assign(year=year).groupby("year")["replacement"].sum().to_numpy()
+    per_year.insert(1, "capex", replacement + np.where(per_year["year"].to_numpy() == 1, capex, 0.0))
     if server.kg_co2_per_kwh is None:
         per_year["kg_co2"] = np.nan
     if api is None:
         per_year["api"] = np.nan
-    own_cum = capex + np.cumsum(own["running"].to_numpy())
+    own_cum = capex + np.cumsum(own["running"].to_numpy() + own["replacement"].to_numpy())
+    invested = capex + float(own["replacement"].sum())
     totals = {"own": float(own_cum[-1]), "rent": float(rent.sum()), "api": None if api is None else float(api.sum())}
     out = {
         "years": years, "discount_rate": discount_rate, "servers": count, "per_year": per_year,
         "totals": totals,
-        "npv": {"own": npv(discount_rate, own["running"].to_numpy(), capex), "rent": npv(discount_rate, rent),
+        "npv": {"own": npv(discount_rate, own["running"].to_numpy() + own["replacement"].to_numpy(), capex),
+                "rent": npv(discount_rate, rent),
                 "api": None if api is None else npv(discount_rate, api)},
         "break_even_month": {"rent": break_even_month(own_cum, np.cumsum(rent)),
                              "api": None if api is None else break_even_month(own_cum, np.cumsum(api))},
-        "roi": {"rent": (totals["rent"] - totals["own"]) / totals["own"] if totals["own"] else None,
-                "api": None if api is None or not totals["own"] else (totals["api"] - totals["own"]) / totals["own"]},
+        "roi": {"rent": (totals["rent"] - totals["own"]) / invested if invested else None,
+                "api": None if api is None or not invested else (totals["api"] - totals["own"]) / invested},
         "usd_per_hour_per_server": server.usd_per_hour(discount_rate),
     }
     return out

@@ -198,7 +198,12 @@ def demand_series(loaded: LoadedProblem) -> DemandSeries:
     shares = np.array([loaded.problem.workload.user_regions[r] for r in regions])
     if demand.profile == "file":
         steps = _file_steps(loaded)
-        per_period = max(1, int(round(demand.period_hours * 3600 / demand.step_seconds)))
+        ratio = demand.period_hours * 3600 / demand.step_seconds
+        if ratio < 1 - 1e-9 or abs(ratio - round(ratio)) > 1e-6:
+            raise ProblemError(f"{loaded.where('workload', 'demand', 'period_hours')}: a period of {demand.period_hours:g} h "
+                               f"must be a whole number of the file's {demand.step_seconds:g}-second steps "
+                               f"(e.g. period_hours: {max(demand.step_seconds / 3600, 1):g})")
+        per_period = int(round(ratio))
         trace_hours = len(steps) * demand.step_seconds / 3600
         horizon = demand.horizon_hours or trace_hours
     else:

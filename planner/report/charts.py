@@ -46,8 +46,8 @@ def _styled(chart):
 
 
 def tier_order(tier: str) -> tuple[int, str]:
-    """Stacking order: reserved at the bottom (constant over the horizon), then on-demand, then spot."""
-    rank = 0 if tier.startswith("reserved") else {"on-demand": 1, "spot": 2}.get(tier, 3)
+    """Stacking order: owned and reserved at the bottom (constant over the horizon), then on-demand, then spot."""
+    rank = 0 if tier.startswith("reserved") or tier == "owned" else {"on-demand": 1, "spot": 2}.get(tier, 3)
     return rank, tier
 
 
@@ -188,10 +188,9 @@ def tco_chart(result: dict, chart_id: str = "chart-tco") -> str:
     fig, ax = _figure(9.0, 3.6)
     styles = {"plan": ("#59a14f", "this plan"), "cloud": ("#4e79a7", "renting only"), "api": ("#9aa5b1", "per-token API only")}
     for name, (colour, label) in styles.items():
-        side = result["sides"].get(name)
-        if side is None:
+        cash = result["cumulative_usd"].get(name)
+        if cash is None:
             continue
-        cash = [side["capex_usd"] + m * side["monthly_usd"] for m in months]
         ax.plot(months, cash, color=colour, linewidth=1.4, label=label, gid=f"tco-{name}")
     ax.set_xlabel("month")
     ax.set_ylabel("cumulative USD")

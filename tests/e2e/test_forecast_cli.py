@@ -44,7 +44,8 @@ def test_writes_a_demand_file_a_problem_reads(history, tmp_path):
     assert summary["forecast"]["written"] == "quantile 0.9" and summary["forecast"]["steps"] == 168
     assert any("summed from 60 s to 3600 s" in n for n in summary["notes"])
     demand = summary["output"]["demand"]
-    assert demand == {"profile": "file", "file": str(out), "value_column": "requests", "step_seconds": 3600.0, "horizon_hours": 168.0}
+    assert demand == {"profile": "file", "file": str(out), "value_column": "requests", "step_seconds": 3600.0,
+                      "period_hours": 1.0, "horizon_hours": 168.0}
     (tmp_path / "p.yaml").write_text(
         "name: t\nmodel: llama-3.1-8b\nworkload:\n  input_tokens: {mean: 1000}\n  output_tokens: {mean: 200}\n"
         "  demand: {profile: file, file: demand.csv, value_column: requests, step_seconds: 3600, period_hours: 24,"

@@ -100,7 +100,29 @@ def test_tco_years_add_up_like_a_spreadsheet(lifecycle_result):
     assert month == int(np.ceil(398_000 / (cloud - plan_monthly)))
     i = 1.10 ** (1 / 12) - 1
     assert r["npv_usd"]["cloud"] == pytest.approx(cloud * (1 - (1 + i) ** -36) / i)
-    assert r["roi"]["cloud"] == pytest.approx((36 * cloud - r["totals_usd"]["plan"]) / r["totals_usd"]["plan"])
+    assert r["roi"]["cloud"] == pytest.approx((36 * cloud - r["totals_usd"]["plan"]) / 398_000)  # per dollar invested
+
+
+def test_tco_other_spend_is_the_plan_less_its_owned_servers(plan, lifecycle_result):
+    owned = sum(a["price_usd_per_instance_hour"] * a["instances_by_period"][0] for a in plan["assignments"] if a["tier"] == "owned")
+    other_monthly = plan["monthly_cost_usd"] - owned * 730
+    assert lifecycle_result["per_year"][0]["other_spend"] == pytest.approx(12 * other_monthly, rel=1e-9)
+
+
+def test_tco_only_owned_tier_and_onprem_named_in_clouds(tmp_path):
+    from planner.lifecycle import renting_only
+    from planner.problem import load_problem
+
+    text = HYBRID.read_text().replace("data/azure2023", str(ROOT / "problems" / "data" / "azure2023"))
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace("tiers: [owned, reserved-1y, on-demand, spot]", "tiers: [owned]")
+                    .replace("clouds: [aws, gcp]", "clouds: [aws, gcp, onprem]"))
+    rented = renting_only(load_problem(path)).problem.options
+    assert rented.tiers == ["on-demand"] and rented.clouds == ["aws", "gcp"] and rented.on_prem is None
+    result = run("tco", path, "--years", "1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert "cloud" in data["sides"] and data["sides"]["plan"]["capex_usd"] > 0
 
 
 def test_tco_command_formats(tmp_path):

@@ -30,7 +30,7 @@ def test_three_years_of_two_servers_against_rent_and_api():
     assert out["totals"]["rent"] == 1_080_000 and out["totals"]["api"] == 1_440_000
     # 500,000 + 9,566.95 m <= 30,000 m from m = 24.47: month 25; against 40,000: m = 16.43 -> 17
     assert out["break_even_month"] == {"rent": 25, "api": 17}
-    assert out["roi"]["rent"] == pytest.approx((1_080_000 - 844_410.08) / 844_410.08, abs=1e-8)
+    assert out["roi"]["rent"] == pytest.approx((1_080_000 - 844_410.08) / 500_000, abs=1e-8)  # net saving per dollar invested
     year = out["per_year"]
     assert year["capex"].tolist() == [500_000, 0, 0]
     assert year["running"].round(2).tolist() == [round(24 * RUNNING, 2)] * 3
@@ -56,11 +56,20 @@ def test_capital_recovery_and_hourly_price():
     assert round(SERVER.usd_per_hour(0.08), 2) == 13.70
 
 
-def test_depreciation_ends_with_the_lifetime():
+def test_servers_are_replaced_at_the_end_of_their_life():
     frame = owning_schedule(SERVER, 1, 72)
-    assert frame["depreciation"].iloc[59] == pytest.approx(250_000 / 60)
-    assert frame["depreciation"].iloc[60] == 0.0
+    assert frame["replacement"].tolist() == [0.0] * 59 + [250_000.0] + [0.0] * 12  # end of month 60
     assert frame["book_value"].iloc[59] == pytest.approx(0.0, abs=1e-6)
+    assert frame["book_value"].iloc[60] == pytest.approx(250_000 - 250_000 / 60)  # the new server's first month
+    assert frame["depreciation"].iloc[60] == pytest.approx(250_000 / 60)
+    assert owning_schedule(SERVER, 1, 60)["replacement"].sum() == 0  # the horizon ends with the first life
+
+
+def test_a_horizon_longer_than_the_lifetime_pays_for_the_replacement():
+    short = OwnedServer(**{**SERVER.__dict__, "lifetime_years": 2})
+    out = compare(short, 1, rent_usd_per_month=30_000, api_usd_per_month=None, years=3, discount_rate=0.0)
+    assert out["totals"]["own"] == pytest.approx(2 * 250_000 + 36 * RUNNING)
+    assert out["per_year"]["capex"].tolist() == [250_000, 250_000, 0]  # bought again at the end of month 24
 
 
 def test_never_breaking_even_and_bad_input():

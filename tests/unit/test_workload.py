@@ -111,3 +111,26 @@ def test_non_finite_rates_and_lengths_are_input_errors(tmp_path):
         demand_series(_problem("{profile: file, file: rates.csv}", tmp_path))
     with pytest.raises(ProblemError, match="finite number|Input should be"):
         _problem("{profile: constant, rps: .inf}")
+
+
+def test_a_demand_file_step_longer_than_a_period_is_refused(tmp_path):
+    """A daily file (e.g. a long forecast) read with hourly periods would put each day into one hour."""
+    from planner.errors import ProblemError
+    from planner.problem import parse_problem
+    from planner.workload import demand_series
+
+    (tmp_path / "daily.csv").write_text("requests\n" + "\n".join(["86400"] * 7) + "\n")
+    text = """
+name: t
+model: llama-3.1-8b
+workload:
+  input_tokens: {mean: 100}
+  output_tokens: {mean: 100}
+  demand: {profile: file, file: daily.csv, step_seconds: 86400, period_hours: PERIOD}
+slo: {tpot_p99_ms: 50}
+"""
+    with pytest.raises(ProblemError, match="period_hours.*whole number of the file's 86400-second steps"):
+        demand_series(parse_problem(text.replace("PERIOD", "1"), tmp_path / "p.yaml"))
+    series = demand_series(parse_problem(text.replace("PERIOD", "24"), tmp_path / "p.yaml"))
+    assert series.period_hours.tolist() == [24.0] * 7
+    assert series.demand_rps.sum(axis=0).tolist() == pytest.approx([1.0] * 7)  # 86,400 requests a day = 1 req/s
