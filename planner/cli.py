@@ -83,6 +83,22 @@ def _load(problem_path: str, catalog_dir: str | None):
     return loaded, load_catalogs(catalog_dir)
 
 
+def _comparison_options(fn):
+    """The options of the commands that solve a problem twice and compare (``roi``, ``tco``)."""
+    for opt in reversed([
+        click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True),
+        click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout"),
+        click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver"),
+        click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite,
+                     help="solver time limit (s) per plan"),
+        click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite,
+                     help="relative MIP gap, e.g. 0.005"),
+        catalogs_option,
+    ]):
+        fn = opt(fn)
+    return fn
+
+
 @click.group()
 @click.version_option(package_name="llm-inference-planner")
 def main() -> None:
@@ -123,12 +139,7 @@ def solve(problem, fmt, output, solver, time_limit, gap, dump_lp, baselines, cat
 @main.command()
 @click.argument("problem", type=click.Path(dir_okay=False))
 @click.option("--years", type=click.IntRange(1, 10), default=3, show_default=True, help="years compared")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout")
-@click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s) per plan")
-@click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap, e.g. 0.005")
-@catalogs_option
+@_comparison_options
 @handled
 def tco(problem, years, fmt, output, solver, time_limit, gap, catalog_dir):
     """Own, rent or buy tokens? The plan (with owned servers where options.on_prem allows) against
@@ -149,12 +160,7 @@ def tco(problem, years, fmt, output, solver, time_limit, gap, catalog_dir):
               help="spec-decoding, prefix-caching, disaggregation, sparsity, fp8, int8, int4, fp4, fp8-kv, paged-kv or engine:NAME")
 @click.option("--engineering-cost", type=click.FloatRange(min=0), default=0.0, callback=_finite, show_default=True,
               help="one-off cost of adopting the technique (USD): gives the payback period")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout")
-@click.option("--solver", type=click.Choice(["highs", "cbc"]), default=None, help="override the problem's solver")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, callback=_finite, help="solver time limit (s) per plan")
-@click.option("--gap", type=click.FloatRange(0, 1, max_open=True), default=None, callback=_finite, help="relative MIP gap, e.g. 0.005")
-@catalogs_option
+@_comparison_options
 @handled
 def roi(problem, technique, engineering_cost, fmt, output, solver, time_limit, gap, catalog_dir):
     """Is a serving technique worth it? Solves with and without it: monthly saving, payback, P99 effect."""
