@@ -71,6 +71,7 @@ def _streams(plan: Plan, fleet, months: int) -> dict[str, np.ndarray]:
         "depreciation": sum((s["depreciation"].to_numpy() for s in schedules), np.zeros(months)),
         "kwh": sum((s["kwh"].to_numpy() for s in schedules), np.zeros(months)),
         "kg_co2": sum((np.nan_to_num(s["kg_co2"].to_numpy()) for s in schedules), np.zeros(months)),
+        "book_value": float(sum(s["book_value"].iloc[-1] for s in schedules)),
         "co2_known": all(server.kg_co2_per_kwh is not None for server, _, _ in fleet),
     }
 
@@ -147,6 +148,9 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
         "cumulative_usd": {"plan": [mine["capex"], *map(float, own_cum)],
                            **{k: [0.0, *map(float, np.cumsum(v))] for k, v in alternatives.items()}},
         "roi": {k: (totals[k] - totals["plan"]) / invested if invested else None for k in alternatives},
+        # straight-line book value of the owned servers at the end of the horizon: not credited in the
+        # totals (a resale price is not a catalog fact), stated so that a shorter horizon is read with it
+        "residual_book_value_usd": mine["book_value"],
         "energy_kwh": float(mine["kwh"].sum()),
         "co2_t": float(mine["kg_co2"].sum()) / 1000.0 if mine["co2_known"] and fleet else None,
         "lead_time_weeks": op.lead_time_weeks if op is not None else None,

@@ -53,6 +53,9 @@ def summary_lines(result: dict) -> list[str]:
         month, roi = result["break_even_month"][k], result["roi"][k]
         lines.append(f"against {NAMES[k]}: " + (f"breaks even in month {month}" if month else "no break-even within the horizon")
                      + ("" if roi is None else f"; ROI {roi:+.1%}"))
+    if result.get("residual_book_value_usd"):
+        lines.append(f"book value of the owned servers after {years} year(s): {usd(result['residual_book_value_usd'])} "
+                     "(straight-line; not credited in the totals)")
     if result["energy_kwh"]:
         lines.append(f"energy of owned servers: {result['energy_kwh']:,.0f} kWh"
                      + (f", {result['co2_t']:,.1f} t CO2" if result["co2_t"] is not None else " (no grid intensity for the site)"))

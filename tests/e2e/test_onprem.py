@@ -101,6 +101,7 @@ def test_tco_years_add_up_like_a_spreadsheet(lifecycle_result):
     i = 1.10 ** (1 / 12) - 1
     assert r["npv_usd"]["cloud"] == pytest.approx(cloud * (1 - (1 + i) ** -36) / i)
     assert r["roi"]["cloud"] == pytest.approx((36 * cloud - r["totals_usd"]["plan"]) / 398_000)  # per dollar invested
+    assert r["residual_book_value_usd"] == pytest.approx(398_000 * (1 - 36 / 60))  # 2 of 5 years left
 
 
 def test_tco_other_spend_is_the_plan_less_its_owned_servers(plan, lifecycle_result):
