@@ -363,7 +363,7 @@ def candidates(problem, fmt, output, catalog_dir):
     cols = ["candidate_id", "cloud", "region", "geo", "instance_type", "gpu", "gpus_per_instance", "tp", "pp", "precision",
             "kv_precision", "max_batch", "spec_draft_tokens", "role", "replicas_per_instance", "capacity_rps_per_replica", "capacity_rps",
             "ttft_p99_ms", "tpot_p99_ms", "e2e_p99_ms", "limit",
-            "price_on-demand", "price_spot", "price_reserved-1y", "price_reserved-3y"]
+            "price_on-demand", "price_spot", "price_reserved-1y", "price_reserved-3y", "price_owned"]
     frame = table[[c for c in cols if c in table.columns]]
     click.echo(f"{prep.candidates.evaluated} configurations evaluated; kept {len(frame)}; pruned: "
                + ", ".join(f"{v} {k}" for k, v in prep.candidates.pruned.items()), err=True)
@@ -441,7 +441,7 @@ def estimate(batch_file, model, gpu, num_gpus, tp, pp, precision, kv_precision, 
 
 
 @main.command()
-@click.argument("what", type=click.Choice(["gpus", "models", "offers", "apis", "regions"]))
+@click.argument("what", type=click.Choice(["gpus", "models", "offers", "apis", "regions", "servers", "energy"]))
 @click.option("--cloud", default=None, help="filter offers/regions by cloud")
 @click.option("--region", default=None, help="filter offers by region (substring)")
 @click.option("--gpu", default=None, help="filter offers by accelerator id or alias")
@@ -455,7 +455,7 @@ def catalog(what, cloud, region, gpu, model, fmt, catalog_dir):
 
     cats = load_catalogs(catalog_dir)
     frame = {"gpus": cats.accelerators, "models": cats.models, "offers": cats.offers,
-             "apis": cats.api_prices, "regions": cats.regions}[what]
+             "apis": cats.api_prices, "regions": cats.regions, "servers": cats.servers, "energy": cats.energy}[what]
     if cloud and "cloud" in frame:
         frame = frame[frame["cloud"].str.lower() == cloud.lower()]
     if region and "region" in frame:

@@ -119,7 +119,7 @@ def onprem_tables(loaded: LoadedProblem, catalogs: Catalogs) -> tuple[pd.DataFra
                 "cloud": ONPREM_CLOUD, "region": site.name, "instance_type": sid, "gpu": row["gpu"],
                 "gpus_per_instance": int(row["gpus_per_server"]),
                 "owned_usd_per_hour": owned.usd_per_hour(op.discount_rate),
-                "source": "; ".join([f"price and power: {row['source']} ({row['retrieved']})", *fig.sources]),
+                "source": "; ".join([f"servers.csv {sid}: {row['source']} ({row['retrieved']})", *fig.sources]),
                 "retrieved": str(row["retrieved"]),
                 "notes": (f"owned: {row['price_usd']:,.0f} USD over {op.lifetime_years:g} years at {op.discount_rate:.1%} "
                           f"+ per month energy {parts['energy']:,.2f}, colocation {parts['colocation']:,.2f}, maintenance "

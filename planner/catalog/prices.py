@@ -39,6 +39,8 @@ def tier_prices(offers: pd.DataFrame, discounts: pd.DataFrame) -> pd.DataFrame:
             price = np.where(use, derived, published)
             src = [x if isinstance(x, str) else "" for x in offers["cloud"].map(rule["source"])]
             basis = np.where(use, [f"on-demand less {p:g}% ({s})" for p, s in zip(pct, src)], basis)
+        if tier == "owned":  # planner.onprem: not a list price
+            basis = np.where(np.isfinite(price), "capital recovery + running cost (planner.tco)", "")
         out[f"price_{tier}"] = price
         out[f"basis_{tier}"] = basis
     return out

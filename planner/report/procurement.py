@@ -97,7 +97,7 @@ def recommendation_lines(plan: Plan) -> list[str]:
     lines: list[str] = []
     month = HOURS_PER_MONTH
     commits = commitments(plan)
-    lines.append("### Reserve")
+    lines.append("### Reserve" + (" and buy" if any(c.assignment.tier == "owned" for c in commits) else ""))
     if not commits:
         lines.append("- Nothing: no commitment pays for itself in this plan.")
     for c in commits:
