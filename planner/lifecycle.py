@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pandas as pd
 from pydantic import ValidationError
 
 from planner.catalog import Catalogs
@@ -32,7 +31,7 @@ from planner.milp.data import SolverOptions
 from planner.onprem import ONPREM_CLOUD, owned_server, site_figures, with_onprem
 from planner.plan import Plan
 from planner.problem import LoadedProblem, Problem
-from planner.tco import MONTHS_PER_YEAR, break_even_month, npv, owning_schedule
+from planner.tco import MONTHS_PER_YEAR, summarise
 
 MAX_YEARS = 10
 
@@ -54,26 +53,17 @@ def owned_fleet(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[t
     return out
 
 
-def _streams(plan: Plan, fleet, months: int) -> dict[str, np.ndarray]:
-    """Monthly cash of a plan: capex at month 0; running cost (and replacements) of owned servers;
-    everything else. The owned lines' hourly price (capital recovery + running) is taken out of the
-    plan's cost and their cash flows put in; a platform fee on them stays in ``rest``."""
+def _other_monthly(plan: Plan) -> float:
+    """What the plan costs a month besides its owned servers' hourly price (capital recovery +
+    running cost, replaced by their cash flows): cloud, API overflow, storage, egress, fees."""
     owned_price = sum(plan.monthly(a.price_usd_per_instance_hour * a.instances_by_period[0] * plan.horizon_hours)
                       for a in plan.assignments if a.tier == "owned")
-    rest = plan.monthly_cost_usd - owned_price  # cloud, API overflow, storage, egress, fees
-    schedules = [owning_schedule(server, count, months) for server, count, _ in fleet]
-    running = sum((s["running"].to_numpy() + s["replacement"].to_numpy() for s in schedules), np.zeros(months))
-    return {
-        "capex": float(sum(server.capex_usd * count for server, count, _ in fleet)),
-        "replacement": sum((s["replacement"].to_numpy() for s in schedules), np.zeros(months)),
-        "running": running,
-        "rest": np.full(months, rest),
-        "depreciation": sum((s["depreciation"].to_numpy() for s in schedules), np.zeros(months)),
-        "kwh": sum((s["kwh"].to_numpy() for s in schedules), np.zeros(months)),
-        "kg_co2": sum((np.nan_to_num(s["kg_co2"].to_numpy()) for s in schedules), np.zeros(months)),
-        "book_value": float(sum(s["book_value"].iloc[-1] for s in schedules)),
-        "co2_known": all(server.kg_co2_per_kwh is not None for server, _, _ in fleet),
-    }
+    return plan.monthly_cost_usd - owned_price
+
+
+def _as_plan(figures: dict) -> dict:
+    """``summarise``'s owning side is this command's plan."""
+    return {("plan" if k == "own" else k): v for k, v in figures.items()}
 
 
 def renting_only(loaded: LoadedProblem) -> LoadedProblem:
@@ -107,12 +97,8 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
     plan = solved.plan
     fleet = owned_fleet(loaded, with_onprem(loaded, catalogs), plan)
     months = years * MONTHS_PER_YEAR
-    mine = _streams(plan, fleet, months)
-    own_monthly = mine["running"] + mine["rest"]
-    own_cum = mine["capex"] + np.cumsum(own_monthly)
-    sides = {"plan": {"monthly_usd": float(np.mean(own_monthly - mine["replacement"])), "capex_usd": mine["capex"],
-                      "fleet": [label for _, _, label in fleet]}}
     alternatives: dict[str, np.ndarray] = {}
+    sides: dict = {}
     if fleet:  # renting only: the same problem without owned servers
         try:
             cloud = solve_verified(renting_only(loaded), catalogs, options, baselines=False).plan
@@ -124,35 +110,26 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
     if api.monthly_cost_usd is not None:
         alternatives["api"] = np.full(months, api.monthly_cost_usd)
         sides["api"] = {"monthly_usd": api.monthly_cost_usd, "capex_usd": 0.0, "detail": api.detail}
-    year = np.arange(months) // MONTHS_PER_YEAR + 1
-    table = pd.DataFrame({"year": year, "owned_running": mine["running"], "other_spend": mine["rest"],
-                          "depreciation": mine["depreciation"], "kwh": mine["kwh"], "kg_co2": mine["kg_co2"],
-                          **{f"{name}_spend": flows for name, flows in alternatives.items()}})
-    per_year = table.groupby("year").sum().reset_index()
-    replacements = pd.Series(mine["replacement"]).groupby(year).sum().to_numpy()
-    per_year["owned_running"] -= replacements  # purchases are capex, not running cost
-    per_year.insert(1, "capex", replacements + np.where(per_year["year"].to_numpy() == 1, mine["capex"], 0.0))
+    r = summarise([(server, count) for server, count, _ in fleet], months, rate, np.full(months, _other_monthly(plan)),
+                  alternatives)
+    sides["plan"] = {"monthly_usd": float(np.mean(r["own_monthly"])), "capex_usd": r["capex"],
+                     "fleet": [label for _, _, label in fleet]}
+    per_year = r["per_year"].drop(columns=["energy", "colocation", "maintenance", "staff"]).rename(
+        columns={"running": "owned_running", "other": "other_spend", **{k: f"{k}_spend" for k in alternatives}})
     per_year.insert(4, "plan_spend", per_year["capex"] + per_year["owned_running"] + per_year["other_spend"])
-    if not mine["co2_known"]:
-        per_year["kg_co2"] = np.nan
-    totals = {"plan": float(own_cum[-1]), **{k: float(v.sum()) for k, v in alternatives.items()}}
-    invested = mine["capex"] + float(mine["replacement"].sum())  # ROI: net saving per dollar put into servers
+    co2_known = bool(fleet) and not per_year["kg_co2"].isna().any()
     return {
         "problem": loaded.problem.name, "years": years, "discount_rate": rate, "sides": sides,
         "per_year": [{k: (None if isinstance(v, float) and np.isnan(v) else (v.item() if isinstance(v, np.generic) else v))
                       for k, v in row.items()} for row in per_year.to_dict("records")],
-        "totals_usd": totals,
-        "npv_usd": {"plan": npv(rate, own_monthly, mine["capex"]), **{k: npv(rate, v) for k, v in alternatives.items()}},
-        "break_even_month": {k: break_even_month(own_cum, np.cumsum(v)) for k, v in alternatives.items()},
-        # cumulative cash out at the end of months 0..M (the chart)
-        "cumulative_usd": {"plan": [mine["capex"], *map(float, own_cum)],
-                           **{k: [0.0, *map(float, np.cumsum(v))] for k, v in alternatives.items()}},
-        "roi": {k: (totals[k] - totals["plan"]) / invested if invested else None for k in alternatives},
+        "totals_usd": _as_plan(r["totals"]), "npv_usd": _as_plan(r["npv"]), "break_even_month": r["break_even_month"],
+        "cumulative_usd": _as_plan(r["cumulative"]),  # cash out at the end of months 0..M (the chart)
+        "roi": r["roi"],
         # straight-line book value of the owned servers at the end of the horizon: not credited in the
         # totals (a resale price is not a catalog fact), stated so that a shorter horizon is read with it
-        "residual_book_value_usd": mine["book_value"],
-        "energy_kwh": float(mine["kwh"].sum()),
-        "co2_t": float(mine["kg_co2"].sum()) / 1000.0 if mine["co2_known"] and fleet else None,
+        "residual_book_value_usd": r["book_value"],
+        "energy_kwh": float(per_year["kwh"].sum()),
+        "co2_t": float(per_year["kg_co2"].sum()) / 1000.0 if co2_known else None,
         "lead_time_weeks": op.lead_time_weeks if op is not None else None,
         "owned_cloud": ONPREM_CLOUD,
     }

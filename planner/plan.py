@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from planner.buckets import MIX_LABEL
 from planner.errors import InputError, read_text
 from planner.milp.build import api_billing_ratio
-from planner.milp.check import instance_starts
+from planner.milp.check import instance_starts, serving_units
 from planner.milp.data import RESERVED_TIERS, ROLE_DECODE, ROLE_PREFILL, MilpInput, SolveResult
 from planner.units import HOURS_PER_MONTH, MTOK
 
@@ -256,11 +256,8 @@ def _prefill_served(inp: MilpInput, result: SolveResult) -> dict[int, np.ndarray
         return {}
     role = np.asarray(inp.role)
     load = np.asarray(result.load_rps, dtype=float) / (1.0 + float(inp.headroom))  # (U, K, T)
-    units = sum((np.asarray(result.reserved[t], float)[:, None] for t in result.reserved), np.zeros((len(role), 1)))
-    units = units + sum((np.asarray(a, float) for t, a in result.per_period.items() if t != "spot"), 0.0)
-    spot = np.asarray(result.per_period.get("spot", 0.0), dtype=float)
-    a = np.ones(len(role)) if inp.spot_availability is None else np.asarray(inp.spot_availability, float)
-    prefill_cap = np.asarray(inp.prefill_capacity_rps, float)[:, None] * (units + a[:, None] * spot)  # (K, T)
+    units = serving_units(inp, result.reserved, result.per_period)  # spot at its availability, as the pool rows count
+    prefill_cap = np.asarray(inp.prefill_capacity_rps, float)[:, None] * units  # (K, T)
     out = {}
     for members in np.asarray(inp.pool_members, dtype=bool):
         pre = np.flatnonzero(members & (role == ROLE_PREFILL))

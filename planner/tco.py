@@ -133,40 +133,62 @@ def owning_schedule(server: OwnedServer, count: int, months: int) -> pd.DataFram
     return frame
 
 
+def summarise(fleet: list[tuple[OwnedServer, int]], months: int, discount_rate: float, other_monthly: np.ndarray,
+              alternatives: dict[str, np.ndarray]) -> dict:
+    """Owning ``fleet`` ((server, count) pairs bought at month 0, replaced at the end of each life)
+    with ``other_monthly`` spend beside it, against each alternative's monthly cash stream:
+
+    ``per_year`` (year, capex incl. replacements, running cost and its parts, ``other``,
+    depreciation, kWh, kg CO2 (NaN where a grid intensity is unknown), one column per alternative),
+    ``totals``/``npv`` (``own`` and each alternative), ``break_even_month``, ``roi`` (net saving per
+    dollar invested), ``cumulative`` cash at the end of months 0..M, ``invested``, ``book_value`` at the end."""
+    schedules = [owning_schedule(server, count, months) for server, count in fleet]
+
+    def total(column: str) -> np.ndarray:
+        return sum((np.nan_to_num(f[column].to_numpy(float)) for f in schedules), np.zeros(months))
+
+    capex = float(sum(server.capex_usd * count for server, count in fleet))
+    running, replacement = total("running"), total("replacement")
+    own_monthly = running + replacement + np.asarray(other_monthly, dtype=float)
+    own_cum = capex + np.cumsum(own_monthly)
+    invested = capex + float(replacement.sum())
+    year = np.arange(months) // MONTHS_PER_YEAR + 1
+    table = pd.DataFrame({"year": year, "running": running,
+                          **{k: total(k) for k in ("energy", "colocation", "maintenance", "staff")},
+                          "other": own_monthly - running - replacement, "depreciation": total("depreciation"),
+                          "kwh": total("kwh"), "kg_co2": total("kg_co2"), **alternatives})
+    per_year = table.groupby("year").sum().reset_index()
+    per_year.insert(1, "capex", pd.Series(replacement).groupby(year).sum().to_numpy()
+                    + np.where(per_year["year"].to_numpy() == 1, capex, 0.0))
+    if not all(server.kg_co2_per_kwh is not None for server, _ in fleet):
+        per_year["kg_co2"] = np.nan
+    totals = {"own": float(own_cum[-1]), **{k: float(v.sum()) for k, v in alternatives.items()}}
+    return {
+        "per_year": per_year, "totals": totals,
+        "npv": {"own": npv(discount_rate, own_monthly, capex), **{k: npv(discount_rate, v) for k, v in alternatives.items()}},
+        "break_even_month": {k: break_even_month(own_cum, np.cumsum(v)) for k, v in alternatives.items()},
+        "roi": {k: (totals[k] - totals["own"]) / invested if invested else None for k in alternatives},
+        "cumulative": {"own": [capex, *map(float, own_cum)], **{k: [0.0, *map(float, np.cumsum(v))] for k, v in alternatives.items()}},
+        "capex": capex, "invested": invested, "own_monthly": own_monthly - replacement,
+        "book_value": float(sum(f["book_value"].iloc[-1] for f in schedules)),
+    }
+
+
 def compare(server: OwnedServer, count: int, rent_usd_per_month: float, api_usd_per_month: float | None,
             years: int, discount_rate: float) -> dict:
     """Owning ``count`` servers against renting at ``rent_usd_per_month`` and the per-token API, over
     ``years``: per year (capex, running cost, depreciation, kWh, CO2, rent, API), totals, NPVs,
-    break-even months and ROI of owning (module docstring)."""
+    break-even months and ROI of owning (module docstring; ``summarise``)."""
     months = years * MONTHS_PER_YEAR
-    own = owning_schedule(server, count, months)
-    capex = server.capex_usd * count
-    rent = np.full(months, float(rent_usd_per_month))
-    api = None if api_usd_per_month is None else np.full(months, float(api_usd_per_month))
-    year = (own["month"].to_numpy() - 1) // MONTHS_PER_YEAR + 1
-    per_year = own.assign(year=year, rent=rent, api=api if api is not None else np.nan).groupby("year").agg(
-        running=("running", "sum"), energy=("energy", "sum"), colocation=("colocation", "sum"),
-        maintenance=("maintenance", "sum"), staff=("staff", "sum"), depreciation=("depreciation", "sum"),
-        kwh=("kwh", "sum"), kg_co2=("kg_co2", "sum"), rent=("rent", "sum"), api=("api", "sum")).reset_index()
-    replacement = own.assign(year=year).groupby("year")["replacement"].sum().to_numpy()
-    per_year.insert(1, "capex", replacement + np.where(per_year["year"].to_numpy() == 1, capex, 0.0))
-    if server.kg_co2_per_kwh is None:
-        per_year["kg_co2"] = np.nan
-    if api is None:
+    alternatives = {"rent": np.full(months, float(rent_usd_per_month))}
+    if api_usd_per_month is not None:
+        alternatives["api"] = np.full(months, float(api_usd_per_month))
+    r = summarise([(server, count)], months, discount_rate, np.zeros(months), alternatives)
+    per_year = r["per_year"].drop(columns="other")
+    if api_usd_per_month is None:
         per_year["api"] = np.nan
-    own_cum = capex + np.cumsum(own["running"].to_numpy() + own["replacement"].to_numpy())
-    invested = capex + float(own["replacement"].sum())
-    totals = {"own": float(own_cum[-1]), "rent": float(rent.sum()), "api": None if api is None else float(api.sum())}
-    out = {
-        "years": years, "discount_rate": discount_rate, "servers": count, "per_year": per_year,
-        "totals": totals,
-        "npv": {"own": npv(discount_rate, own["running"].to_numpy() + own["replacement"].to_numpy(), capex),
-                "rent": npv(discount_rate, rent),
-                "api": None if api is None else npv(discount_rate, api)},
-        "break_even_month": {"rent": break_even_month(own_cum, np.cumsum(rent)),
-                             "api": None if api is None else break_even_month(own_cum, np.cumsum(api))},
-        "roi": {"rent": (totals["rent"] - totals["own"]) / invested if invested else None,
-                "api": None if api is None or not invested else (totals["api"] - totals["own"]) / invested},
-        "usd_per_hour_per_server": server.usd_per_hour(discount_rate),
-    }
-    return out
+    missing = {"api": None} if api_usd_per_month is None else {}
+    return {"years": years, "discount_rate": discount_rate, "servers": count, "per_year": per_year,
+            "totals": {**r["totals"], **missing}, "npv": {**r["npv"], **missing},
+            "break_even_month": {**r["break_even_month"], **missing}, "roi": {**r["roi"], **missing},
+            "usd_per_hour_per_server": server.usd_per_hour(discount_rate)}
