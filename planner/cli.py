@@ -553,7 +553,7 @@ def schema():
 
 @main.command()
 @click.argument("history", type=click.Path(dir_okay=False))
-@click.option("--horizon", required=True, help="how far ahead: 24h, 7d, 52w, 12mo (a month is 730 h; at most 8784 h)")
+@click.option("--horizon", required=True, help="how far ahead: 24h, 7d, 52w, 12mo (a month is 730 h; at most 26352 h, 3 years)")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="write the demand file here (a problem reads it as workload.demand profile: file)")
 @click.option("--column", default="requests", show_default=True, help="the history's count column (also the demand file's)")

@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError
+from planner.units import HOURS_PER_MONTH
 from planner.forecast_input import (_SEASONS, DAY, HOUR, MIN_LEVEL_POINTS, MONTH, TREND_MIN_DAYS, ForecastOptions, Growth,
                                     History, parse_duration, parse_growth, parse_options, read_history)
 
@@ -326,10 +327,14 @@ def demand_csv(result: Forecast) -> str:
 
 
 def demand_snippet(result: Forecast, file: str, column: str) -> dict:
-    """What a problem needs to read the file: ``workload.demand`` fields."""
+    """What a problem needs to read the file: ``workload.demand`` fields. Over more than a month, a
+    day a period (each day's peak): a long timeline of hourly periods would make a large MILP."""
+    horizon = round(result.summary["forecast"]["horizon_hours"], 6)
+    period = max(1.0, result.step_seconds / 3600.0)  # a period holds whole steps
+    if horizon > HOURS_PER_MONTH and DAY % result.step_seconds == 0:
+        period = max(period, 24.0)
     return {"profile": "file", "file": file, "value_column": column, "step_seconds": result.step_seconds,
-            "period_hours": max(1.0, result.step_seconds / 3600.0),  # a period holds whole steps
-            "horizon_hours": round(result.summary["forecast"]["horizon_hours"], 6)}
+            "period_hours": period, "horizon_hours": horizon}
 
 
 def render_summary(result: Forecast, fmt: str, output: str | None) -> str:
@@ -368,6 +373,9 @@ def render_summary(result: Forecast, fmt: str, output: str | None) -> str:
     d = s["output"]["demand"]
     lines.append(("output", (f"wrote {output}" if output else "no file written (-o FILE)")))
     lines.append(("use it as", "workload.demand: {" + ", ".join(f"{k}: {v:g}" if isinstance(v, float) else f"{k}: {v}" for k, v in d.items()) + "}"))
+    if d["horizon_hours"] > HOURS_PER_MONTH:
+        lines.append(("commitments", "with options.commitment_starts: monthly the plan starts reserved or owned capacity in the "
+                                     "month the forecast needs it"))
     width = max(len(k) for k, _ in lines)
     text = "\n".join(f"{k:<{width}}  {v}" for k, v in lines)
     for note in s["notes"]:

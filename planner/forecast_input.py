@@ -18,7 +18,7 @@ HOUR = 3600.0
 DAY = 86400.0
 WEEK = 7 * DAY
 MONTH = 730 * HOUR  # planner.units: 730 hours per month
-MAX_HORIZON_HOURS = 8784.0  # a problem's workload.demand.horizon_hours is at most this
+MAX_HORIZON_HOURS = 26352.0  # a problem's workload.demand.horizon_hours is at most this (3 years)
 TREND_MIN_DAYS = 28.0
 MAX_HISTORY_STEPS = 5_000_000  # a year at 10-second steps is 3.2 M: more means a stray timestamp
 MIN_LEVEL_POINTS = 3
@@ -61,18 +61,18 @@ class Growth:
         return (1.0 + self.rate) ** (np.asarray(seconds, float) / self.per_seconds)
 
 
-def parse_growth(text: str) -> Growth:
+def parse_growth(text: str, option: str = "--growth") -> Growth:
     """``+30%/quarter``, ``-5%/month``, ``2.5%/week``: compound growth per period."""
     m = re.fullmatch(r"\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*%\s*/\s*(\d+(?:\.\d*)?)?\s*([a-zA-Z]+)\s*", str(text))
     unit = m.group(3).lower() if m else None
     if not m or unit not in _UNITS:
-        raise InputError(f"--growth: '{text}' is not a growth rate (e.g. +30%/quarter, -5%/month, 10%/year)")
+        raise InputError(f"{option}: '{text}' is not a growth rate (e.g. +30%/quarter, -5%/month, 10%/year)")
     rate = float(m.group(1)) / 100.0
     if rate <= -1.0:
-        raise InputError(f"--growth: '{text}' would take demand to zero or below (rate must be above -100%)")
+        raise InputError(f"{option}: '{text}' would take demand to zero or below (rate must be above -100%)")
     per = float(m.group(2) or 1.0) * _UNITS[unit]
     if not per > 0:
-        raise InputError(f"--growth: '{text}' has a zero period")
+        raise InputError(f"{option}: '{text}' has a zero period")
     return Growth(rate, per, str(text).strip())
 
 
@@ -114,7 +114,7 @@ def parse_options(*, horizon: str, column: str = "requests", step_seconds: str |
 
     h = attempt(lambda: parse_duration(horizon, "--horizon"))
     if h is not None and h > MAX_HORIZON_HOURS * HOUR * (1 + 1e-12):
-        errors.append(f"--horizon: '{horizon}' is {h / HOUR:,.0f} h; a problem's horizon_hours is at most {MAX_HORIZON_HOURS:.0f} h (about 12 months)")
+        errors.append(f"--horizon: '{horizon}' is {h / HOUR:,.0f} h; a problem's horizon_hours is at most {MAX_HORIZON_HOURS:.0f} h (3 years)")
     step = None if step_seconds is None else attempt(lambda: number(step_seconds, "--step-seconds", 0, math.inf))
     agg = None if aggregate in (None, "auto") else attempt(lambda: parse_duration(aggregate, "--aggregate"))
     q = None if quantile in (None, "mean") else attempt(lambda: number(quantile, "--quantile", 0, 1))

@@ -32,25 +32,55 @@ from planner.onprem import ONPREM_CLOUD, owned_server, site_figures, with_onprem
 from planner.plan import Plan
 from planner.problem import LoadedProblem, Problem
 from planner.tco import MONTHS_PER_YEAR, summarise
+from planner.units import HOURS_PER_MONTH
 
 MAX_YEARS = 10
 
 
-def owned_fleet(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[tuple[object, int, str]]:
-    """(OwnedServer, count, label) per owned assignment of the plan."""
+def owned_fleet(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[tuple[object, int, str, int]]:
+    """(OwnedServer, count, label, start month) per owned assignment of the plan (bought at month 0),
+    or per owned purchase with monthly commitment starts."""
     if loaded.problem.options.on_prem is None:
         return []
     sites = [s.name for s in loaded.problem.options.on_prem.sites]
     figures = site_figures(loaded, catalogs)
     servers = catalogs.servers.set_index("id")
     out = []
+    if plan.purchases:
+        for x in plan.purchases:
+            if x.tier == "owned":
+                i = sites.index(x.region)
+                out.append((owned_server(loaded, servers.loc[x.instance_type], i, figures[i]), x.count,
+                            f"{x.count} × {x.instance_type} at {x.region} from month {x.start_month}", x.start_month))
+        return out
     for a in plan.assignments:
         if a.tier != "owned" or not a.instances_by_period or a.instances_by_period[0] <= 0:
             continue
         i = sites.index(a.region)
         out.append((owned_server(loaded, servers.loc[a.instance_type], i, figures[i]), int(a.instances_by_period[0]),
-                    f"{a.instances_by_period[0]} × {a.instance_type} at {a.region}"))
+                    f"{a.instances_by_period[0]} × {a.instance_type} at {a.region}", 0))
     return out
+
+
+def monthly_spend(plan: Plan, months: int, owned: bool = False) -> np.ndarray:
+    """(months,) what the plan spends each month besides its owned servers' hourly price (capital
+    recovery + running cost, replaced by their cash flows in the TCO); ``owned``: that price too.
+    A plan bought for a horizon that repeats spends its monthly cost every month; a plan with monthly
+    commitment starts is a timeline: month m spends its periods' instance costs, and its share (by
+    hours) of the rest (API, storage, egress, cold starts), scaled to 730 h; after the plan's last
+    month, that month's rate goes on."""
+    if not plan.purchases and plan.commitment_starts == "horizon":
+        return np.full(months, plan.monthly_cost_usd if owned else _other_monthly(plan))
+    hours = np.array([p.hours for p in plan.periods])
+    month = np.array([p.month for p in plan.periods])
+    spend = np.zeros(len(hours))
+    for a in plan.assignments:
+        if a.tier != "owned" or owned:
+            spend += (a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour) * np.asarray(a.instances_by_period) * hours
+    rest = sum(v for k, v in plan.cost_breakdown.items() if k not in ("compute", "platform", "commitments_after_horizon"))
+    spend += rest * hours / hours.sum()
+    per_month = np.bincount(month, weights=spend) / np.bincount(month, weights=hours) * HOURS_PER_MONTH
+    return np.concatenate([per_month, np.full(max(months - len(per_month), 0), per_month[-1])])[:months]
 
 
 def _other_monthly(plan: Plan) -> float:
@@ -102,18 +132,18 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
     if fleet:  # renting only: the same problem without owned servers
         try:
             cloud = solve_verified(renting_only(loaded), catalogs, options, baselines=False).plan
-            alternatives["cloud"] = np.full(months, cloud.monthly_cost_usd)
-            sides["cloud"] = {"monthly_usd": cloud.monthly_cost_usd, "capex_usd": 0.0}
+            alternatives["cloud"] = monthly_spend(cloud, months, owned=True)
+            sides["cloud"] = {"monthly_usd": float(alternatives["cloud"].mean()), "capex_usd": 0.0}
         except InfeasibleError as exc:
             sides["cloud_unavailable"] = [m.strip() for m in exc.messages][:3]
     api = api_only(solved.prep, plan)
     if api.monthly_cost_usd is not None:
         alternatives["api"] = np.full(months, api.monthly_cost_usd)
         sides["api"] = {"monthly_usd": api.monthly_cost_usd, "capex_usd": 0.0, "detail": api.detail}
-    r = summarise([(server, count) for server, count, _ in fleet], months, rate, np.full(months, _other_monthly(plan)),
-                  alternatives)
-    sides["plan"] = {"monthly_usd": float(np.mean(r["own_monthly"])), "capex_usd": r["capex"],
-                     "fleet": [label for _, _, label in fleet]}
+    r = summarise([(server, count, start) for server, count, _, start in fleet if start < months], months, rate,
+                  monthly_spend(plan, months), alternatives)
+    sides["plan"] = {"monthly_usd": float(np.mean(r["own_monthly"])), "capex_usd": r["capex"], "invested_usd": r["invested"],
+                     "fleet": [label for _, _, label, start in fleet if start < months]}
     per_year = r["per_year"].drop(columns=["energy", "colocation", "maintenance", "staff"]).rename(
         columns={"running": "owned_running", "other": "other_spend", **{k: f"{k}_spend" for k in alternatives}})
     per_year.insert(4, "plan_spend", per_year["capex"] + per_year["owned_running"] + per_year["other_spend"])

@@ -12,11 +12,12 @@ from planner import perf
 from planner.buckets import RequestBuckets, request_buckets
 from planner.candidates import CandidateSet, bucket_columns, build_candidates, total_price
 from planner.catalog import Catalogs
+from planner.commitments import first_starts, lead_weeks, term_months
 from planner.errors import InfeasibleError, SolverError, SolverLimitError
 from planner.milp import diagnose
 from planner.milp.build import write_lp
-from planner.milp.data import (ROLE_NAMES, ROLE_PREFILL, ROLE_WHOLE, TIERS, MilpInput, SolveResult, SolverOptions,
-                               SolveStatus)
+from planner.milp.data import (RESERVED_TIERS, ROLE_NAMES, ROLE_PREFILL, ROLE_WHOLE, TIERS, MilpInput, SolveResult,
+                               SolverOptions, SolveStatus, months_of_periods)
 from planner.milp.stages import merge_identical_periods, solve_in_stages
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
@@ -209,6 +210,9 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         storage_usd=np.array([g["usd"] for g in stores]) if stores else None,
         storage_labels=tuple(g["label"] for g in stores) if stores else None,
         cold_start_hours=opts.cold_start_minutes / 60.0,
+        **({} if opts.commitment_starts == "horizon" else dict(
+            period_month=months_of_periods(demand.period_hours), term_months=term_months(loaded),
+            pay_full_term=opts.commitment_cost == "full-term", earliest_start=first_starts(loaded))),
         **pools,
         **({} if buckets is None or buckets.count == 1 else dict(
             bucket_share=buckets.share,
@@ -315,11 +319,32 @@ def _owned_lines(loaded: LoadedProblem) -> list[str]:
             + (f"; they take {op.lead_time_weeks:g} weeks to arrive (rent until then)" if op.lead_time_weeks else "")]
 
 
+def _over_time_lines(prep: Prepared) -> list[str]:
+    """Assumptions of commitments over time (options.commitment_starts: monthly)."""
+    terms = term_months(prep.loaded)
+    growth = prep.loaded.problem.workload.demand.growth
+    return [f"{HOURS_PER_MONTH:g} hours per month; a {prep.demand.horizon_hours:g}-hour horizon ({prep.demand.horizon_hours / HOURS_PER_MONTH:.1f} "
+            "months) planned as one timeline (monthly_cost_usd is its average month)",
+            "commitments start at the start of any month (a period belongs to the month it starts in) and last their term ("
+            + ", ".join(f"{t} {terms[t]} months" for t in RESERVED_TIERS if t in prep.loaded.problem.options.tiers)
+            + "); each is paid for every hour of its term whether used or not; "
+            + ("the objective counts the hours inside the horizon (the service is assumed to go on after it), and the plan's "
+               "purchases state what each term still owes after the horizon"
+               if prep.loaded.problem.options.commitment_cost == "in-horizon" else
+               "the objective pays every term in full (options.commitment_cost: full-term), its months after the horizon in "
+               "cost_breakdown.commitments_after_horizon"),
+            *([f"demand grows {growth} (compound, month by month: month m is the profile × the growth over m months)"] if growth else []),
+            *(f"{tier}: ordered {weeks:g} weeks before it serves, so none serves before month {first_starts(prep.loaded)[tier]} "
+              "(an order at the horizon's start); the months before rent" for tier, weeks in lead_weeks(prep.loaded).items()
+              if tier in prep.loaded.problem.options.tiers)]
+
+
 def assumptions_for(prep: Prepared) -> list[str]:
     table = prep.candidates.table
     out = [
-        f"{HOURS_PER_MONTH:g} hours per month; the {prep.demand.horizon_hours:g}-hour horizon repeats over the month",
-        "reserved instances are paid for every hour of the horizon whether used or not",
+        *([f"{HOURS_PER_MONTH:g} hours per month; the {prep.demand.horizon_hours:g}-hour horizon repeats over the month",
+           "reserved instances are paid for every hour of the horizon whether used or not"]
+          if prep.loaded.problem.options.commitment_starts == "horizon" else _over_time_lines(prep)),
         "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed: without it, reserved + on-demand still cover (1 − max_spot_share) of demand",
         *([f"scale-up: every on-demand or spot instance started is paid for {prep.loaded.problem.options.cold_start_minutes:g} "
            "minutes before it serves (started ahead of the period that needs it; the horizon repeats, so period 0 follows the "
@@ -399,6 +424,7 @@ def solve_prepared(prep: Prepared, options: SolverOptions) -> Plan:
         buckets=prep.buckets,
         egress=egress_lines(prep, result),
         cold_start_hours=p.options.cold_start_minutes / 60.0,
+        lead_weeks=lead_weeks(prep.loaded),
         stores=prep.stores,
     )
     # the plan re-costs the integer solution from unit prices; it must agree with the solver

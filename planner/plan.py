@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from planner.buckets import MIX_LABEL
 from planner.errors import InputError, read_text
 from planner.milp.build import api_billing_ratio
-from planner.milp.check import instance_starts, serving_units
-from planner.milp.data import RESERVED_TIERS, ROLE_DECODE, ROLE_PREFILL, MilpInput, SolveResult
+from planner.milp.check import committed_in_service, instance_starts, serving_units
+from planner.milp.data import RESERVED_TIERS, ROLE_DECODE, ROLE_PREFILL, MilpInput, SolveResult, after_horizon_hours
 from planner.units import HOURS_PER_MONTH, MTOK
 
 SCHEMA_VERSION = "1.0"
@@ -171,9 +171,31 @@ class Egress(_Model):
     priced: bool  # False: egress.csv has no internet-egress price for the cloud (cost 0)
 
 
+class Purchase(_Model):
+    """Commitments over time (options.commitment_starts: monthly): instances committed at the start of
+    one month, for the tier's term. Its cost inside the horizon is in the assignment's ``cost_usd``;
+    what the term still owes after the horizon is stated, not in the plan's total."""
+
+    candidate_id: str
+    tier: str
+    cloud: str
+    region: str
+    instance_type: str
+    gpu: str
+    start_month: int  # months of 730 h from the horizon's start
+    count: int  # instances
+    term_months: int
+    lead_time_weeks: float = 0.0  # ordered this long before start_month (owned servers' lead time)
+    hours_in_horizon: float  # hours of the horizon it serves
+    usd_per_instance_hour: float  # price + platform fee
+    cost_in_horizon_usd: float
+    cost_after_horizon_usd: float  # the rest of the term, beyond the horizon
+
+
 class Period(_Model):
     index: int
     hours: float
+    month: int = 0  # month of 730 h the period starts in (commitments over time start at a month's start)
     demand_rps: dict[str, float]
     capacity_rps: float
     required_rps: float  # demand × (1 + headroom)
@@ -212,6 +234,8 @@ class Plan(_Model):
     assumptions: list[str]
     placement: list[Placement] = Field(default_factory=list)  # per cloud region (derived from assignments and the load split)
     baselines: list[Baseline] = Field(default_factory=list)  # planner.baselines; empty when not computed
+    commitment_starts: str = "horizon"  # horizon: commitments held for the whole horizon; monthly: started at any month
+    purchases: list[Purchase] = Field(default_factory=list)  # monthly commitment starts: what to buy when
 
     def monthly(self, usd_over_horizon: float) -> float:
         """A cost over the plan's horizon as USD per month (HOURS_PER_MONTH hours)."""
@@ -310,6 +334,7 @@ def build_plan(
     stores: list[dict] | None = None,
     egress: list[dict] | None = None,
     cold_start_hours: float = 0.0,
+    lead_weeks: dict[str, float] | None = None,
 ) -> Plan:
     """Assemble a plan from the solver's integer solution; costs are recomputed here from the
     candidate table's unit prices (not read from the solver's objective)."""
@@ -327,8 +352,8 @@ def build_plan(
     for k, row in enumerate(table.to_dict("records")):
         counts: dict[str, np.ndarray] = {}
         for tier, arr in result.reserved.items():
-            if arr[k] > 0:
-                counts[tier] = np.full(T, int(arr[k]))
+            if np.any(arr[k] > 0):
+                counts[tier] = np.rint(committed_in_service(inp, tier, arr)[k]).astype(int)
         for tier, arr in result.per_period.items():
             if arr[k].sum() > 0:
                 counts[tier] = arr[k].astype(int)
@@ -345,7 +370,7 @@ def build_plan(
             n = counts[tier]
             price = float(row[f"price_{tier}"])
             fee = float(row.get(f"fee_{tier}", 0.0) or 0.0)
-            instance_hours = horizon * int(n[0]) if tier in RESERVED_TIERS else float(np.dot(n, hours))
+            instance_hours = float(np.dot(n, hours))  # a commitment: the hours it serves in the horizon
             cost = (price + fee) * instance_hours
             platform += fee * instance_hours
             starts = 0 if tier in RESERVED_TIERS else int(instance_starts(n[None, :]).sum())
@@ -426,7 +451,9 @@ def build_plan(
     storage_cost = float(sum(x.cost_usd for x in storage))
     egress_rows = [Egress(**e) for e in (egress or [])]
     egress_cost = float(sum(e.cost_usd for e in egress_rows))
-    total = fleet + api_cost + storage_cost + egress_cost + scale_up
+    purchases = purchases_of(inp, result, table, lead_weeks)
+    tail = float(sum(x.cost_after_horizon_usd for x in purchases)) if inp.pay_full_term else 0.0
+    total = fleet + api_cost + storage_cost + egress_cost + scale_up + tail
     requests = requests_in_horizon
     periods = [
         Period(
@@ -440,6 +467,9 @@ def build_plan(
         for t in range(T)
     ]
     placement = placement_of(assignments, regional, inp.user_regions, hours)
+    month = np.zeros(T, dtype=int) if inp.period_month is None else np.asarray(inp.period_month, dtype=int)
+    for t, p in enumerate(periods):
+        p.month = int(month[t])
     return Plan(
         name=name,
         model=model,
@@ -472,12 +502,41 @@ def build_plan(
         fallback_split=_splits(result.fallback_units, table, bucket_list),
         periods=periods,
         cost_breakdown={"compute": compute, "egress": egress_cost, "platform": platform, "storage": storage_cost, "api": api_cost,
-                        "scale_up": scale_up},
+                        "scale_up": scale_up, **({"commitments_after_horizon": tail} if inp.pay_full_term else {})},
         cost_by_tier=dict(sorted(by_tier.items())),
         candidates=candidates_summary,
         assumptions=assumptions,
         placement=placement,
+        commitment_starts="horizon" if inp.period_month is None else "monthly",
+        purchases=purchases,
     )
+
+
+def purchases_of(inp: MilpInput, result: SolveResult, table: pd.DataFrame, lead_weeks: dict[str, float] | None = None) -> list[Purchase]:
+    """Commitments over time: one line per (candidate, tier, start month) with instances committed,
+    in index order; empty when commitments are held for the whole horizon. ``lead_weeks``: how long
+    before its start each tier is ordered (owned servers)."""
+    if inp.period_month is None:
+        return []
+    hours = np.asarray(inp.period_hours, dtype=float)
+    rows = table.to_dict("records")
+    out = []
+    for tier, arr in sorted(result.reserved.items()):
+        if not np.any(arr):
+            continue
+        served = inp.commitment_cover(tier).astype(float) @ hours  # (M,)
+        term = int(inp.term_months[tier])
+        after = after_horizon_hours(inp.months, term, float(hours.sum()))
+        for k, m in zip(*np.nonzero(np.asarray(arr).reshape(len(rows), -1))):
+            row, count = rows[k], int(arr[k, m])
+            rate = float(row[f"price_{tier}"]) + float(row.get(f"fee_{tier}", 0.0) or 0.0)
+            out.append(Purchase(candidate_id=row["candidate_id"], tier=tier, cloud=row["cloud"], region=row["region"],
+                                instance_type=row["instance_type"], gpu=row["gpu"], start_month=int(m), count=count,
+                                term_months=term, lead_time_weeks=float((lead_weeks or {}).get(tier, 0.0)),
+                                hours_in_horizon=float(served[m]), usd_per_instance_hour=rate,
+                                cost_in_horizon_usd=rate * count * float(served[m]),
+                                cost_after_horizon_usd=rate * count * float(after[m])))
+    return sorted(out, key=lambda x: (x.start_month, x.tier, x.candidate_id))
 
 
 def _buckets(buckets) -> list[Bucket]:

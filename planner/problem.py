@@ -67,7 +67,8 @@ class Demand(_Frozen):
     scale: float = Field(1.0, gt=0, description="file: multiply the trace's rate by this")
     percentile: float = Field(100.0, gt=0, le=100, description="file: percentile of step rates kept per period")
     period_hours: float = Field(1.0, gt=0, le=744, description="length of one planning period (hours)")
-    horizon_hours: float | None = Field(None, gt=0, le=8784, description="planning horizon (hours); default 168 (file: the trace length)")
+    horizon_hours: float | None = Field(None, gt=0, le=26352, description="planning horizon (hours, at most 3 years); default 168 (file: the trace length; a shorter trace repeats)")
+    growth: str | None = Field(None, description="compound growth of demand, e.g. '+30%/quarter', '5%/month', '-10%/year': month m (730 h from the horizon's start) is the profile × (1 + rate)^(m months / per)")
 
     @model_validator(mode="after")
     def _profile_fields(self) -> "Demand":
@@ -77,6 +78,14 @@ class Demand(_Frozen):
             raise ValueError(f"profile '{self.profile}' needs " + ", ".join(missing))
         if self.profile == "diurnal" and self.trough_rps > self.peak_rps:
             raise ValueError(f"trough_rps ({self.trough_rps}) is above peak_rps ({self.peak_rps})")
+        if self.growth is not None:
+            from planner.errors import InputError
+            from planner.forecast_input import parse_growth  # one grammar for the problem and `planner forecast --growth`
+
+            try:
+                parse_growth(self.growth, "growth")
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
         return self
 
 
@@ -265,6 +274,8 @@ class Options(_Frozen):
     spot_availability: list[SpotAvailability] = Field(default_factory=list, description="derate spot capacity for interruptions, per cloud and/or GPU (default: counted in full)")
     platform_fees: list[PlatformFee] = Field(default_factory=list, description="managed-platform markups per cloud (percent and/or USD per instance-hour), in the objective and in cost_breakdown.platform")
     on_prem: OnPrem | None = Field(None, description="owned servers in your own or colocation sites (tier 'owned')")
+    commitment_cost: Literal["in-horizon", "full-term"] = Field("in-horizon", description="monthly commitment starts: in-horizon counts the hours each commitment serves inside the horizon (the service goes on after it); full-term pays every commitment's whole term, also the months after the horizon (the service may stop with it): late commitments then favour shorter terms or none")
+    commitment_starts: Literal["horizon", "monthly"] = Field("horizon", description="horizon: reserved and owned capacity is bought at the horizon's start and held through it (the horizon repeats); monthly: over a horizon of several months, a commitment may start at the start of any month (730 h) and lasts its term (reserved-1y 12 months, reserved-3y 36, owned the servers' lifetime): the plan says what to buy when")
     measured_profile: str | None = Field(None, description="CSV of measured capacities (gpu, tp, precision, capacity_rps at the SLO; optional max_batch, input_tokens, output_tokens), path relative to the problem file: plan on these instead of the analytic model")
 
     @model_validator(mode="after")
@@ -277,6 +288,8 @@ class Options(_Frozen):
         clouds = [f.cloud.strip().lower() if f.cloud else None for f in self.platform_fees]
         if len(clouds) != len(set(clouds)):
             raise ValueError("platform_fees: at most one rule per cloud and one without a cloud")
+        if self.commitment_cost == "full-term" and self.commitment_starts != "monthly":
+            raise ValueError("commitment_cost 'full-term' needs commitment_starts: monthly (with 'horizon' every commitment is held for the horizon, which repeats)")
         if ("owned" in self.tiers) != (self.on_prem is not None):
             raise ValueError("tier 'owned' needs on_prem (the sites, financing and lifetime), and on_prem needs 'owned' in tiers")
         return self

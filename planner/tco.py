@@ -101,10 +101,14 @@ def npv(yearly_rate: float, monthly_flows: np.ndarray, upfront: float = 0.0) -> 
 
 
 def break_even_month(own_cumulative: np.ndarray, other_cumulative: np.ndarray) -> int | None:
-    """First month (1-based) where owning's cumulative cost is at most the other's, else None."""
+    """First month (1-based) from which owning's cumulative cost stays at most the other's to the
+    horizon's end, else None. (With everything bought at month 0 this is the first month it is;
+    with purchases later in the horizon, a cheap start before the first purchase is no break-even.)"""
     own, other = np.asarray(own_cumulative, float), np.asarray(other_cumulative, float)
-    hit = np.flatnonzero(own <= other + 1e-9)
-    return int(hit[0]) + 1 if hit.size else None
+    above = np.flatnonzero(own > other + 1e-9)
+    if not above.size:
+        return 1
+    return int(above[-1]) + 2 if above[-1] + 1 < len(own) else None
 
 
 def life_months(server: OwnedServer) -> int:
@@ -112,42 +116,50 @@ def life_months(server: OwnedServer) -> int:
     return max(int(round(server.lifetime_years * MONTHS_PER_YEAR)), 1)
 
 
-def owning_schedule(server: OwnedServer, count: int, months: int) -> pd.DataFrame:
-    """Month by month (1..months) for ``count`` servers bought at month 0 and replaced at the end of
-    each lifetime that ends before the horizon does: running costs by kind, ``running`` (their sum),
-    ``replacement`` (the purchase again, at the end of month L, 2L, ...; month 0's purchase is the
-    caller's upfront capex), straight-line depreciation, book value of the servers in service, kWh, kg CO2."""
-    if count < 0 or months <= 0:
-        raise ValueError("count must be >= 0 and months > 0")
+def owning_schedule(server: OwnedServer, count: int, months: int, start_month: int = 0) -> pd.DataFrame:
+    """Month by month (1..months) for ``count`` servers bought at time ``start_month`` (0 = the
+    horizon's start; a commitment that starts at a later month's start) and replaced at the end of
+    each lifetime that ends before the horizon does: running costs by kind from their first month,
+    ``running`` (their sum), ``replacement`` (capex after time 0: a purchase at a later start, at the
+    end of month ``start_month``, and the purchase again at the end of month start + L, start + 2L, ...;
+    a purchase at time 0 is the caller's upfront capex), straight-line depreciation, book value of
+    the servers in service, kWh, kg CO2 (all 0 before the purchase)."""
+    if count < 0 or months <= 0 or not 0 <= start_month < months:
+        raise ValueError("count must be >= 0, months > 0 and 0 <= start_month < months")
     m = np.arange(1, months + 1)
-    running = {k: np.full(months, v * count) for k, v in server.running_usd_per_month().items()}
+    owned = m > start_month  # months (1-based) the servers are in service
+    age = m - start_month  # months of service at the end of month m
+    running = {k: np.where(owned, v * count, 0.0) for k, v in server.running_usd_per_month().items()}
     capex = server.capex_usd * count
     life = life_months(server)
     frame = pd.DataFrame({"month": m, **running})
     frame["running"] = sum(running.values())
-    frame["replacement"] = np.where((m % life == 0) & (m < months), capex, 0.0)
-    frame["depreciation"] = capex / life
-    frame["book_value"] = capex - (capex / life) * (((m - 1) % life) + 1)
-    frame["kwh"] = server.kwh_per_month * count
+    bought_later = (m == start_month) & (start_month > 0)
+    frame["replacement"] = np.where(bought_later | (owned & (age % life == 0) & (m < months)), capex, 0.0)
+    frame["depreciation"] = np.where(owned, capex / life, 0.0)
+    frame["book_value"] = np.where(owned, capex - (capex / life) * (((age - 1) % life) + 1), 0.0)
+    frame["kwh"] = np.where(owned, server.kwh_per_month * count, 0.0)
     frame["kg_co2"] = frame["kwh"] * server.kg_co2_per_kwh if server.kg_co2_per_kwh is not None else np.nan
     return frame
 
 
-def summarise(fleet: list[tuple[OwnedServer, int]], months: int, discount_rate: float, other_monthly: np.ndarray,
+def summarise(fleet: list[tuple], months: int, discount_rate: float, other_monthly: np.ndarray,
               alternatives: dict[str, np.ndarray]) -> dict:
-    """Owning ``fleet`` ((server, count) pairs bought at month 0, replaced at the end of each life)
+    """Owning ``fleet`` ((server, count) pairs bought at month 0, or (server, count, start_month)
+    bought at a later month's start; replaced at the end of each life)
     with ``other_monthly`` spend beside it, against each alternative's monthly cash stream:
 
     ``per_year`` (year, capex incl. replacements, running cost and its parts, ``other``,
     depreciation, kWh, kg CO2 (NaN where a grid intensity is unknown), one column per alternative),
     ``totals``/``npv`` (``own`` and each alternative), ``break_even_month``, ``roi`` (net saving per
     dollar invested), ``cumulative`` cash at the end of months 0..M, ``invested``, ``book_value`` at the end."""
-    schedules = [owning_schedule(server, count, months) for server, count in fleet]
+    fleet = [(item[0], item[1], item[2] if len(item) > 2 else 0) for item in fleet]
+    schedules = [owning_schedule(server, count, months, start) for server, count, start in fleet]
 
     def total(column: str) -> np.ndarray:
         return sum((np.nan_to_num(f[column].to_numpy(float)) for f in schedules), np.zeros(months))
 
-    capex = float(sum(server.capex_usd * count for server, count in fleet))
+    capex = float(sum(server.capex_usd * count for server, count, start in fleet if start == 0))  # upfront
     running, replacement = total("running"), total("replacement")
     own_monthly = running + replacement + np.asarray(other_monthly, dtype=float)
     own_cum = capex + np.cumsum(own_monthly)
@@ -160,7 +172,7 @@ def summarise(fleet: list[tuple[OwnedServer, int]], months: int, discount_rate: 
     per_year = table.groupby("year").sum().reset_index()
     per_year.insert(1, "capex", pd.Series(replacement).groupby(year).sum().to_numpy()
                     + np.where(per_year["year"].to_numpy() == 1, capex, 0.0))
-    if not all(server.kg_co2_per_kwh is not None for server, _ in fleet):
+    if not all(server.kg_co2_per_kwh is not None for server, _, _ in fleet):
         per_year["kg_co2"] = np.nan
     totals = {"own": float(own_cum[-1]), **{k: float(v.sum()) for k, v in alternatives.items()}}
     return {

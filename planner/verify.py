@@ -1,7 +1,8 @@
 """Re-check a saved plan from the problem and the catalogs alone, independently of the solver.
 
 Checks: every assignment is a real catalog offer in an allowed cloud, GPU and tier; its unit price
-re-derived from the catalog; reserved counts constant over periods; every cost re-computed and summed
+re-derived from the catalog; reserved counts constant over periods, or with monthly commitment
+starts equal to the purchases in service (planner.commitments); every cost re-computed and summed
 to the objective (1e-6 relative); each configuration re-evaluated by the performance model (capacity
 per replica and P99 latencies within the SLO); demand × (1 + headroom) covered in every period for
 every set of user regions by the instances allowed to serve them (Hall's condition on the
@@ -25,6 +26,7 @@ from planner.egress import egress_tiers, horizon_cost
 from planner.candidates import (CONFIG_KEYS, bucket_columns, evaluate_buckets, kv_precision_for, profiled_configurations,
                                 role_slo)
 from planner.catalog import Catalogs
+from planner.commitments import check_purchases
 from planner.catalog.prices import api_choice, tier_prices
 from planner.milp.data import RESERVED_TIERS, TIERS
 from planner.pipeline import slo_targets
@@ -191,13 +193,14 @@ def _check_storage(plan: Plan, catalogs: Catalogs, model_id: str, horizon_hours:
 
 
 def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: LoadedProblem, outputs, check,
-                    platform: float = 0.0, storage: float = 0.0, egress: float = 0.0, scale_up: float = 0.0) -> None:
+                    platform: float = 0.0, storage: float = 0.0, egress: float = 0.0, scale_up: float = 0.0,
+                    tail: float = 0.0) -> None:
     """The figures a reader sees first, re-derived: horizon, requests, unit costs, splits, status."""
     keys = [(a.candidate_id, a.tier) for a in plan.assignments]
     check(len(keys) == len(set(keys)), "assignments", "each (candidate, tier) appears once")
     check(plan.status in ("optimal", "feasible"), "status", f"status {plan.status!r} is optimal or feasible")
     check(_close(plan.horizon_hours, demand.horizon_hours), "horizon", f"horizon {plan.horizon_hours} h, problem {demand.horizon_hours} h")
-    total = fleet + api_cost + storage + egress + scale_up
+    total = fleet + api_cost + storage + egress + scale_up + tail
     requests = demand.requests
     check(_close(plan.requests_in_horizon, requests), "requests", f"{requests:,.0f} requests in the horizon, plan {plan.requests_in_horizon:,.0f}")
     out_tokens = mean_output_tokens(loaded, outputs)
@@ -215,7 +218,8 @@ def _check_headline(plan: Plan, demand, fleet: float, api_cost: float, loaded: L
     check(_close(sum(plan.cost_breakdown.values()), total) and _close(plan.cost_breakdown.get("compute", 0.0), fleet - platform)
           and _close(plan.cost_breakdown.get("platform", 0.0), platform) and _close(plan.cost_breakdown.get("api", 0.0), api_cost)
           and _close(plan.cost_breakdown.get("storage", 0.0), storage) and _close(plan.cost_breakdown.get("egress", 0.0), egress)
-          and _close(plan.cost_breakdown.get("scale_up", 0.0), scale_up),
+          and _close(plan.cost_breakdown.get("scale_up", 0.0), scale_up)
+          and _close(plan.cost_breakdown.get("commitments_after_horizon", 0.0), tail),
           "cost_breakdown", f"cost breakdown sums to {sum(plan.cost_breakdown.values()):.4f} USD, re-costed {total:.4f}")
 
 
@@ -355,11 +359,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(len(n) == T and np.all(n >= 0) and np.all(n == np.round(n)), "counts", f"{label}: {len(n)} non-negative integer counts")
         if len(n) != T:
             continue
-        if a.tier in RESERVED_TIERS:
-            check(np.all(n == n[0]), "reserved", f"{label}: reserved count constant over periods ({n.min():.0f}..{n.max():.0f})")
-            instance_hours = float(hours.sum()) * n[0]
-        else:
-            instance_hours = float(np.dot(n, hours))
+        instance_hours = float(np.dot(n, hours))  # a commitment: the hours it serves (commitments.check_purchases)
         cost = (price + fee) * instance_hours
         platform += fee * instance_hours
         starts = 0 if a.tier in RESERVED_TIERS else int(np.maximum(n - np.roll(n, 1), 0).sum())
@@ -371,6 +371,7 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         check(_close(cost, a.cost_usd), "cost", f"{label}: re-costed {cost:.4f} USD, plan {a.cost_usd:.4f} USD")
         total += cost
         rows.append((a, n, regions.loc[(a.cloud, a.region), "geo"]))
+    tail = check_purchases(plan, loaded, hours, check)  # terms after the horizon, when the plan pays them
     fleet = total
     text_inputs, outputs = length_samples(loaded)  # read once: a lengths file is I/O
     inputs = text_inputs + techniques.image_tokens_per_request
@@ -379,11 +380,11 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
     api_cost = sum(a.cost_usd for a in plan.api)
     storage_cost = _check_storage(plan, catalogs, scope.model_id, float(hours.sum()), check)
     egress_cost = _check_egress(plan, loaded, catalogs, scope, demand, api_rps, outputs, check)
-    total = fleet + api_cost + storage_cost + egress_cost + scale_up
+    total = fleet + api_cost + storage_cost + egress_cost + scale_up + tail
     check(_close(total, plan.objective_usd), "objective", f"sum of re-costed assignments and API {total:.4f} USD, plan objective {plan.objective_usd:.4f} USD")
     monthly = total * HOURS_PER_MONTH / float(hours.sum())
     check(_close(monthly, plan.monthly_cost_usd), "monthly", f"monthly {monthly:.2f} USD, plan {plan.monthly_cost_usd:.2f} USD")
-    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost, egress_cost, scale_up)
+    _check_headline(plan, demand, fleet, api_cost, loaded, outputs, check, platform, storage_cost, egress_cost, scale_up, tail)
     _check_baselines(plan, egress_cost, check)
     _check_placement(plan, demand, problem.options.headroom, check)
     if not rows and not plan.api:

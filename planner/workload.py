@@ -10,6 +10,7 @@ Length samples
 Demand
     hourly rates over the horizon are built from the profile, then each period keeps its peak
     (constant, diurnal) or the stated percentile of its steps (file), and each user region gets its share.
+    With ``growth``, month m (730 h from the horizon's start) is multiplied by (1 + rate)^(m months / per).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ProblemError
+from planner.forecast_input import parse_growth
+from planner.milp.data import months_of_periods
 from planner.problem import LengthStats, LoadedProblem
+from planner.units import HOURS_PER_MONTH
 
 MAX_LENGTH_SAMPLES = 2000
 LENGTH_SAMPLE_SEED = 20240601
@@ -231,8 +235,15 @@ def demand_series(loaded: LoadedProblem) -> DemandSeries:
         inside = (peaks >= starts[:, None]) & (peaks < (starts + hours)[:, None])
         peak_rate = np.where(inside, _diurnal_rate(demand, peaks), 0.0).max(axis=1)
         total = np.maximum(rate.max(axis=1), peak_rate)
+    if demand.growth is not None:  # month by month, so that a month's equal periods stay equal (and merge)
+        growth = parse_growth(demand.growth, "growth")
+        factor = growth.factor(months_of_periods(hours) * HOURS_PER_MONTH * 3600.0)
+        total, mean = total * factor, mean * factor
     if not np.all(total >= 0) or not np.any(total > 0):
         raise ProblemError(f"{loaded.where('workload', 'demand')}: demand is zero in every period")
+    if loaded.problem.options.commitment_starts == "monthly" and horizon <= HOURS_PER_MONTH:
+        raise ProblemError(f"{loaded.where('options', 'commitment_starts')}: 'monthly' needs a horizon of more than one month "
+                           f"({HOURS_PER_MONTH:g} h); the horizon is {horizon:g} h (workload.demand.horizon_hours)")
     return DemandSeries(regions, hours, shares[:, None] * total[None, :], shares[:, None] * mean[None, :],
                         step_rps=steps if demand.profile == "file" else None,
                         step_seconds=float(demand.step_seconds) if demand.profile == "file" else None)

@@ -20,6 +20,18 @@ Objective (USD over the horizon)::
 
     min  Σ_{k, τ∈R} p_{k,τ} H r_{k,τ}  +  Σ_{k,t} h_t (p_{k,od} o_{k,t} + p_{k,spot} s_{k,t})
 
+Commitments over time (``period_month`` given, months μ(t) of 730 h, M of them): a commitment may
+start at the start of any month m ≥ m_τ (``earliest_start``: 0, or later when owned servers take
+``lead_time_weeks`` to arrive, the months before being served by renting) and lasts its tier's term
+L_τ months, so ``r_{k,τ,m} ∈ Z≥0`` (named ``r1y_k{k}_m{m}``) replaces r_{k,τ}; with
+A_{τ,m,t} = [m ≤ μ(t) < m + L_τ] (``MilpInput.commitment_cover``) the reserved replicas in service
+in t are Σ_m A_{τ,m,t} r_{k,τ,m} wherever r_{k,τ} appears above, and each commitment costs
+p_{k,τ} Σ_t h_t A_{τ,m,t}: the hours it serves inside the horizon. Months after the horizon are not
+in the objective (the service is assumed to go on, as in multi-period capacity expansion); the plan
+states what a commitment still owes after the horizon. With ``pay_full_term`` they are:
+p_{k,τ} (Σ_t h_t A_{τ,m,t} + max((m + L_τ) 730 − H, 0)), the whole term wherever it ends (the
+service may stop with the horizon).
+
 Demand is covered without load variables: by Hall's theorem (max-flow/min-cut on the bipartite
 graph user region → candidate), a load split x_{u,k,t} ≥ 0 with Σ_k x_{u,k,t} ≥ d_{u,t}(1+η) and
 Σ_u x_{u,k,t} ≤ c_k n_{k,t} exists iff for every set S of user regions the candidates that may
@@ -78,7 +90,7 @@ _LE = pulp.LpConstraintLE
 class VarIndex:
     """Where each decision variable of a built model lives.
 
-    reserved: tier -> {k: r_{k,τ}}
+    reserved: tier -> {(k, m): r_{k,τ,m}} (m = 0 only, the horizon's start, without commitments over time)
     per_period: tier -> {(k, t): o_{k,t} or s_{k,t}}
     load: unused by the Hall-condition model (kept empty for callers that inspect it)
     bucket_split: {(k, j, t): w_{k,j,t}} units of k serving service class j (request-size buckets only)
@@ -94,7 +106,8 @@ class VarIndex:
     K: int
     U: int
     T: int
-    reserved: dict[str, dict[int, pulp.LpVariable]] = field(default_factory=dict)
+    reserved: dict[str, dict[tuple[int, int], pulp.LpVariable]] = field(default_factory=dict)
+    in_service: dict[str, list[list[int]]] = field(default_factory=dict)  # reserved tier -> t -> start months m covering t
     per_period: dict[str, dict[tuple[int, int], pulp.LpVariable]] = field(default_factory=dict)
     region_up: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)
     stored: dict[int, pulp.LpVariable] = field(default_factory=dict)
@@ -196,6 +209,17 @@ def validate_input(inp: MilpInput) -> list[str]:
         sm, su = np.asarray(inp.storage_members), np.asarray(inp.storage_usd, dtype=float) if inp.storage_usd is not None else None
         if sm.ndim != 2 or sm.shape[1] != K or su is None or su.shape != (sm.shape[0],) or np.any(~np.isfinite(su) | (su < 0)):
             errs.append(f"storage_members must be (G, {K}) with storage_usd (G,) finite and >= 0")
+    if inp.period_month is not None:
+        pm = np.asarray(inp.period_month)
+        if T >= 0 and (pm.shape != (T,) or not np.issubdtype(pm.dtype, np.integer) or np.any(pm < 0)):
+            errs.append(f"period_month must be ({T},) integers >= 0")
+        terms = inp.term_months or {}
+        for tier in RESERVED_TIERS:
+            if tier in inp.tiers and not (isinstance(terms.get(tier), (int, np.integer)) and terms[tier] >= 1):
+                errs.append(f"term_months[{tier!r}] must be a whole number of months >= 1 with period_month")
+        for tier, first in (inp.earliest_start or {}).items():
+            if tier not in RESERVED_TIERS or not (isinstance(first, (int, np.integer)) and first >= 0):
+                errs.append(f"earliest_start[{tier!r}] must be a reserved tier's first month, an integer >= 0")
     if int(inp.min_regions) > 1:
         rm = None if inp.region_members is None else np.asarray(inp.region_members)
         if rm is None or rm.ndim != 2 or rm.shape[1] != K:
@@ -373,9 +397,10 @@ def _new_var(prob: pulp.LpProblem, name: str, integer: bool) -> pulp.LpVariable:
 
 
 def define_variables(prob: pulp.LpProblem, inp: MilpInput, relax: bool = False) -> VarIndex:
-    """Create r_{k,τ}, o_{k,t}, s_{k,t} (integer unless ``relax``); with request-size buckets the
-    continuous splits w_{k,j,t} (and f_{k,j,t} when the spot rule applies) where c_{k,j} > 0; with an
-    API tier the continuous API requests 0 ≤ a_{u,t} ≤ α d_{u,t} (α = max_api_share).
+    """Create r_{k,τ} (r_{k,τ,m} per start month with ``period_month``), o_{k,t}, s_{k,t} (integer
+    unless ``relax``); with request-size buckets the continuous splits w_{k,j,t} (and f_{k,j,t} when
+    the spot rule applies) where c_{k,j} > 0; with an API tier the continuous API requests
+    0 ≤ a_{u,t} ≤ α d_{u,t} (α = max_api_share).
 
     r_{k,τ} exists iff τ ∈ R is offered by k; o/s_{k,t} iff on-demand/spot is offered by k.
     """
@@ -385,9 +410,13 @@ def define_variables(prob: pulp.LpProblem, inp: MilpInput, relax: bool = False) 
     integer = not relax
     for tier in RESERVED_TIERS:
         pre = TIER_PREFIX[tier]
-        idx.reserved[tier] = {
-            k: _new_var(prob, f"{pre}_k{k}", integer) for k in range(K) if off[tier][k]
-        }
+        if inp.period_month is None:
+            idx.reserved[tier] = {(k, 0): _new_var(prob, f"{pre}_k{k}", integer) for k in range(K) if off[tier][k]}
+        else:
+            idx.reserved[tier] = {(k, m): _new_var(prob, f"{pre}_k{k}_m{m}", integer)
+                                  for k in range(K) if off[tier][k] for m in range(inp.first_start(tier), inp.months)}
+        cover = inp.commitment_cover(tier) if off[tier].any() else np.zeros((inp.months, T), dtype=bool)
+        idx.in_service[tier] = [np.flatnonzero(cover[:, t]).tolist() for t in range(T)]
     for tier in PER_PERIOD_TIERS:
         pre = TIER_PREFIX[tier]
         idx.per_period[tier] = {
@@ -424,9 +453,15 @@ def _api_terms(idx: VarIndex, members, t: int, coef: float) -> list:
     return [(idx.api[(int(u), t)], coef) for u in members if (int(u), t) in idx.api]
 
 
+def _reserved_terms(idx: VarIndex, k: int, t: int) -> list[pulp.LpVariable]:
+    """The commitments of k in service in t: Σ_{τ∈R} r_{k,τ} (Σ_{τ∈R} Σ_m A_{τ,m,t} r_{k,τ,m} over time)."""
+    return [idx.reserved[tier][(k, m)] for tier in RESERVED_TIERS if idx.reserved[tier]
+            for m in idx.in_service[tier][t] if (k, m) in idx.reserved[tier]]
+
+
 def _replica_terms(idx: VarIndex, k: int, t: int) -> list[pulp.LpVariable]:
     """The variables whose sum is n_{k,t}."""
-    out = [idx.reserved[tier][k] for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+    out = _reserved_terms(idx, k, t)
     out += [idx.per_period[tier][(k, t)] for tier in PER_PERIOD_TIERS if (k, t) in idx.per_period[tier]]
     return out
 
@@ -441,7 +476,7 @@ def spot_availability(inp: MilpInput) -> np.ndarray:
 def _serving_terms(inp: MilpInput, idx: VarIndex, k: int, t: int) -> list[tuple[pulp.LpVariable, float]]:
     """(variable, units of capacity) whose sum is the capacity-weighted units of k in t:
     Σ_{τ∈R} r_{k,τ} + o_{k,t} + a_k s_{k,t} (a spot unit counts for its availability a_k)."""
-    out = [(idx.reserved[tier][k], 1.0) for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+    out = [(v, 1.0) for v in _reserved_terms(idx, k, t)]
     od = idx.per_period["on-demand"].get((k, t))
     sp = idx.per_period["spot"].get((k, t))
     out += [(od, 1.0)] if od is not None else []
@@ -494,7 +529,7 @@ def _capacity_terms(inp: MilpInput, idx: VarIndex, cap: np.ndarray, cover: np.nd
                 if cover[j, b] > 0 and (k, j, t) in split]
     if not firm:
         return [(v, float(cap[k, 0]) * a) for v, a in _serving_terms(inp, idx, k, t)]
-    out = [(idx.reserved[tier][k], float(cap[k, 0])) for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+    out = [(v, float(cap[k, 0])) for v in _reserved_terms(idx, k, t)]
     od = idx.per_period["on-demand"].get((k, t))
     return out + ([(od, float(cap[k, 0]))] if od is not None else [])
 
@@ -693,7 +728,7 @@ def define_prefill_pools(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) ->
 
 def _firm_terms(idx: VarIndex, k: int, t: int) -> list[pulp.LpVariable]:
     """The non-spot units of k in service in t: Σ_R r_{k,τ} + o_{k,t}."""
-    out = [idx.reserved[tier][k] for tier in RESERVED_TIERS if k in idx.reserved[tier]]
+    out = _reserved_terms(idx, k, t)
     od = idx.per_period["on-demand"].get((k, t))
     return out + ([od] if od is not None else [])
 
@@ -746,6 +781,11 @@ def units_bound(inp: MilpInput) -> np.ndarray:
     rho = replicas_per_unit(inp)
     counted = np.minimum(spot_availability(inp), 1.0)  # a spot unit carries only its availability
     bound = np.ceil(peak / (slowest * counted)) + np.ceil(int(inp.min_replicas) / rho) + 1.0
+    # commitments over time: a unit committed at month m serves months it is not needed in, so the
+    # argument holds per start month (more than N_k started at m: drop one of the shortest term, all
+    # its periods keep > N_k units) and per period for the per-period tiers: in service at most
+    # N_k times the start months whose commitments can overlap
+    bound *= overlapping_starts(inp)
     if inp.role is not None and inp.pool_members is not None:
         # a prefill unit covers its pool's decode capacity, which the rules above may push far past
         # the demand: enough prefill units for every decode unit of the pool at its own bound
@@ -755,8 +795,17 @@ def units_bound(inp: MilpInput) -> np.ndarray:
             decode = members & (role == ROLE_DECODE)
             need = float((capacity[decode] * bound[decode]).sum())
             for k in np.flatnonzero(members & (role == ROLE_PREFILL)):
-                bound[k] = np.ceil(need / (pcap[k] * counted[k])) + 1.0
+                bound[k] = (np.ceil(need / (pcap[k] * counted[k])) + 1.0) * overlapping_starts(inp)
     return bound
+
+
+def overlapping_starts(inp: MilpInput) -> int:
+    """Start months whose commitments can be in service at once: min(M, the longest term) (1 without
+    commitments over time)."""
+    if inp.period_month is None:
+        return 1
+    terms = [int(inp.term_months[t]) for t in RESERVED_TIERS if t in inp.tiers and t in (inp.term_months or {})]
+    return min(inp.months, max(terms, default=1))
 
 
 def define_storage(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, relax: bool = False) -> None:
@@ -806,15 +855,18 @@ def define_cold_starts(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> N
 
 
 def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:
-    """Cost coefficients: p_{k,τ} H for r_{k,τ}; h_t p_{k,τ} for o/s_{k,t}; S_g for z_g; L p_{k,τ} for
+    """Cost coefficients: p_{k,τ} H for r_{k,τ} (p_{k,τ} Σ_t h_t A_{τ,m,t} for r_{k,τ,m}); h_t p_{k,τ} for o/s_{k,t}; S_g for z_g; L p_{k,τ} for
     g_{τ,k,t}; 3600 h_t p_api for a_{u,t}."""
     hours = np.asarray(inp.period_hours, dtype=float)
     H = float(hours.sum())
     terms: list[tuple[pulp.LpVariable, float]] = []
     for tier in RESERVED_TIERS:
-        price = np.asarray(inp.price_usd_per_hour[tier], dtype=float) if idx.reserved[tier] else None
-        for k, v in idx.reserved[tier].items():
-            terms.append((v, float(price[k]) * H))
+        if not idx.reserved[tier]:
+            continue
+        price = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
+        served = inp.commitment_paid_hours(tier)
+        for (k, m), v in idx.reserved[tier].items():
+            terms.append((v, float(price[k]) * float(served[m])))
     for tier in PER_PERIOD_TIERS:
         if not idx.per_period[tier]:
             continue

@@ -15,13 +15,27 @@ from planner.milp.data import PER_PERIOD_TIERS, RESERVED_TIERS, ROLE_DECODE, ROL
 ROW_TOL = 1e-6  # relative (to the row's magnitude, at least 1) tolerance on constraint checks
 
 
+def commitments(inp: MilpInput, q) -> np.ndarray:
+    """(K, M) replicas committed per start month: a whole-horizon commitment (K,) is (K, 1)."""
+    q = np.asarray(q, dtype=float)
+    return q.reshape(len(inp.candidate_ids), inp.months if q.size == 0 else -1)  # no candidate: (0, M)
+
+
+def committed_in_service(inp: MilpInput, tier: str, q) -> np.ndarray:
+    """(K, T) replicas of a reserved tier in service: Σ_m A_{τ,m,t} r_{k,τ,m} (r_{k,τ} in every period)."""
+    q = commitments(inp, q)
+    if not np.any(q):  # a tier the problem does not use may have no term
+        return np.zeros((q.shape[0], len(inp.period_hours)))
+    return q @ inp.commitment_cover(tier).astype(float)
+
+
 def replicas_in_service(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
-    """(K, T) n_{k,t} = Σ_{τ∈R} r_{k,τ} + o_{k,t} + s_{k,t}."""
+    """(K, T) n_{k,t} = Σ_{τ∈R} r_{k,τ} + o_{k,t} + s_{k,t} (commitments over time: those in service in t)."""
     K, T = len(inp.candidate_ids), len(inp.period_hours)
     n = np.zeros((K, T), dtype=float)
     for tier in RESERVED_TIERS:
         if tier in reserved:
-            n += np.asarray(reserved[tier], dtype=float)[:, None]
+            n += committed_in_service(inp, tier, reserved[tier])
     for tier in PER_PERIOD_TIERS:
         if tier in per_period:
             n += np.asarray(per_period[tier], dtype=float)
@@ -113,17 +127,19 @@ def stores_used(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
 
 def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray | None = None,
              stored: np.ndarray | None = None) -> float:
-    """Re-cost a plan in numpy: Σ p_{k,τ} H r_{k,τ} + Σ h_t p_{k,τ} (o|s)_{k,t} (unused tiers cost 0)
+    """Re-cost a plan in numpy: Σ p_{k,τ} H r_{k,τ} (commitments over time: p_{k,τ} r_{k,τ,m} × the
+    hours each serves in the horizon, and after it with ``pay_full_term``) + Σ h_t p_{k,τ} (o|s)_{k,t} (unused tiers cost 0)
     + the API requests + the artifact stores (``stored``, default: those the plan uses) + the cold
     starts L p_{k,τ} max(x_{k,t} − x_{k,t−1}, 0) (cyclic) of on-demand and spot."""
     hours = np.asarray(inp.period_hours, dtype=float)
-    H = float(hours.sum())
     total = 0.0
     for tier in RESERVED_TIERS:
         q = np.asarray(reserved.get(tier, 0), dtype=float)
         if np.any(q):
             p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
-            total += float(np.sum(np.where(q > 0, p, 0.0) * q)) * H
+            q = commitments(inp, q)
+            served = inp.commitment_paid_hours(tier)  # (M,) hours each start is paid for
+            total += float(np.sum(np.where(q > 0, p[:, None], 0.0) * q * served[None, :]))
     for tier in PER_PERIOD_TIERS:
         q = np.asarray(per_period.get(tier, 0), dtype=float)
         if np.any(q):
@@ -152,12 +168,16 @@ def check_solution(inp: MilpInput, reserved: dict, per_period: dict, load: np.nd
     errs: list[str] = []
     K, U, T = len(inp.candidate_ids), len(inp.user_regions), len(inp.period_hours)
     off = offered(inp)
+    shape = (K,) if inp.period_month is None else (K, inp.months)
     for tier in RESERVED_TIERS:
-        q = np.asarray(reserved.get(tier, np.zeros(K)))
-        if q.shape != (K,) or np.any(q < 0) or np.any(q != np.round(q)):
-            errs.append(f"reserved[{tier!r}] must be (K,) non-negative integers")
+        q = np.asarray(reserved.get(tier, np.zeros(shape)))
+        if q.shape != shape or np.any(q < 0) or np.any(q != np.round(q)):
+            errs.append(f"reserved[{tier!r}] must be {shape} non-negative integers (replicas committed"
+                        + (")" if inp.period_month is None else " per start month)"))
         elif np.any(q[~off[tier]] > 0):
             errs.append(f"reserved[{tier!r}] uses candidates that do not offer it")
+        elif inp.first_start(tier) > 0 and np.any(q[:, :inp.first_start(tier)] > 0):
+            errs.append(f"reserved[{tier!r}] starts before month {inp.first_start(tier)}, its first (lead time)")
     for tier in PER_PERIOD_TIERS:
         q = np.asarray(per_period.get(tier, np.zeros((K, T))))
         if q.shape != (K, T) or np.any(q < 0) or np.any(q != np.round(q)):

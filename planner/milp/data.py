@@ -8,6 +8,8 @@ Index sets (all in a fixed, sorted order chosen by the caller, so that the model
 * ``τ`` tiers, from :data:`TIERS`; a tier is offered by candidate ``k`` when its price is finite.
 * ``b`` request-size buckets, ``B = len(bucket_share)`` (1 when the input has no buckets).
 * ``p`` disaggregation pools, one per cloud region with decode-pool candidates (``pool_members``).
+* ``m`` commitment start months, ``M = max(period_month) + 1`` (only with ``period_month``: otherwise
+  one, the horizon's start).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from planner.units import HOURS_PER_MONTH
+
 RESERVED_TIERS: tuple[str, ...] = ("reserved-1y", "reserved-3y", "owned")  # bought for the whole horizon
 # what a candidate does with a request (MilpInput.role): serve it whole, or one phase of it in a
 # disaggregated deployment (a prefill pool computes the prompt and first token, a decode pool the rest)
@@ -24,6 +28,21 @@ ROLE_WHOLE, ROLE_PREFILL, ROLE_DECODE = 0, 1, 2
 ROLE_NAMES: tuple[str, ...] = ("whole", "prefill", "decode")
 PER_PERIOD_TIERS: tuple[str, ...] = ("on-demand", "spot")
 TIERS: tuple[str, ...] = RESERVED_TIERS + PER_PERIOD_TIERS
+#: a commitment's term in months, where the catalog's tier says it (owned: the problem's server lifetime)
+TERM_MONTHS: dict[str, int] = {"reserved-1y": 12, "reserved-3y": 36}
+
+
+def after_horizon_hours(months: int, term_months: int, horizon_hours: float) -> np.ndarray:
+    """(M,) hours of a term started at month m that fall after the horizon's end."""
+    return np.maximum((np.arange(months) + term_months) * HOURS_PER_MONTH - horizon_hours, 0.0)
+
+
+def months_of_periods(period_hours) -> np.ndarray:
+    """(T,) the month each period starts in, months of HOURS_PER_MONTH (730 h) counted from the
+    horizon's start, periods in time order: the calendar of commitments that start monthly."""
+    hours = np.asarray(period_hours, dtype=float)
+    starts = np.concatenate([[0.0], np.cumsum(hours)[:-1]])
+    return np.floor(starts / HOURS_PER_MONTH + 1e-9).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -88,10 +107,44 @@ class MilpInput:
     prefill_capacity_rps: np.ndarray | None = None  # (K,) prefill-pool candidates: prompts/s one unit prefills at the TTFT target (0 elsewhere)
     pool_members: np.ndarray | None = None  # (P, K) bool: the candidates of one cloud region, whose prefill pool must keep up with its decode pool
     pool_labels: tuple[str, ...] | None = None  # (P,) 'cloud/region'
+    # commitments over time (None = every commitment is bought at the horizon's start and held to its end):
+    period_month: np.ndarray | None = None  # (T,) month m each period starts in (months_of_periods); a commitment starts at any month's start
+    term_months: dict[str, int] | None = None  # reserved tier -> months a commitment lasts (needed with period_month)
+    pay_full_term: bool = False  # with period_month: the objective pays each commitment's whole term, also the months after the horizon
+    earliest_start: dict[str, int] | None = None  # with period_month: reserved tier -> first month a commitment may start (lead time: owned servers arrive weeks after the order)
 
     @property
     def buckets(self) -> int:
         return 1 if self.bucket_share is None else len(self.bucket_share)
+
+    @property
+    def months(self) -> int:
+        """M: commitment start months (1 without ``period_month``: the horizon's start)."""
+        return 1 if self.period_month is None else int(np.max(self.period_month)) + 1
+
+    def commitment_cover(self, tier: str) -> np.ndarray:
+        """(M, T) bool: a commitment of ``tier`` started at month m is in service in period t, i.e.
+        m ≤ month(t) < m + term. Without ``period_month``: one start, in service in every period."""
+        T = len(self.period_hours)
+        if self.period_month is None:
+            return np.ones((1, T), dtype=bool)
+        month = np.asarray(self.period_month, dtype=np.int64)
+        start = np.arange(self.months)[:, None]
+        return (start <= month[None, :]) & (month[None, :] < start + int(self.term_months[tier]))
+
+    def first_start(self, tier: str) -> int:
+        """The first month a commitment of ``tier`` may start (0 unless a lead time delays it)."""
+        return int((self.earliest_start or {}).get(tier, 0)) if self.period_month is not None else 0
+
+    def commitment_paid_hours(self, tier: str) -> np.ndarray:
+        """(M,) hours the objective pays a commitment of ``tier`` started at month m: those it serves
+        in the horizon, Σ_t h_t A_{τ,m,t} (H without ``period_month``), plus with ``pay_full_term``
+        the rest of its term after the horizon, max((m + L_τ) 730 − H, 0)."""
+        hours = np.asarray(self.period_hours, dtype=float)
+        served = self.commitment_cover(tier) @ hours
+        if self.period_month is None or not self.pay_full_term:
+            return served
+        return served + after_horizon_hours(self.months, int(self.term_months[tier]), float(hours.sum()))
 
 
 class SolveStatus(str, enum.Enum):
@@ -117,7 +170,9 @@ class SolverOptions:
 class SolveResult:
     """Never ``None``: a failed solve has a status and a message.
 
-    reserved: dict tier -> (K,) int replicas held in every period (reserved tiers only).
+    reserved: dict tier -> (K,) int replicas held in every period (reserved tiers only); with
+        commitments over time (``MilpInput.period_month``), (K, M): replicas committed at the start
+        of month m, in service for the tier's term (``MilpInput.commitment_cover``).
     per_period: dict tier -> (K, T) int replicas in each period (on-demand, spot).
     load_rps: (U, K, T) requests/s of user region u served by k in period t (incl. headroom).
     bucket_load_rps: (U, K, B, T) the same by request-size bucket (None with one bucket).

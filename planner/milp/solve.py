@@ -36,7 +36,7 @@ import pulp
 
 from planner.milp.build import (VarIndex, bucket_capacity_in_service, bucket_share, build_model, effective_demand, service_classes,
                                 validate_input)
-from planner.milp.check import ROW_TOL, check_solution, cost_usd, fleet_need, replicas_in_service, serving_units, stores_used
+from planner.milp.check import ROW_TOL, check_solution, commitments, cost_usd, fleet_need, replicas_in_service, serving_units, stores_used
 from planner.milp.data import (
     PER_PERIOD_TIERS,
     RESERVED_TIERS,
@@ -354,16 +354,22 @@ def _round_int(value: float | None, name: str, errors: list[str]) -> int:
     return int(r)
 
 
+def reserved_shape(inp: MilpInput) -> tuple[int, ...]:
+    """Shape of a reserved tier's counts: (K,) held for the horizon, (K, M) by start month over time."""
+    K = len(inp.candidate_ids)
+    return (K,) if inp.period_month is None else (K, inp.months)
+
+
 def extract_solution(inp: MilpInput, idx: VarIndex) -> tuple[dict, dict, np.ndarray, np.ndarray, list[str]]:
     """Replica arrays (rounded) from the variables' values, a zero load array (filled by
     :func:`allocate_load`), the API requests/s (U, T), and any problem."""
     K, U, T = idx.K, idx.U, idx.T
     errors: list[str] = []
-    reserved = {tier: np.zeros(K, dtype=np.int64) for tier in RESERVED_TIERS}
+    reserved = {tier: np.zeros(reserved_shape(inp), dtype=np.int64) for tier in RESERVED_TIERS}
     per_period = {tier: np.zeros((K, T), dtype=np.int64) for tier in PER_PERIOD_TIERS}
     for tier, vars_ in idx.reserved.items():
-        for k, v in vars_.items():
-            reserved[tier][k] = _round_int(v.varValue, v.name, errors)
+        for (k, m), v in vars_.items():
+            reserved[tier].reshape(K, -1)[k, m] = _round_int(v.varValue, v.name, errors)
     for tier, vars_ in idx.per_period.items():
         for (k, t), v in vars_.items():
             per_period[tier][k, t] = _round_int(v.varValue, v.name, errors)
@@ -505,8 +511,9 @@ def start_values(inp: MilpInput, idx: VarIndex, start: SolveResult) -> dict[str,
     the replicas in service."""
     values: dict[str, float] = {}
     for tier, vars_ in idx.reserved.items():
-        for k, v in vars_.items():
-            values[v.name] = float(start.reserved.get(tier, np.zeros(idx.K))[k])
+        committed = commitments(inp, start.reserved.get(tier, np.zeros(reserved_shape(inp))))
+        for (k, m), v in vars_.items():
+            values[v.name] = float(committed[k, m])
     for tier, vars_ in idx.per_period.items():
         for (k, t), v in vars_.items():
             values[v.name] = float(start.per_period.get(tier, np.zeros((idx.K, idx.T)))[k, t])
@@ -571,7 +578,7 @@ def solve(inp: MilpInput, options: SolverOptions | None = None, start: SolveResu
             best_bound_usd=0.0,
             gap=0.0,
             options={**requested, "backend": "none"},
-            reserved={tier: np.zeros(K, dtype=np.int64) for tier in RESERVED_TIERS},
+            reserved={tier: np.zeros(reserved_shape(inp), dtype=np.int64) for tier in RESERVED_TIERS},
             per_period={tier: np.zeros((K, T), dtype=np.int64) for tier in PER_PERIOD_TIERS},
             load_rps=np.zeros((U, K, T)),
         )

@@ -33,6 +33,8 @@ def merge_identical_periods(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
     consecutive equal periods merge (exact too: see ``define_cold_starts``). Returns the reduced
     input and, for each original period, its reduced index."""
     key = inp.demand_rps if inp.mean_demand_rps is None else np.concatenate([inp.demand_rps, inp.mean_demand_rps])
+    if inp.period_month is not None:  # commitments differ by month: periods of different months never merge
+        key = np.concatenate([key, np.asarray(inp.period_month, dtype=float)[None, :]])
     if inp.cold_start_hours > 0:
         new_run = np.r_[True, np.any(key[:, 1:] != key[:, :-1], axis=0)]
         inverse = np.cumsum(new_run) - 1
@@ -47,6 +49,7 @@ def merge_identical_periods(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
         keep = np.sort(first)
     hours = np.bincount(inverse, weights=inp.period_hours, minlength=len(keep))
     reduced = replace(inp, period_hours=hours, demand_rps=inp.demand_rps[:, keep],
+                      period_month=None if inp.period_month is None else np.asarray(inp.period_month)[keep],
                       mean_demand_rps=None if inp.mean_demand_rps is None else inp.mean_demand_rps[:, keep])
     return reduced, inverse
 
@@ -64,7 +67,7 @@ def whole_mix_start(inp: MilpInput, options: SolverOptions) -> SolveResult | Non
     if not first.has_solution:
         return None
     K, T = len(inp.candidate_ids), len(inp.period_hours)
-    reserved = {tier: np.zeros(K, dtype=np.int64) for tier in first.reserved}
+    reserved = {tier: np.zeros((K,) + arr.shape[1:], dtype=np.int64) for tier, arr in first.reserved.items()}
     per_period = {tier: np.zeros((K, T), dtype=np.int64) for tier in first.per_period}
     for tier, arr in first.reserved.items():
         reserved[tier][keep] = arr

@@ -24,7 +24,8 @@ _TIER_COLOURS = {"reserved-1y": "#1f4e79", "reserved-3y": "#2e75b6", "on-demand"
 _OTHER_COLOURS = ["#76b7b2", "#edc948", "#ff9da7", "#9c755f", "#bab0ac"]
 _INK = "#222222"
 _BREAKDOWN_LABELS = {"compute": "compute", "platform": "platform fees", "storage": "model storage", "egress": "egress",
-                     "api": "per-token API", "scale_up": "cold starts"}
+                     "api": "per-token API", "scale_up": "cold starts",
+                     "commitments_after_horizon": "terms after the horizon"}
 _LATENCY_AXES = (("ttft_p99_ms", "TTFT P99 (ms)"), ("tpot_p99_ms", "TPOT P99 (ms)"), ("e2e_p99_ms", "end-to-end P99 (ms)"))
 
 
@@ -46,7 +47,7 @@ def _styled(chart):
 
 
 def tier_order(tier: str) -> tuple[int, str]:
-    """Stacking order: owned and reserved at the bottom (constant over the horizon), then on-demand, then spot."""
+    """Stacking order: owned and reserved at the bottom (constant over the horizon, or stepping up with monthly commitment starts), then on-demand, then spot."""
     rank = 0 if tier.startswith("reserved") or tier == "owned" else {"on-demand": 1, "spot": 2}.get(tier, 3)
     return rank, tier
 

@@ -34,6 +34,7 @@ BREAKDOWN_LABELS = {
     "egress": "internet egress",
     "platform": "platform fees",
     "scale_up": "scale-up (cold starts)",
+    "commitments_after_horizon": "commitment terms after the horizon",
 }
 
 # summation order is the only difference between a plan's parts and its totals, so the tolerance is
@@ -188,10 +189,9 @@ def _instance_costs(plan: Plan) -> dict[tuple, tuple[float, Instances]]:
         key = (a.cloud, a.region, a.instance_type, a.gpu, a.tier, a.precision, a.tp)
         rate = a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour
         cloud_cost = a.cost_usd * a.price_usd_per_instance_hour / rate if rate else 0.0
-        if a.tier in RESERVED_TIERS:  # paid for the whole horizon, whatever the periods say
-            instance_hours = a.instances_by_period[0] * plan.horizon_hours if a.instances_by_period else 0.0
-        else:
-            instance_hours = float(sum(n * h for n, h in zip(a.instances_by_period, hours)))
+        # a commitment is paid for every hour it is in service: constant over a horizon bought upfront,
+        # month by month with monthly commitment starts
+        instance_hours = float(sum(n * h for n, h in zip(a.instances_by_period, hours)))
         cost, counts, ih = grouped.get(key, (0.0, [0] * len(a.instances_by_period), 0.0))
         counts = [x + y for x, y in zip(counts, a.instances_by_period)]
         grouped[key] = (cost + cloud_cost, counts, ih + instance_hours)

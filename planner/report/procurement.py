@@ -18,10 +18,11 @@ class Commitment:
     """One reserved purchase and why it pays."""
 
     assignment: Assignment
-    count: int
+    count: int  # instances in service (at most, with monthly commitment starts)
     usd_per_hour: float  # the reserved price + platform fee, per instance
     on_demand_usd_per_hour: float | None  # the same instance on demand + fee (None: not offered)
     load_utilisation: float  # demand it carries ÷ its capacity at the SLO, hours-weighted (planning rate)
+    instance_hours_per_hour: float = 0.0  # instance-hours in service per hour of the horizon (count when constant)
 
     @property
     def break_even_utilisation(self) -> float | None:
@@ -34,21 +35,44 @@ class Commitment:
         """USD over ``hours`` against running the same instances on demand for the whole time."""
         if self.on_demand_usd_per_hour is None:
             return None
-        return (self.on_demand_usd_per_hour - self.usd_per_hour) * hours * self.count
+        return (self.on_demand_usd_per_hour - self.usd_per_hour) * hours * (self.instance_hours_per_hour or self.count)
 
 
 def commitments(plan: Plan) -> list[Commitment]:
     out = []
     hours = [p.hours for p in plan.periods]
     for a in plan.assignments:
-        if a.tier not in TERMS or not a.instances_by_period or a.instances_by_period[0] <= 0:
+        if a.tier not in TERMS or not any(a.instances_by_period):
             continue
         od = a.on_demand_usd_per_instance_hour
-        capacity = a.instances_by_period[0] * a.replicas_per_instance * a.capacity_rps_per_replica * sum(hours)
+        instance_hours = sum(n * h for n, h in zip(a.instances_by_period, hours))
+        capacity = instance_hours * a.replicas_per_instance * a.capacity_rps_per_replica
         load = sum(x * h for x, h in zip(a.load_rps_by_period, hours))
-        out.append(Commitment(a, a.instances_by_period[0], a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour,
-                              od, load / capacity if capacity > 0 else 0.0))
+        out.append(Commitment(a, max(a.instances_by_period), a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour,
+                              od, load / capacity if capacity > 0 else 0.0, instance_hours / sum(hours)))
     return out
+
+
+def schedule_lines(plan: Plan) -> list[str]:
+    """Monthly commitment starts: what to buy when, a table row per purchase, and what the terms
+    still owe after the horizon (empty when commitments are bought for the whole horizon)."""
+    if not plan.purchases:
+        return []
+    rows = ["### What to buy when", "",
+            "| month | buy | term | USD/h each | cost in the horizon | owed after the horizon |", "|---|---|---|---|---|---|"]
+    for x in plan.purchases:
+        what = "servers (owned)" if x.tier == "owned" else x.tier
+        if x.lead_time_weeks:
+            what += f", ordered {x.lead_time_weeks:g} weeks before"
+        rows.append(f"| {x.start_month} | {x.count} × {x.instance_type} ({x.gpu}) in {x.cloud} {x.region} | {what}, "
+                    f"{x.term_months} months | {_usd(x.usd_per_instance_hour)} | {_usd(x.cost_in_horizon_usd)} | {_usd(x.cost_after_horizon_usd)} |")
+    after = sum(x.cost_after_horizon_usd for x in plan.purchases)
+    paid = "commitments_after_horizon" in plan.cost_breakdown
+    rows += ["", f"Months of {HOURS_PER_MONTH:g} h from the horizon's start; a commitment starts at its month's start. "
+             + (f"The plan's cost pays every term in full, {_usd(after)} of it after the horizon." if paid else
+                f"The plan's cost counts the hours each serves inside the horizon; their terms owe {_usd(after)} more after it "
+                "(the service is assumed to go on)."), ""]
+    return rows
 
 
 def band(plan: Plan, tier: str) -> list[Assignment]:
@@ -104,16 +128,18 @@ def recommendation_lines(plan: Plan) -> list[str]:
         a = c.assignment
         be = c.break_even_utilisation
         saving = c.saving_vs_on_demand(month)
-        text = (f"- **{c.count} × {a.instance_type}** ({a.gpus_per_instance}× {a.gpu}) in {a.cloud} {a.region}, "
+        varies = len(set(a.instances_by_period)) > 1
+        text = (f"- **{'up to ' if varies else ''}{c.count} × {a.instance_type}** ({a.gpus_per_instance}× {a.gpu}) in {a.cloud} {a.region}, "
                 + (f"bought for an owned site at {_usd(c.usd_per_hour)}/h of capital recovery and running cost ({a.price_source})"
                    if a.tier == "owned" else
                    f"{TERMS[a.tier]} at {_usd(c.usd_per_hour)}/h ({a.price_basis}; {a.price_source}, {a.price_retrieved})"))
         if be is not None:
             text += (f"; break-even at {be:.0%} of hours in use (on demand {_usd(c.on_demand_usd_per_hour)}/h): the plan keeps "
-                     f"{'it' if c.count == 1 else 'them'} in use every hour at {c.load_utilisation:.0%} load at the planning rate (the period's peak), and saves "
+                     f"{'it' if c.count == 1 and not varies else 'them'} in use every hour of {'their terms' if varies else 'the horizon'} at {c.load_utilisation:.0%} load at the planning rate (the period's peak), and saves "
                      f"{_usd(saving)}/month against the same instances on demand")
         lines.append(text + ".")
     lines.append("")
+    lines += schedule_lines(plan)
     lines.append("### On-demand (autoscaling band)")
     on_demand = band(plan, "on-demand")
     lines += [_band_line(plan, a, f"; {a.instance_starts} start(s) over the horizon") for a in on_demand] or ["- None."]

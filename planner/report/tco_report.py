@@ -20,7 +20,9 @@ def render_text(result: dict, markdown: bool = False) -> str:
     out = [f"{'# ' if markdown else ''}Total cost of ownership of {result['problem']} over {years} year(s) "
            f"(discount rate {rate:.1%})", ""]
     plan = result["sides"]["plan"]
-    out.append(f"the plan: capex {usd(plan['capex_usd'])}, then {usd(plan['monthly_usd'])}/month"
+    later = plan.get("invested_usd", plan["capex_usd"]) - plan["capex_usd"]  # later purchases and replacements
+    out.append(f"the plan: capex {usd(plan['capex_usd'])}" + (f" upfront, {usd(later)} more later (purchases, replacements)" if later > 0 else "")
+               + f", then {usd(plan['monthly_usd'])}/month"
                + (f"; owned: {', '.join(plan['fleet'])}" if plan.get("fleet") else "; nothing owned"))
     for name in ("cloud", "api"):
         if name in result["sides"]:

@@ -36,7 +36,7 @@ def test_rows_are_named_by_family():
 
 def test_variables_only_where_offered():
     _, idx = build_model(small())
-    assert set(idx.reserved["reserved-3y"]) == {0}
+    assert set(idx.reserved["reserved-3y"]) == {(0, 0)}
     assert idx.reserved["reserved-1y"] == {}
     assert {k for k, _ in idx.per_period["spot"]} == {0}
     assert all(v.cat == "Integer" for v in idx.integer_vars())

@@ -79,3 +79,28 @@ def test_never_breaking_even_and_bad_input():
     out = compare(SERVER, 1, rent_usd_per_month=1_000, api_usd_per_month=None, years=1, discount_rate=0.05)
     assert out["break_even_month"]["rent"] is None and out["totals"]["api"] is None
     assert math.isnan(out["per_year"]["api"].iloc[0])
+
+
+def test_a_server_bought_at_a_later_month():
+    # commitments over time: bought at the start of month 3 (time 3), replaced 60 months later
+    frame = owning_schedule(SERVER, 1, 72, start_month=3)
+    assert frame["replacement"].tolist() == [0.0, 0.0, 250_000.0] + [0.0] * 59 + [250_000.0] + [0.0] * 9
+    assert frame["running"].iloc[:3].tolist() == [0.0] * 3 and frame["running"].iloc[3] == pytest.approx(RUNNING)
+    assert frame["kwh"].iloc[2] == 0 and frame["kwh"].iloc[3] == pytest.approx(6_701.4)
+    assert frame["book_value"].iloc[3] == pytest.approx(250_000 - 250_000 / 60)  # its first month of service
+    from planner.tco import summarise
+
+    r = summarise([(SERVER, 1, 0), (SERVER, 1, 3)], 12, 0.0, np.zeros(12), {"rent": np.full(12, 30_000.0)})
+    assert r["capex"] == 250_000 and r["invested"] == 500_000  # the later purchase is not upfront
+    assert r["totals"]["own"] == pytest.approx(500_000 + (12 + 9) * RUNNING)
+    assert r["per_year"]["capex"].tolist() == [500_000.0]
+    assert r["cumulative"]["own"][3] == pytest.approx(500_000 + 3 * RUNNING)  # time 3: both bought, 3 months run
+
+
+def test_break_even_is_where_owning_stays_ahead():
+    from planner.tco import break_even_month
+
+    assert break_even_month([10, 20, 100, 110], [15, 30, 60, 120]) == 4  # cheap before the purchase is no break-even
+    assert break_even_month([1, 2, 3], [5, 6, 7]) == 1
+    assert break_even_month([9, 9, 9], [5, 6, 7]) is None
+    assert break_even_month([100, 101, 102], [50, 101, 150]) == 2  # a tie counts
