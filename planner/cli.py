@@ -582,5 +582,54 @@ def forecast(history, horizon, output, column, step_seconds, aggregate, quantile
         _emit(fc.demand_csv(result), output)
     _emit(fc.render_summary(result, fmt, output), None)
 
+
+@main.command()
+@click.argument("usage", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), default=None,
+              help="a plan (planner solve --format json): the fleet's cost per hour, token costs from its configurations, its capacity")
+@click.option("--bill", "bill_file", type=click.Path(dir_okay=False), default=None,
+              help="the fleet's actual bill (CSV: BilledCost or cost_usd, optional ChargePeriodStart/End, PricingCategory)")
+@click.option("--by", default="team", show_default=True, help="group by any of team, project, model, user, api_key (comma-separated)")
+@click.option("--idle", "idle_policy", type=click.Choice(["proportional", "platform", "even"]), default="proportional",
+              show_default=True, help="who pays for idle capacity: by usage, a platform owner (--platform-owner), or evenly")
+@click.option("--platform-owner", default=None, help="the tenant that carries idle capacity with --idle platform")
+@click.option("--utilisation", type=click.FloatRange(0, 1), default=None,
+              help="used share of the fleet (default: requests served ÷ the plan's capacity; with a bill alone, 1)")
+@click.option("--token-costs", default=None, help="relative cost of a prefill and a decode token, PREFILL:DECODE (default: from the plan)")
+@click.option("--equal-tokens", is_flag=True, help="a prefill and a decode token cost the same (instead of the plan's figures)")
+@click.option("--cached-weight", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="a cached prompt token costs this share of a prefill token (a prefix-cache hit skips its prefill)")
+@click.option("--start", default=None, help="window start (ISO 8601, UTC; default: the hour of the first request, or the budget period's start)")
+@click.option("--end", default=None, help="window end (default: the end of the hour of the last request)")
+@click.option("--budgets", "budgets_file", type=click.Path(dir_okay=False), default=None,
+              help="budgets and token quotas per tenant (YAML): lines for those running ahead of the period's pace, exit code 6")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "focus", "focus-json"]), default="table",
+              show_default=True, help="focus: a FinOps FOCUS 1.1 chargeback CSV (focus-json: the same as JSON)")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="write here instead of stdout")
+@catalogs_option
+@handled
+def attribute(usage, plan_file, bill_file, by, idle_policy, platform_owner, utilisation, token_costs, equal_tokens,
+              cached_weight, start, end, budgets_file, fmt, output, catalog_dir):
+    """Who spent what: allocate the fleet's cost (a plan's or a bill's) to teams, projects, models or
+    users by the tokens their requests used (gateway logs: JSONL, CSV, Parquet), exact to the cent."""
+    from planner.catalog import load_catalogs
+    from planner.report import attribution_report
+    from planner.usage.attribute import attribute as run_attribution
+    from planner.usage.budgets import EXIT_BUDGET_ALERT
+
+    needs_catalogs = plan_file is not None and token_costs is None and not equal_tokens
+    result = run_attribution(usage, plan_path=plan_file, bill_path=bill_file,
+                             catalogs=load_catalogs(catalog_dir) if needs_catalogs else None,
+                             by=[k.strip() for k in by.split(",") if k.strip()], idle_policy=idle_policy,
+                             platform_owner=platform_owner, utilisation=utilisation, token_costs=token_costs,
+                             equal_tokens=equal_tokens, cached_weight=cached_weight, start=start, end=end,
+                             budgets_path=budgets_file)
+    _emit(attribution_report.render(result, fmt), output)
+    for status in result.alerts:
+        click.echo(f"budget alert: {status.line()}", err=True)
+    if result.alerts:
+        sys.exit(EXIT_BUDGET_ALERT)
+
+
 if __name__ == "__main__":
     main()

@@ -55,3 +55,19 @@ def read_text(path, error: type[InputError] = InputError) -> str:
         raise error(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{path}: cannot read: {exc}") from None
+
+
+def read_csv_text(path, what: str = "CSV"):
+    """A CSV file as a frame of strings (empty cells stay ''), or an InputError (exit code 3) saying
+    why it cannot be read; ``what`` names the file's role in the message."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot parse {what}: {str(exc).splitlines()[0] if str(exc) else exc}") from None

@@ -12,7 +12,7 @@ import pandas as pd
 from planner import perf
 from planner.catalog import Catalogs
 from planner.catalog.ids import did_you_mean
-from planner.errors import InputError
+from planner.errors import InputError, read_csv_text
 from planner.units import ENGINE_FAMILIES, PRECISIONS
 
 INPUT_COLUMNS = ["model", "gpu", "num_gpus", "tp", "pp", "precision", "kv_precision", "engine_family",
@@ -31,12 +31,7 @@ _TECHNIQUE_CHOICES = {"spec_method": ("none", "eagle", "mtp", "draft-model"), "s
 
 
 def read_batch(path: str) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot parse CSV: {exc}") from None
+    frame = read_csv_text(path, "CSV")
     missing = [c for c in ("model", "gpu") if c not in frame.columns]
     if missing:
         raise InputError(f"{path}: required column(s) missing: {', '.join(missing)} (columns: {', '.join(INPUT_COLUMNS)})")
