@@ -631,5 +631,33 @@ def attribute(usage, plan_file, bill_file, by, idle_policy, platform_owner, util
         sys.exit(EXIT_BUDGET_ALERT)
 
 
+@main.command()
+@click.option("--metrics-url", "urls", multiple=True, required=True,
+              help="a serving engine's Prometheus endpoint (vLLM or TGI), e.g. http://10.0.0.5:8000/metrics; repeat for several")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), required=True, help="the plan the fleet runs (planner solve --format json)")
+@click.option("--interval", type=click.FloatRange(min=0, min_open=True), default=15.0, show_default=True, help="seconds between scrapes")
+@click.option("--samples", type=click.IntRange(min=0), default=2, show_default=True,
+              help="scrapes to take (a report per interval between two); 0 = until interrupted")
+@click.option("--replicas", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="replicas behind the URL(s): the plan's cost and capacity are scaled to their share (default: the whole fleet)")
+@click.option("--period", type=click.IntRange(min=0), default=None, help="compare with this period of the plan (default: its hours-weighted mean)")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True, help="seconds to wait for a scrape")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@handled
+def monitor(urls, plan_file, interval, samples, replicas, period, timeout, fmt):
+    """Live cost per million tokens, utilisation against the plan's capacity and drift from its demand,
+    from serving engines' Prometheus metrics scraped at an interval."""
+    from planner.monitor import monitor as watch
+    from planner.monitor import render_report
+
+    def show(report: dict) -> None:
+        _emit(render_report(report, fmt), None)
+
+    try:
+        watch(list(urls), plan_file, interval, samples or None, on_report=show, replicas=replicas, period=period, timeout=timeout)
+    except KeyboardInterrupt:  # --samples 0 runs until interrupted
+        pass
+
+
 if __name__ == "__main__":
     main()
