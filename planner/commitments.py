@@ -88,7 +88,12 @@ def check_purchases(plan: Plan, loaded: LoadedProblem, hours: np.ndarray, check)
         rate = None if owner is None else owner.price_usd_per_instance_hour + owner.platform_fee_usd_per_instance_hour
         check(rate is not None and _close(rate, x.usd_per_instance_hour), "commitments",
               f"{label}: {x.usd_per_instance_hour:.6f} USD/h, its assignment's price + fee {rate if rate is not None else 'missing'}")
-        after = x.usd_per_instance_hour * x.count * max((x.start_month + term) * HOURS_PER_MONTH - horizon, 0.0)
+        # the rest of the term: after the horizon, or lost where periods straddle a month's start
+        after = x.usd_per_instance_hour * x.count * max(term * HOURS_PER_MONTH - served, 0.0)
+        starts = np.concatenate([[0.0], np.cumsum(hours)[:-1]])
+        first = starts[month >= x.start_month]
+        check(first.size > 0 and _close(float(first[0]), x.start_hour), "commitments",
+              f"{label}: in service from hour {float(first[0]) if first.size else horizon:g} (its month's first period), plan {x.start_hour:g}")
         check(_close(x.usd_per_instance_hour * x.count * served, x.cost_in_horizon_usd) and _close(after, x.cost_after_horizon_usd),
               "commitments", f"{label}: {x.cost_in_horizon_usd:.4f} USD in the horizon, {x.cost_after_horizon_usd:.4f} after "
               f"(re-costed {x.usd_per_instance_hour * x.count * served:.4f} / {after:.4f})")

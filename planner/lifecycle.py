@@ -31,6 +31,7 @@ from planner.milp.data import SolverOptions
 from planner.onprem import ONPREM_CLOUD, owned_server, site_figures, with_onprem
 from planner.plan import Plan
 from planner.problem import LoadedProblem, Problem
+from planner.milp.check import instance_starts
 from planner.tco import MONTHS_PER_YEAR, summarise
 from planner.units import HOURS_PER_MONTH
 
@@ -66,21 +67,49 @@ def monthly_spend(plan: Plan, months: int, owned: bool = False) -> np.ndarray:
     """(months,) what the plan spends each month besides its owned servers' hourly price (capital
     recovery + running cost, replaced by their cash flows in the TCO); ``owned``: that price too.
     A plan bought for a horizon that repeats spends its monthly cost every month; a plan with monthly
-    commitment starts is a timeline: month m spends its periods' instance costs, and its share (by
-    hours) of the rest (API, storage, egress, cold starts), scaled to 730 h; after the plan's last
-    month, that month's rate goes on."""
-    if not plan.purchases and plan.commitment_starts == "horizon":
+    commitment starts is a timeline: month m spends what its periods do (instances; the API and
+    egress by the period's requests; cold starts by the period's instance starts; storage by hours),
+    scaled to 730 h; after the plan's last month, that month's rate goes on. The months after the
+    horizon that a full-term plan pays for its commitments are that going-on."""
+    if plan.commitment_starts == "horizon":
         return np.full(months, plan.monthly_cost_usd if owned else _other_monthly(plan))
     hours = np.array([p.hours for p in plan.periods])
-    month = np.array([p.month for p in plan.periods])
     spend = np.zeros(len(hours))
+
+    def spread(total: float, weights) -> np.ndarray:
+        w = np.asarray(weights, dtype=float)
+        return total * w / w.sum() if total and w.sum() > 0 else np.zeros(len(hours))
+
     for a in plan.assignments:
         if a.tier != "owned" or owned:
             spend += (a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour) * np.asarray(a.instances_by_period) * hours
-    rest = sum(v for k, v in plan.cost_breakdown.items() if k not in ("compute", "platform", "commitments_after_horizon"))
-    spend += rest * hours / hours.sum()
-    per_month = np.bincount(month, weights=spend) / np.bincount(month, weights=hours) * HOURS_PER_MONTH
+        spend += spread(a.scale_up_cost_usd, instance_starts(np.asarray(a.instances_by_period)[None, :], cyclic=False)[0])
+    for u in plan.api:
+        spend += spread(u.cost_usd, np.asarray(u.rps_by_period) * hours)
+    for e in plan.egress:
+        spend += spread(e.cost_usd, np.asarray(e.rps_by_period) * hours)
+    spend += spread(plan.cost_breakdown.get("storage", 0.0), hours)
+    return _by_month(plan, spend, months)
+
+
+def _by_month(plan: Plan, per_period: np.ndarray, months: int) -> np.ndarray:
+    """(months,) a per-period amount summed by month and scaled to 730 h; the last month's rate after."""
+    hours = np.array([p.hours for p in plan.periods])
+    month = np.array([p.month for p in plan.periods])
+    per_month = np.bincount(month, weights=per_period) / np.bincount(month, weights=hours) * HOURS_PER_MONTH
     return np.concatenate([per_month, np.full(max(months - len(per_month), 0), per_month[-1])])[:months]
+
+
+def api_monthly(plan: Plan, mean_rps: np.ndarray, api_monthly_usd: float, months: int) -> np.ndarray:
+    """(months,) the per-token API serving everything: its mean monthly cost on a horizon that repeats;
+    on a timeline, in proportion to each month's requests (``mean_rps``: (U, T) mean rates), the last
+    month's rate after."""
+    if plan.commitment_starts == "horizon":
+        return np.full(months, float(api_monthly_usd))
+    hours = np.array([p.hours for p in plan.periods])
+    requests = np.asarray(mean_rps, dtype=float).sum(axis=0) * hours
+    total = float(api_monthly_usd) * float(hours.sum()) / HOURS_PER_MONTH  # the API's cost over the horizon
+    return _by_month(plan, total * requests / requests.sum(), months)
 
 
 def _other_monthly(plan: Plan) -> float:
@@ -133,17 +162,19 @@ def tco(loaded: LoadedProblem, catalogs: Catalogs, options: SolverOptions, years
         try:
             cloud = solve_verified(renting_only(loaded), catalogs, options, baselines=False).plan
             alternatives["cloud"] = monthly_spend(cloud, months, owned=True)
-            sides["cloud"] = {"monthly_usd": float(alternatives["cloud"].mean()), "capex_usd": 0.0}
+            sides["cloud"] = {"monthly_usd": float(alternatives["cloud"].mean()), "capex_usd": 0.0}  # mean over the years
         except InfeasibleError as exc:
             sides["cloud_unavailable"] = [m.strip() for m in exc.messages][:3]
     api = api_only(solved.prep, plan)
     if api.monthly_cost_usd is not None:
-        alternatives["api"] = np.full(months, api.monthly_cost_usd)
-        sides["api"] = {"monthly_usd": api.monthly_cost_usd, "capex_usd": 0.0, "detail": api.detail}
+        alternatives["api"] = api_monthly(plan, solved.prep.demand.mean_rps, api.monthly_cost_usd, months)
+        sides["api"] = {"monthly_usd": float(alternatives["api"].mean()), "capex_usd": 0.0, "detail": api.detail}
     r = summarise([(server, count, start) for server, count, _, start in fleet if start < months], months, rate,
                   monthly_spend(plan, months), alternatives)
     sides["plan"] = {"monthly_usd": float(np.mean(r["own_monthly"])), "capex_usd": r["capex"], "invested_usd": r["invested"],
-                     "fleet": [label for _, _, label, start in fleet if start < months]}
+                     "fleet": [label for _, _, label, start in fleet if start < months],
+                     # bought after the years compared: not in these totals
+                     "not_counted": [label for _, _, label, start in fleet if start >= months]}
     per_year = r["per_year"].drop(columns=["energy", "colocation", "maintenance", "staff"]).rename(
         columns={"running": "owned_running", "other": "other_spend", **{k: f"{k}_spend" for k in alternatives}})
     per_year.insert(4, "plan_spend", per_year["capex"] + per_year["owned_running"] + per_year["other_spend"])

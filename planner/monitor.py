@@ -4,8 +4,9 @@ demand and output length, and the SLO. Metric names and parsing: planner.monitor
 
 The plan's side, for the share of the fleet behind the scraped URL(s):
 
-* **fleet cost per hour** = (objective_usd − what the plan pays per-token APIs) / horizon_hours: the
-  per-token API serves traffic the engines never see. With ``period`` given: that period's instances ×
+* **fleet cost per hour** = (the plan's cost over its horizon, Plan.in_horizon_usd, − what it pays
+  per-token APIs) / horizon_hours: the per-token API serves traffic the engines never see. With
+  ``period`` given: that period's instances ×
   (price + platform fee) per hour, plus the plan's other fleet costs (storage, egress, cold starts)
   spread evenly over the horizon.
 * **capacity** = the plan's capacity at the SLO (periods' capacity_rps, spot derated), **planned
@@ -97,7 +98,7 @@ def plan_share(plan: Plan, replicas: float | None = None, period: int | None = N
     replicas_t = [sum(a.replicas_by_period[t] for a in serving) for t in range(len(periods))]
     demand_t = [max(sum(p.demand_rps.values()) - p.api_rps, 0.0) for p in periods]
     capacity_t = [p.capacity_rps for p in periods]
-    fleet_usd = plan.objective_usd - sum(api.cost_usd for api in plan.api)
+    fleet_usd = plan.in_horizon_usd - sum(api.cost_usd for api in plan.api)
     if period is None:
         hours = [p.hours for p in periods]
         total = sum(hours)

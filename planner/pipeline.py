@@ -321,22 +321,38 @@ def _owned_lines(loaded: LoadedProblem) -> list[str]:
 
 def _over_time_lines(prep: Prepared) -> list[str]:
     """Assumptions of commitments over time (options.commitment_starts: monthly)."""
+    opts = prep.loaded.problem.options
     terms = term_months(prep.loaded)
+    tiers = [t for t in RESERVED_TIERS if t in opts.tiers]
+    renting = [t for t in opts.tiers if t not in RESERVED_TIERS]
+    horizon = prep.demand.horizon_hours
+    out = [f"{HOURS_PER_MONTH:g} hours per month; a {horizon:g}-hour horizon ({horizon / HOURS_PER_MONTH:.1f} months) planned "
+           "as one timeline (monthly_cost_usd is its average month)"]
+    if not tiers:
+        return out + ["no reserved or owned tier is allowed: the monthly commitment starts have nothing to buy"]
+    paid = ("the objective counts the hours inside the horizon (the service is assumed to go on after it), and the plan's "
+            "purchases state what each term still owes after them" if opts.commitment_cost == "in-horizon" else
+            "the objective pays every term in full (options.commitment_cost: full-term), the hours beyond those it serves "
+            "in the horizon in cost_breakdown.commitments_after_horizon")
+    out.append("commitments start at the start of any month (a period belongs to the month it starts in) and last their "
+               f"term ({', '.join(f'{t} {terms[t]} months' for t in tiers)}); each is paid for every hour of its term "
+               f"whether used or not; {paid}")
+    for tier, weeks in lead_weeks(prep.loaded).items():
+        if tier in tiers:
+            out.append(f"{tier}: ordered {weeks:g} weeks before it serves, so none serves before month "
+                       f"{first_starts(prep.loaded)[tier]} (an order at the horizon's start)"
+                       + (f"; the months before rent ({', '.join(renting)})" if renting else ""))
+    return out
+
+
+def _growth_lines(prep: Prepared) -> list[str]:
     growth = prep.loaded.problem.workload.demand.growth
-    return [f"{HOURS_PER_MONTH:g} hours per month; a {prep.demand.horizon_hours:g}-hour horizon ({prep.demand.horizon_hours / HOURS_PER_MONTH:.1f} "
-            "months) planned as one timeline (monthly_cost_usd is its average month)",
-            "commitments start at the start of any month (a period belongs to the month it starts in) and last their term ("
-            + ", ".join(f"{t} {terms[t]} months" for t in RESERVED_TIERS if t in prep.loaded.problem.options.tiers)
-            + "); each is paid for every hour of its term whether used or not; "
-            + ("the objective counts the hours inside the horizon (the service is assumed to go on after it), and the plan's "
-               "purchases state what each term still owes after the horizon"
-               if prep.loaded.problem.options.commitment_cost == "in-horizon" else
-               "the objective pays every term in full (options.commitment_cost: full-term), its months after the horizon in "
-               "cost_breakdown.commitments_after_horizon"),
-            *([f"demand grows {growth} (compound, month by month: month m is the profile × the growth over m months)"] if growth else []),
-            *(f"{tier}: ordered {weeks:g} weeks before it serves, so none serves before month {first_starts(prep.loaded)[tier]} "
-              "(an order at the horizon's start); the months before rent" for tier, weeks in lead_weeks(prep.loaded).items()
-              if tier in prep.loaded.problem.options.tiers)]
+    if not growth:
+        return []
+    if prep.demand.horizon_hours <= HOURS_PER_MONTH:
+        return [f"demand growth {growth} has no effect: it applies month by month, and the {prep.demand.horizon_hours:g}-hour "
+                "horizon is one month (plan a longer horizon with options.commitment_starts: monthly)"]
+    return [f"demand grows {growth} (compound, month by month: month m is the profile × the growth over m months)"]
 
 
 def assumptions_for(prep: Prepared) -> list[str]:
@@ -346,9 +362,12 @@ def assumptions_for(prep: Prepared) -> list[str]:
            "reserved instances are paid for every hour of the horizon whether used or not"]
           if prep.loaded.problem.options.commitment_starts == "horizon" else _over_time_lines(prep)),
         "spot prices are the catalog snapshot (minimum over zones); spot capacity can be reclaimed: without it, reserved + on-demand still cover (1 − max_spot_share) of demand",
+        *_growth_lines(prep),
         *([f"scale-up: every on-demand or spot instance started is paid for {prep.loaded.problem.options.cold_start_minutes:g} "
-           "minutes before it serves (started ahead of the period that needs it; the horizon repeats, so period 0 follows the "
-           "last); in the MILP's objective and in cost_breakdown.scale_up"]
+           "minutes before it serves (started ahead of the period that needs it; "
+           + ("the horizon repeats, so period 0 follows the last" if prep.loaded.problem.options.commitment_starts == "horizon"
+              else "a timeline: period 0 starts every instance it runs")
+           + "); in the MILP's objective and in cost_breakdown.scale_up"]
           if prep.loaded.problem.options.cold_start_minutes > 0 else []),
         *lag_headroom(prep),
         *(fidelity_band(prep.catalogs) if prep.loaded.problem.options.measured_profile is None else []),

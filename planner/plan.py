@@ -17,7 +17,7 @@ from planner.buckets import MIX_LABEL
 from planner.errors import InputError, read_text
 from planner.milp.build import api_billing_ratio
 from planner.milp.check import committed_in_service, instance_starts, serving_units
-from planner.milp.data import RESERVED_TIERS, ROLE_DECODE, ROLE_PREFILL, MilpInput, SolveResult, after_horizon_hours
+from planner.milp.data import RESERVED_TIERS, ROLE_DECODE, ROLE_PREFILL, MilpInput, SolveResult
 from planner.units import HOURS_PER_MONTH, MTOK
 
 SCHEMA_VERSION = "1.0"
@@ -183,13 +183,14 @@ class Purchase(_Model):
     instance_type: str
     gpu: str
     start_month: int  # months of 730 h from the horizon's start
+    start_hour: float = 0.0  # in service from this hour: the first period starting in that month (periods need not align with months)
     count: int  # instances
     term_months: int
     lead_time_weeks: float = 0.0  # ordered this long before start_month (owned servers' lead time)
     hours_in_horizon: float  # hours of the horizon it serves
     usd_per_instance_hour: float  # price + platform fee
     cost_in_horizon_usd: float
-    cost_after_horizon_usd: float  # the rest of the term, beyond the horizon
+    cost_after_horizon_usd: float  # the rest of the term (730 h × term_months less the hours it serves in the horizon): after the horizon, or lost where periods straddle a month's start
 
 
 class Period(_Model):
@@ -236,6 +237,12 @@ class Plan(_Model):
     baselines: list[Baseline] = Field(default_factory=list)  # planner.baselines; empty when not computed
     commitment_starts: str = "horizon"  # horizon: commitments held for the whole horizon; monthly: started at any month
     purchases: list[Purchase] = Field(default_factory=list)  # monthly commitment starts: what to buy when
+
+    @property
+    def in_horizon_usd(self) -> float:
+        """What the fleet costs over the horizon itself: the objective less what full-term commitments
+        pay beyond the hours they serve in it (the run rate that monitoring and chargeback use)."""
+        return self.objective_usd - self.cost_breakdown.get("commitments_after_horizon", 0.0)
 
     def monthly(self, usd_over_horizon: float) -> float:
         """A cost over the plan's horizon as USD per month (HOURS_PER_MONTH hours)."""
@@ -373,7 +380,7 @@ def build_plan(
             instance_hours = float(np.dot(n, hours))  # a commitment: the hours it serves in the horizon
             cost = (price + fee) * instance_hours
             platform += fee * instance_hours
-            starts = 0 if tier in RESERVED_TIERS else int(instance_starts(n[None, :]).sum())
+            starts = 0 if tier in RESERVED_TIERS else int(instance_starts(n[None, :], inp.cyclic).sum())
             scale_up += starts * cold_start_hours * (price + fee)
             by_tier[tier] = by_tier.get(tier, 0.0) + cost
             counted = float(inp.spot_availability[k]) if tier == "spot" and inp.spot_availability is not None else 1.0
@@ -520,13 +527,15 @@ def purchases_of(inp: MilpInput, result: SolveResult, table: pd.DataFrame, lead_
         return []
     hours = np.asarray(inp.period_hours, dtype=float)
     rows = table.to_dict("records")
+    month = np.asarray(inp.period_month)
+    starts = np.concatenate([[0.0], np.cumsum(hours)[:-1]])
+    start_hour = [float(starts[month >= m][0]) if np.any(month >= m) else float(hours.sum()) for m in range(inp.months)]
     out = []
     for tier, arr in sorted(result.reserved.items()):
         if not np.any(arr):
             continue
         served = inp.commitment_cover(tier).astype(float) @ hours  # (M,)
         term = int(inp.term_months[tier])
-        after = after_horizon_hours(inp.months, term, float(hours.sum()))
         for k, m in zip(*np.nonzero(np.asarray(arr).reshape(len(rows), -1))):
             row, count = rows[k], int(arr[k, m])
             rate = float(row[f"price_{tier}"]) + float(row.get(f"fee_{tier}", 0.0) or 0.0)
@@ -535,7 +544,8 @@ def purchases_of(inp: MilpInput, result: SolveResult, table: pd.DataFrame, lead_
                                 term_months=term, lead_time_weeks=float((lead_weeks or {}).get(tier, 0.0)),
                                 hours_in_horizon=float(served[m]), usd_per_instance_hour=rate,
                                 cost_in_horizon_usd=rate * count * float(served[m]),
-                                cost_after_horizon_usd=rate * count * float(after[m])))
+                                start_hour=float(start_hour[m]),
+                                cost_after_horizon_usd=rate * count * max(term * HOURS_PER_MONTH - float(served[m]), 0.0)))
     return sorted(out, key=lambda x: (x.start_month, x.tier, x.candidate_id))
 
 

@@ -102,8 +102,8 @@ def npv(yearly_rate: float, monthly_flows: np.ndarray, upfront: float = 0.0) -> 
 
 def break_even_month(own_cumulative: np.ndarray, other_cumulative: np.ndarray) -> int | None:
     """First month (1-based) from which owning's cumulative cost stays at most the other's to the
-    horizon's end, else None. (With everything bought at month 0 this is the first month it is;
-    with purchases later in the horizon, a cheap start before the first purchase is no break-even.)"""
+    horizon's end, else None: a cheap start before a purchase (one bought later in the horizon, or a
+    replacement at the end of a lifetime) is no break-even."""
     own, other = np.asarray(own_cumulative, float), np.asarray(other_cumulative, float)
     above = np.flatnonzero(own > other + 1e-9)
     if not above.size:

@@ -28,6 +28,7 @@ from planner.candidates import (CONFIG_KEYS, bucket_columns, evaluate_buckets, k
 from planner.catalog import Catalogs
 from planner.commitments import check_purchases
 from planner.catalog.prices import api_choice, tier_prices
+from planner.milp.check import instance_starts
 from planner.milp.data import RESERVED_TIERS, TIERS
 from planner.pipeline import slo_targets
 from planner.plan import Plan
@@ -362,7 +363,8 @@ def verify_plan(loaded: LoadedProblem, catalogs: Catalogs, plan: Plan) -> list[F
         instance_hours = float(np.dot(n, hours))  # a commitment: the hours it serves (commitments.check_purchases)
         cost = (price + fee) * instance_hours
         platform += fee * instance_hours
-        starts = 0 if a.tier in RESERVED_TIERS else int(np.maximum(n - np.roll(n, 1), 0).sum())
+        cyclic = problem.options.commitment_starts == "horizon"  # else a timeline from nothing in service
+        starts = 0 if a.tier in RESERVED_TIERS else int(instance_starts(n[None, :], cyclic).sum())
         start_cost = starts * problem.options.cold_start_minutes / 60.0 * (price + fee)
         check(starts == a.instance_starts and _close(start_cost, a.scale_up_cost_usd), "scale_up",
               f"{label}: {starts} instance start(s) × {problem.options.cold_start_minutes:g} min = {start_cost:.4f} USD, "

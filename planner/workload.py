@@ -30,6 +30,7 @@ from planner.units import HOURS_PER_MONTH
 MAX_LENGTH_SAMPLES = 2000
 LENGTH_SAMPLE_SEED = 20240601
 DEFAULT_HORIZON_HOURS = 168.0
+MAX_RPS = 1e9  # requests/s: a growth that compounds past this is a typo, not a plan
 SAMPLES_PER_PERIOD = 24  # diurnal profile: rate evaluated at this many points inside each period
 _QUANTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 
@@ -239,6 +240,10 @@ def demand_series(loaded: LoadedProblem) -> DemandSeries:
         growth = parse_growth(demand.growth, "growth")
         factor = growth.factor(months_of_periods(hours) * HOURS_PER_MONTH * 3600.0)
         total, mean = total * factor, mean * factor
+        if not np.all(np.isfinite(total)) or total.max() > MAX_RPS:
+            month = int(months_of_periods(hours)[np.argmax(~np.isfinite(total) | (total > MAX_RPS))])
+            raise ProblemError(f"{loaded.where('workload', 'demand', 'growth')}: '{demand.growth}' takes demand beyond "
+                               f"{MAX_RPS:.0e} requests/s by month {month}: beyond any fleet (check the rate and its period)")
     if not np.all(total >= 0) or not np.any(total > 0):
         raise ProblemError(f"{loaded.where('workload', 'demand')}: demand is zero in every period")
     if loaded.problem.options.commitment_starts == "monthly" and horizon <= HOURS_PER_MONTH:

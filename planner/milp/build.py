@@ -28,9 +28,8 @@ A_{τ,m,t} = [m ≤ μ(t) < m + L_τ] (``MilpInput.commitment_cover``) the reser
 in t are Σ_m A_{τ,m,t} r_{k,τ,m} wherever r_{k,τ} appears above, and each commitment costs
 p_{k,τ} Σ_t h_t A_{τ,m,t}: the hours it serves inside the horizon. Months after the horizon are not
 in the objective (the service is assumed to go on, as in multi-period capacity expansion); the plan
-states what a commitment still owes after the horizon. With ``pay_full_term`` they are:
-p_{k,τ} (Σ_t h_t A_{τ,m,t} + max((m + L_τ) 730 − H, 0)), the whole term wherever it ends (the
-service may stop with the horizon).
+states what a commitment still owes after the horizon. With ``pay_full_term`` they are: p_{k,τ} L_τ 730, the whole term wherever it
+ends (the service may stop with the horizon).
 
 Demand is covered without load variables: by Hall's theorem (max-flow/min-cut on the bipartite
 graph user region → candidate), a load split x_{u,k,t} ≥ 0 with Σ_k x_{u,k,t} ≥ d_{u,t}(1+η) and
@@ -795,7 +794,7 @@ def units_bound(inp: MilpInput) -> np.ndarray:
             decode = members & (role == ROLE_DECODE)
             need = float((capacity[decode] * bound[decode]).sum())
             for k in np.flatnonzero(members & (role == ROLE_PREFILL)):
-                bound[k] = (np.ceil(need / (pcap[k] * counted[k])) + 1.0) * overlapping_starts(inp)
+                bound[k] = np.ceil(need / (pcap[k] * counted[k])) + 1.0  # the decode bounds overlap already
     return bound
 
 
@@ -835,7 +834,8 @@ def define_storage(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex, relax: b
 def define_cold_starts(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> None:
     """Scale-up cost: an on-demand or spot instance started in period t is paid for ``L`` =
     ``cold_start_hours`` before it serves. Continuous g_{τ,k,t} ≥ 0 for τ ∈ P, one row per period
-    (cyclic: the representative horizon repeats, so period 0 follows period T−1)::
+    (cyclic: the representative horizon repeats, so period 0 follows period T−1; with commitments
+    over time the periods are a timeline, and period 0 starts every instance it runs: x_{τ,k,−1} = 0)::
 
         starts_{od|sp}_k{k}_t{t}:   g_{τ,k,t} − x_{τ,k,t} + x_{τ,k,t−1}  ≥  0      objective: + L p_{k,τ} g_{τ,k,t}
 
@@ -850,8 +850,8 @@ def define_cold_starts(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> N
         for (k, t), x in idx.per_period[tier].items():
             g = _new_var(prob, f"g{pre}_k{k}_t{t}", False)
             idx.starts[(tier, k, t)] = g
-            before = idx.per_period[tier][(k, (t - 1) % idx.T)]
-            _add_row(prob, idx, "cold_starts", f"starts_{pre}_k{k}_t{t}", [(g, 1.0), (x, -1.0), (before, 1.0)], _GE, 0.0)
+            before = [(idx.per_period[tier][(k, (t - 1) % idx.T)], 1.0)] if t > 0 or inp.cyclic else []
+            _add_row(prob, idx, "cold_starts", f"starts_{pre}_k{k}_t{t}", [(g, 1.0), (x, -1.0)] + before, _GE, 0.0)
 
 
 def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:

@@ -111,10 +111,14 @@ def serving_units(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarra
     return n - (1.0 - spot_availability(inp))[:, None] * spot
 
 
-def instance_starts(per_period_units: np.ndarray) -> np.ndarray:
-    """(K, T) instances started in each period: the rise from the previous period (cyclic)."""
+def instance_starts(per_period_units: np.ndarray, cyclic: bool = True) -> np.ndarray:
+    """(K, T) instances started in each period: the rise from the previous period (cyclic: period 0
+    follows the last; else a timeline from nothing, where period 0 starts all it runs)."""
     units = np.asarray(per_period_units, dtype=float)
-    return np.maximum(units - np.roll(units, 1, axis=1), 0.0)
+    before = np.roll(units, 1, axis=1)
+    if not cyclic and units.shape[1]:
+        before[:, 0] = 0.0
+    return np.maximum(units - before, 0.0)
 
 
 def stores_used(inp: MilpInput, reserved: dict, per_period: dict) -> np.ndarray:
@@ -146,7 +150,7 @@ def cost_usd(inp: MilpInput, reserved: dict, per_period: dict, api: np.ndarray |
             p = np.asarray(inp.price_usd_per_hour[tier], dtype=float)
             total += float(np.sum(np.where(q > 0, p[:, None], 0.0) * q * hours[None, :]))
             if inp.cold_start_hours > 0 and q.ndim == 2 and q.shape[1] > 1:
-                starts = instance_starts(q)
+                starts = instance_starts(q, inp.cyclic)
                 total += float(np.sum(np.where(starts > 0, p[:, None], 0.0) * starts)) * float(inp.cold_start_hours)
     if inp.storage_members is not None:
         used = stores_used(inp, reserved, per_period) if stored is None else np.asarray(stored, dtype=bool)

@@ -32,11 +32,6 @@ TIERS: tuple[str, ...] = RESERVED_TIERS + PER_PERIOD_TIERS
 TERM_MONTHS: dict[str, int] = {"reserved-1y": 12, "reserved-3y": 36}
 
 
-def after_horizon_hours(months: int, term_months: int, horizon_hours: float) -> np.ndarray:
-    """(M,) hours of a term started at month m that fall after the horizon's end."""
-    return np.maximum((np.arange(months) + term_months) * HOURS_PER_MONTH - horizon_hours, 0.0)
-
-
 def months_of_periods(period_hours) -> np.ndarray:
     """(T,) the month each period starts in, months of HOURS_PER_MONTH (730 h) counted from the
     horizon's start, periods in time order: the calendar of commitments that start monthly."""
@@ -118,6 +113,12 @@ class MilpInput:
         return 1 if self.bucket_share is None else len(self.bucket_share)
 
     @property
+    def cyclic(self) -> bool:
+        """The periods stand for a horizon that repeats (period 0 follows the last), or, with
+        commitments over time, a timeline that starts from nothing in service."""
+        return self.period_month is None
+
+    @property
     def months(self) -> int:
         """M: commitment start months (1 without ``period_month``: the horizon's start)."""
         return 1 if self.period_month is None else int(np.max(self.period_month)) + 1
@@ -138,13 +139,14 @@ class MilpInput:
 
     def commitment_paid_hours(self, tier: str) -> np.ndarray:
         """(M,) hours the objective pays a commitment of ``tier`` started at month m: those it serves
-        in the horizon, Σ_t h_t A_{τ,m,t} (H without ``period_month``), plus with ``pay_full_term``
-        the rest of its term after the horizon, max((m + L_τ) 730 − H, 0)."""
+        in the horizon, Σ_t h_t A_{τ,m,t} (H without ``period_month``), or with ``pay_full_term`` its
+        whole term, L_τ 730 (the hours it serves in the horizon and the rest, after it or lost to
+        periods that straddle a month's start)."""
         hours = np.asarray(self.period_hours, dtype=float)
         served = self.commitment_cover(tier) @ hours
         if self.period_month is None or not self.pay_full_term:
             return served
-        return served + after_horizon_hours(self.months, int(self.term_months[tier]), float(hours.sum()))
+        return np.full(self.months, int(self.term_months[tier]) * HOURS_PER_MONTH)  # the whole term, wherever it falls
 
 
 class SolveStatus(str, enum.Enum):

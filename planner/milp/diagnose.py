@@ -91,6 +91,31 @@ def structural_checks(inp: MilpInput) -> list[str]:
                 else f"max_spot_share = {sigma} and no candidate offers reserved or on-demand capacity to pair with spot"
             )
             msgs.append(f"{what} but only spot replicas ({_ids(inp, priced)}) can serve it and {why}")
+    msgs += lead_time_checks(inp)
+    return msgs
+
+
+def lead_time_checks(inp: MilpInput) -> list[str]:
+    """Commitments over time: months before the first start a lead time allows (owned servers ordered
+    at the horizon's start), in which no other allowed tier can serve the demand or the minimum replicas."""
+    if inp.period_month is None or not inp.earliest_start:
+        return []
+    off = offered(inp)
+    month = np.asarray(inp.period_month)
+    needed = (np.asarray(inp.demand_rps, dtype=float).sum(axis=0) > 0) | (int(inp.min_replicas) > 0)
+    msgs = []
+    for tier, first in sorted(inp.earliest_start.items()):
+        if first <= 0 or not off[tier].any():
+            continue
+        others = np.zeros(len(inp.candidate_ids), dtype=bool)
+        for t, o in off.items():
+            if t != tier and inp.first_start(t) < first:
+                others |= o
+        uncovered = np.flatnonzero(needed & (month < first))
+        if uncovered.size and not others.any():
+            msgs.append(f"{tier} serves from month {first} at the earliest (its lead time), and no other allowed tier can "
+                        f"serve months 0–{first - 1} ({uncovered.size} period(s) with demand or minimum replicas): "
+                        "allow on-demand, spot or a cloud reservation to rent until it arrives")
     return msgs
 
 

@@ -499,7 +499,7 @@ def _starts_slack_usd(inp: MilpInput, idx: VarIndex, per_period: dict) -> float:
     slack = 0.0
     for (tier, k, t), g in idx.starts.items():
         x = per_period[tier]
-        need = max(float(x[k, t] - x[k, (t - 1) % idx.T]), 0.0)
+        need = max(float(x[k, t] - (x[k, (t - 1) % idx.T] if t > 0 or inp.cyclic else 0.0)), 0.0)
         slack += max((g.varValue or 0.0) - need, 0.0) * float(inp.cold_start_hours) * float(np.asarray(inp.price_usd_per_hour[tier], dtype=float)[k])
     return slack
 
@@ -519,7 +519,7 @@ def start_values(inp: MilpInput, idx: VarIndex, start: SolveResult) -> dict[str,
             values[v.name] = float(start.per_period.get(tier, np.zeros((idx.K, idx.T)))[k, t])
     for (tier, k, t), v in idx.starts.items():
         x = np.asarray(start.per_period.get(tier, np.zeros((idx.K, idx.T))), dtype=float)
-        values[v.name] = max(float(x[k, t] - x[k, (t - 1) % idx.T]), 0.0)
+        values[v.name] = max(float(x[k, t] - (x[k, (t - 1) % idx.T] if t > 0 or inp.cyclic else 0.0)), 0.0)
     n = replicas_in_service(inp, start.reserved, start.per_period)
     spot = np.asarray(start.per_period.get("spot", np.zeros((idx.K, idx.T))), dtype=float)
     mix = service_classes(inp)[0].shape[1] - 1

@@ -23,7 +23,8 @@ def render_text(result: dict, markdown: bool = False) -> str:
     later = plan.get("invested_usd", plan["capex_usd"]) - plan["capex_usd"]  # later purchases and replacements
     out.append(f"the plan: capex {usd(plan['capex_usd'])}" + (f" upfront, {usd(later)} more later (purchases, replacements)" if later > 0 else "")
                + f", then {usd(plan['monthly_usd'])}/month"
-               + (f"; owned: {', '.join(plan['fleet'])}" if plan.get("fleet") else "; nothing owned"))
+               + (f"; owned: {', '.join(plan['fleet'])}" if plan.get("fleet") else "; nothing owned")
+               + (f" (bought later, not counted: {', '.join(plan['not_counted'])})" if plan.get("not_counted") else ""))
     for name in ("cloud", "api"):
         if name in result["sides"]:
             out.append(f"{NAMES[name]}: {usd(result['sides'][name]['monthly_usd'])}/month")

@@ -2,7 +2,7 @@
 plan, or from a bill), the relative cost of a prefill and a decode token (from the performance model at
 the plan's configurations, or stated), and the fleet's utilisation against the plan's capacity.
 
-Fleet cost from a plan: the plan's cost per hour (objective over its horizon) × the window's hours,
+Fleet cost from a plan: the plan's cost per hour (its cost over its horizon, ``Plan.in_horizon_usd``) × the window's hours,
 split by FOCUS PricingCategory from ``cost_by_tier`` (reserved → Committed, on-demand and the API →
 Standard, spot → Dynamic, owned → Other; costs that are not an instance tier, such as storage and
 egress, → Standard). From a bill: the rows whose charge period overlaps the window, each prorated by the
@@ -70,14 +70,14 @@ def _split_to_cents(parts: dict[str, Decimal], total: Decimal) -> dict[str, Deci
 
 def fleet_cost_from_plan(plan: Plan, start: datetime, end: datetime, source: str) -> FleetCost:
     """The plan's cost over [start, end): its cost per hour × the hours, by pricing category."""
-    per_hour = Decimal(repr(plan.objective_usd)) / Decimal(repr(plan.horizon_hours))
+    per_hour = Decimal(repr(plan.in_horizon_usd)) / Decimal(repr(plan.horizon_hours))
     hours = _hours(start, end)
     total = (per_hour * hours).quantize(CENT)
     parts: dict[str, Decimal] = {}
     for tier, cost in plan.cost_by_tier.items():
         category = TIER_PRICING_CATEGORY.get(tier, "Other")
         parts[category] = parts.get(category, Decimal(0)) + Decimal(repr(cost))
-    parts["Standard"] = parts.get("Standard", Decimal(0)) + Decimal(repr(plan.objective_usd)) - sum(
+    parts["Standard"] = parts.get("Standard", Decimal(0)) + Decimal(repr(plan.in_horizon_usd)) - sum(
         (Decimal(repr(v)) for v in plan.cost_by_tier.values()), Decimal(0))
     scale = hours / Decimal(repr(plan.horizon_hours))
     return FleetCost(total, start, end, source, _split_to_cents({k: v * scale for k, v in parts.items()}, total))

@@ -78,13 +78,17 @@ _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv
             ".parquet": "parquet"}
 MAX_EPOCH_SECONDS = 1e11  # year 5138: larger numbers are epoch milliseconds or garbage
 
+# ts, model and the token counts are never null in a committed row: the checks flag such rows in
+# ``problem`` and their file is rolled back (NOT NULL constraints would abort before the flags are read)
 USAGE_DDL = """CREATE TABLE IF NOT EXISTS usage (
-    ts TIMESTAMP NOT NULL,            -- UTC
+    ts TIMESTAMP,                     -- UTC
     request_id VARCHAR, api_key VARCHAR, "user" VARCHAR, team VARCHAR, project VARCHAR,
-    model VARCHAR NOT NULL,
-    prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL, cached_tokens BIGINT NOT NULL,
+    model VARCHAR,
+    prompt_tokens BIGINT, completion_tokens BIGINT, cached_tokens BIGINT,
     latency_ms DOUBLE,
-    source VARCHAR NOT NULL)"""
+    source VARCHAR NOT NULL,
+    batch INTEGER NOT NULL,           -- which ingest call loaded the row
+    problem INTEGER NOT NULL)         -- bit flags of the checks a row fails (0 in every committed row)"""
 _COLUMNS = ("ts", "request_id", "api_key", "user", "team", "project", "model",
             "prompt_tokens", "completion_tokens", "cached_tokens", "latency_ms")
 
@@ -238,6 +242,7 @@ class UsageStore:
         except duckdb.Error:
             pass
         self.con.execute(USAGE_DDL)
+        self._batch = int(self.con.execute("SELECT COALESCE(max(batch), 0) FROM usage").fetchall()[0][0])
 
     def close(self) -> None:
         self.con.close()
@@ -285,13 +290,15 @@ class UsageStore:
         flags = " + ".join(f"(CASE WHEN {flag} THEN {1 << i} ELSE 0 END)" for i, (flag, _) in enumerate(checks))
         cols = ", ".join(_q(c) for c in _COLUMNS)
         con = self.con
+        self._batch += 1
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS SELECT {cols}, ({flags}) AS _problem "
-                        f"FROM (SELECT {columns} FROM {reader} AS src)")
-            n, bad = con.execute("SELECT count(*), COALESCE(bit_or(_problem), 0) FROM _staged").fetchall()[0]
-            if n and not bad:
-                con.execute(f"INSERT INTO usage ({cols}, source) SELECT {cols}, {_lit(str(path))} FROM _staged")
+            # one pass over the file, straight into the table with each row's problem flags; a file with
+            # any problem is rolled back (a staging copy cost a quarter of the time on 10 M rows)
+            con.execute(f"INSERT INTO usage ({cols}, source, batch, problem) SELECT {cols}, {_lit(str(path))}, "
+                        f"{self._batch}, ({flags}) FROM (SELECT {columns} FROM {reader} AS src)")
+            n, bad = con.execute("SELECT count(*), COALESCE(bit_or(problem), 0) FROM usage WHERE batch = ?",
+                                 [self._batch]).fetchall()[0]
         except duckdb.Error as exc:
             con.execute("ROLLBACK")
             raise _ReadError(_first_line(exc)) from None
@@ -305,7 +312,6 @@ class UsageStore:
             except duckdb.Error as exc:
                 raise _ReadError(_first_line(exc)) from None
             raise InputError(lines)
-        con.execute("DROP TABLE _staged")
         con.execute("COMMIT")
         return int(n)
 

@@ -176,3 +176,32 @@ def test_tco_buys_each_server_in_its_month(hybrid):
     assert tco["cumulative_usd"]["plan"][first] - tco["cumulative_usd"]["plan"][first - 1] > 199_000  # the purchase's month
     be = tco["break_even_month"]["cloud"]
     assert be is not None and be > first  # owning pays back after the servers arrive, not before
+
+
+def test_month_by_month_spend_adds_up_to_the_plan(solved):
+    import numpy as np
+
+    from planner.lifecycle import api_monthly, monthly_spend
+    from planner.plan import Plan
+
+    _, data = solved
+    plan = Plan.model_validate(data)
+    spend = monthly_spend(plan, 6, owned=True)  # 4 months of plan, then the last month's rate
+    assert spend.shape == (6,) and spend[4] == spend[5] == spend[3]
+    assert spend[:4].sum() == pytest.approx(plan.objective_usd)  # months of exactly 730 h: the plan's cost, month by month
+    assert list(spend[:4]) == sorted(spend[:4])  # demand grows 50 % a month
+    mean = np.array([[6, 6, 9, 9, 13.5, 13.5, 20.25, 20.25]])  # requests per period ∝ the grown rate
+    api = api_monthly(plan, mean, 100.0, 5)
+    assert api[:4].sum() == pytest.approx(400.0) and api[4] == api[3]
+    assert api[:4] == pytest.approx(400.0 * np.array([6, 9, 13.5, 20.25]) / 48.75)
+
+
+def test_a_runaway_growth_and_a_lead_time_without_renting_are_explained(tmp_path):
+    result = run("solve", write(tmp_path, PROBLEM.replace('growth: "+50%/month"', 'growth: "+500%/day"')), "--no-baselines")
+    assert result.exit_code == 3 and "workload.demand.growth: '+500%/day' takes demand beyond 1e+09 requests/s" in result.output
+    text = HYBRID.read_text().replace("data/azure2023", str(HYBRID.parent / "data" / "azure2023"))
+    text = text.replace("    horizon_hours: 24", "    horizon_hours: 2920").replace("    period_hours: 4", "    period_hours: 24")
+    text = text.replace("  tiers: [owned, reserved-1y, on-demand, spot]", "  tiers: [owned]\n  commitment_starts: monthly")
+    result = run("solve", write(tmp_path, text, "owned.yaml"), "--no-baselines")
+    assert result.exit_code == 4, result.output
+    assert "owned serves from month 3 at the earliest (its lead time), and no other allowed tier can serve months 0–2" in result.output

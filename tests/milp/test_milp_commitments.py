@@ -124,3 +124,27 @@ def test_a_lead_time_rents_until_the_servers_arrive(solver):
     assert r.objective_usd == pytest.approx((2 + 0.4 * 2) * MONTH)
     early = {**r.reserved, "owned": np.array([[1, 0, 0, 0]])}
     assert any("before month 2" in e for e in check_solution(inp, early, r.per_period, r.load_rps))
+
+
+def test_a_timeline_starts_its_first_instances():
+    # cold starts on a timeline (not a repeating horizon): period 0 starts what it runs
+    inp = make_input(capacity=[10], prices={"on-demand": [1.0]}, demand=[[10, 10]], hours=[MONTH] * 2, tiers=("on-demand",))
+    inp = dataclasses.replace(inp, cold_start_hours=1.0)
+    assert run(inp).objective_usd == pytest.approx(2 * MONTH)  # the horizon repeats: nothing starts
+    timeline = run(monthly(inp))
+    assert timeline.objective_usd == pytest.approx(2 * MONTH + 1.0)
+
+
+def test_full_term_pays_the_whole_term():
+    # 4 months of flat demand: a 12-month term paid in full (0.7 × 12 = 8.4 months) loses to on demand (4)
+    inp = monthly(make_input(capacity=[10], prices=PRICES, demand=[[10, 10, 10, 10]], hours=[MONTH] * 4,
+                             tiers=("reserved-1y", "on-demand")))
+    assert inp.commitment_paid_hours("reserved-1y").tolist() == [2920.0, 2190.0, 1460.0, 730.0]  # in the horizon
+    full = dataclasses.replace(inp, pay_full_term=True)
+    assert full.commitment_paid_hours("reserved-1y").tolist() == [8760.0] * 4
+    r = run(full)
+    assert r.reserved["reserved-1y"].sum() == 0 and r.objective_usd == pytest.approx(4 * MONTH)
+    # with periods straddling month starts (24 h), a term is still paid 12 × 730 h
+    days = monthly(make_input(capacity=[10], prices=PRICES, demand=[[10] * 100], hours=[24.0] * 100,
+                              tiers=("reserved-1y", "on-demand")))
+    assert set(dataclasses.replace(days, pay_full_term=True).commitment_paid_hours("reserved-1y")) == {8760.0}
