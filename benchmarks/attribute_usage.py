@@ -57,10 +57,12 @@ def main() -> None:
             timed(f"generate {args.rows:,} requests as {fmt}",
                   lambda: con.execute(f"COPY ({GENERATE.format(rows=args.rows)}) TO '{path}' {option}"))
             print(f"{'':<42s} {path.stat().st_size / 2**20:7.0f} MiB")
-            with UsageStore() as store:
+            db = Path(tmp) / f"usage-{fmt}.duckdb"  # a kept store (planner attribute --db): ingest once
+            with UsageStore(db) as store:
                 n = timed(f"ingest {fmt} (read, normalise, check, load)", lambda: store.ingest(path))
+            with UsageStore(db) as store:  # a later run: reopen and attribute
                 assert n == args.rows
-                timed("summarise by team", lambda: store.usage_by("team", fleet.start, fleet.end))
+                timed("summarise by team (reopened store)", lambda: store.usage_by("team", fleet.start, fleet.end))
                 by_team = timed("allocate by team (idle proportional)",
                                 lambda: allocate(store, fleet, weights, by="team", utilisation=0.65))
                 by_user = timed("allocate by team x user (idle even)",

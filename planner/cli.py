@@ -584,7 +584,7 @@ def forecast(history, horizon, output, column, step_seconds, aggregate, quantile
 
 
 @main.command()
-@click.argument("usage", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("usage", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False), default=None,
               help="a plan (planner solve --format json): the fleet's cost per hour, token costs from its configurations, its capacity")
 @click.option("--bill", "bill_file", type=click.Path(dir_okay=False), default=None,
@@ -592,7 +592,7 @@ def forecast(history, horizon, output, column, step_seconds, aggregate, quantile
 @click.option("--by", default="team", show_default=True, help="group by any of team, project, model, user, api_key (comma-separated)")
 @click.option("--idle", "idle_policy", type=click.Choice(["proportional", "platform", "even"]), default="proportional",
               show_default=True, help="who pays for idle capacity: by usage, a platform owner (--platform-owner), or evenly")
-@click.option("--platform-owner", default=None, help="the tenant that carries idle capacity with --idle platform")
+@click.option("--platform-owner", default=None, help="the tenant that carries idle capacity with --idle platform: a name, or KEY=NAME,... per --by key")
 @click.option("--utilisation", type=click.FloatRange(0, 1), default=None,
               help="used share of the fleet (default: requests served ÷ the plan's capacity; with a bill alone, 1)")
 @click.option("--token-costs", default=None, help="relative cost of a prefill and a decode token, PREFILL:DECODE (default: from the plan)")
@@ -601,6 +601,9 @@ def forecast(history, horizon, output, column, step_seconds, aggregate, quantile
               help="a cached prompt token costs this share of a prefill token (a prefix-cache hit skips its prefill)")
 @click.option("--start", default=None, help="window start (ISO 8601, UTC; default: the hour of the first request, or the budget period's start)")
 @click.option("--end", default=None, help="window end (default: the end of the hour of the last request)")
+@click.option("--db", "database", type=click.Path(dir_okay=False), default=None,
+              help="a DuckDB file that keeps the requests between runs: the logs given are added (unless already held); "
+                   "without logs, attribute what it holds")
 @click.option("--budgets", "budgets_file", type=click.Path(dir_okay=False), default=None,
               help="budgets and token quotas per tenant (YAML): lines for those running ahead of the period's pace, exit code 6")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "focus", "focus-json"]), default="table",
@@ -609,7 +612,7 @@ def forecast(history, horizon, output, column, step_seconds, aggregate, quantile
 @catalogs_option
 @handled
 def attribute(usage, plan_file, bill_file, by, idle_policy, platform_owner, utilisation, token_costs, equal_tokens,
-              cached_weight, start, end, budgets_file, fmt, output, catalog_dir):
+              cached_weight, start, end, database, budgets_file, fmt, output, catalog_dir):
     """Who spent what: allocate the fleet's cost (a plan's or a bill's) to teams, projects, models or
     users by the tokens their requests used (gateway logs: JSONL, CSV, Parquet), exact to the cent."""
     from planner.catalog import load_catalogs
@@ -623,7 +626,7 @@ def attribute(usage, plan_file, bill_file, by, idle_policy, platform_owner, util
                              by=[k.strip() for k in by.split(",") if k.strip()], idle_policy=idle_policy,
                              platform_owner=platform_owner, utilisation=utilisation, token_costs=token_costs,
                              equal_tokens=equal_tokens, cached_weight=cached_weight, start=start, end=end,
-                             budgets_path=budgets_file)
+                             budgets_path=budgets_file, database=database)
     _emit(attribution_report.render(result, fmt), output)
     for status in result.alerts:
         click.echo(f"budget alert: {status.line()}", err=True)
@@ -650,8 +653,8 @@ def monitor(urls, plan_file, interval, samples, replicas, period, timeout, fmt):
     from planner.monitor import monitor as watch
     from planner.monitor import render_report
 
-    def show(report: dict) -> None:
-        _emit(render_report(report, fmt), None)
+    def show(report: dict) -> None:  # JSON: one report per line (JSON Lines), for pipes
+        _emit(json.dumps(report) + "\n" if fmt == "json" else render_report(report, fmt), None)
 
     try:
         watch(list(urls), plan_file, interval, samples or None, on_report=show, replicas=replicas, period=period, timeout=timeout)

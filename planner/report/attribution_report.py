@@ -5,9 +5,14 @@ from __future__ import annotations
 import io
 import json
 
-from planner.report.fmt import usd
 from planner.usage.attribute import Attribution
 from planner.usage.focus import focus_problems, focus_table
+
+
+def _cents(x: float) -> str:
+    """Dollars and cents always: the showback adds up to the cent, and should be seen to."""
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+
 
 FORMATS = ("table", "json", "csv", "focus", "focus-json")
 _COLUMNS = ["requests", "prompt_tokens", "completion_tokens", "cached_tokens", "weighted_tokens", "usage_usd", "idle_usd",
@@ -68,29 +73,29 @@ def render(a: Attribution, fmt: str) -> str:
 def _text(a: Attribution) -> str:
     r = a.allocation
     prefill, cached, decode = a.weights.integer_coefficients()
-    lines = [f"Showback by {', '.join(r.by)}: {usd(float(r.total_usd))} ({r.fleet.source}) over {_period(a)}",
+    lines = [f"Showback by {', '.join(r.by)}: {_cents(float(r.total_usd))} ({r.fleet.source}) over {_period(a)}",
              f"token weights: prefill 1, cached prompt {cached / prefill:.3g}, decode {decode / prefill:.3g} ({a.weights_basis})"]
     if a.token_costs:
         lines += [f"  {x}" for x in a.token_costs.lines]
     if a.utilisation is not None:
-        lines.append(f"idle: {usd(float(r.idle_usd))} ({1 - a.utilisation:.1%} of the cost; utilisation {a.utilisation:.1%}: "
+        lines.append(f"idle: {_cents(float(r.idle_usd))} ({1 - a.utilisation:.1%} of the cost; utilisation {a.utilisation:.1%}: "
                      f"{a.utilisation_basis}), allocated {r.idle_policy}")
     else:
         lines.append(f"idle: {a.utilisation_basis}")
     if r.fleet.by_pricing_category:
-        lines.append("by pricing category: " + ", ".join(f"{k} {usd(float(v))}" for k, v in r.fleet.by_pricing_category.items()))
+        lines.append("by pricing category: " + ", ".join(f"{k} {_cents(float(v))}" for k, v in r.fleet.by_pricing_category.items()))
     lines.append("")
     head = list(r.by) + ["requests", "tokens", "cached", "cost", "idle", "share", "USD/Mtok"]
     body = []
     for rec in r.table.to_dict("records"):
         per = rec["cost_per_million_tokens"]
         body.append([str(rec[k]) for k in r.by] + [f"{rec['requests']:,}", f"{rec['prompt_tokens'] + rec['completion_tokens']:,}",
-                     f"{rec['cached_tokens']:,}", usd(rec["cost_usd"]), usd(rec["idle_usd"]), f"{rec['share']:.1%}",
+                     f"{rec['cached_tokens']:,}", _cents(rec["cost_usd"]), _cents(rec["idle_usd"]), f"{rec['share']:.1%}",
                      "–" if per != per else f"{per:,.2f}"])
     total = int(r.table["cost_units"].sum())
     body.append(["total"] + [""] * (len(r.by) - 1) + [f"{int(r.table['requests'].sum()):,}",
                  f"{int((r.table['prompt_tokens'] + r.table['completion_tokens']).sum()):,}", f"{int(r.table['cached_tokens'].sum()):,}",
-                 usd(float(r.usd(total))), usd(float(r.idle_usd)), "100.0%", ""])
+                 _cents(float(r.usd(total))), _cents(float(r.idle_usd)), "100.0%", ""])
     widths = [max(len(row[i]) for row in [head] + body) for i in range(len(head))]
     for row in [head] + body:
         lines.append("  ".join(c.ljust(w) if i < len(r.by) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))

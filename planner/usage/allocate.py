@@ -168,6 +168,65 @@ def largest_remainder(total: int, weights: Sequence[int], tie_order: Sequence[in
     return shares
 
 
+def controlled_rounding(row_totals: Sequence[int], column_totals: Sequence[int]) -> list[list[int]]:
+    """An integer table with the given row and column totals (equal grand totals) whose every cell is
+    its exact share R_i C_j / T rounded down or up: the floors, then one more unit in r_i cells of
+    row i, chosen row by row (largest deficit first) among the columns with the largest deficit left
+    (Ryser's construction: it finds a 0/1 completion whenever one exists, and the exact shares are
+    one, so one does). Ties prefer the larger remainder, then the lower index."""
+    total = sum(row_totals)
+    if total != sum(column_totals) or any(x < 0 for x in (*row_totals, *column_totals)):
+        raise ValueError("controlled_rounding needs non-negative totals with equal sums")
+    if total == 0:
+        return [[0] * len(column_totals) for _ in row_totals]
+    exact = [[divmod(r * c, total) for c in column_totals] for r in row_totals]
+    table = [[q for q, _ in row] for row in exact]
+    row_left = [r - sum(row) for r, row in zip(row_totals, table)]
+    col_left = [c - sum(table[i][j] for i in range(len(table))) for j, c in enumerate(column_totals)]
+    raised = [[False] * len(column_totals) for _ in table]
+    for i in sorted(range(len(table)), key=lambda i: (-row_left[i], i)):
+        candidates = [j for j in range(len(column_totals)) if exact[i][j][1] > 0 and col_left[j] > 0]
+        for j in sorted(candidates, key=lambda j: (-col_left[j], -exact[i][j][1], j))[:row_left[i]]:
+            raised[i][j] = True
+            row_left[i] -= 1
+            col_left[j] -= 1
+    while any(row_left):  # rare (cells whose exact share is whole cannot rise): augmenting paths
+        _augment(exact, raised, row_left, col_left)
+    return [[q + int(up) for q, up in zip(row, ups)] for row, ups in zip(table, raised)]
+
+
+def _augment(exact, raised, row_left, col_left) -> None:
+    """One more unit along an alternating path: from a row still short, raise a cell into a column;
+    if that column is full, lower another row's raised cell there and go on from that row, until a
+    column still short is reached (breadth first: bipartite matching's augmenting path)."""
+    start = next(i for i, left in enumerate(row_left) if left)
+    came_from: dict[tuple[str, int], tuple[str, int] | None] = {("r", start): None}
+    queue = [("r", start)]
+    while queue:
+        kind, x = queue.pop(0)
+        if kind == "r":
+            for j in range(len(col_left)):
+                if exact[x][j][1] > 0 and not raised[x][j] and ("c", j) not in came_from:
+                    came_from[("c", j)] = ("r", x)
+                    if col_left[j] > 0:
+                        node = ("c", j)
+                        while came_from[node] is not None:  # flip the path's cells
+                            prev = came_from[node]
+                            (r, c) = (prev[1], node[1]) if node[0] == "c" else (node[1], prev[1])
+                            raised[r][c] = not raised[r][c]
+                            node = prev
+                        row_left[start] -= 1
+                        col_left[j] -= 1
+                        return
+                    queue.append(("c", j))
+        else:
+            for i in range(len(raised)):
+                if raised[i][x] and ("r", i) not in came_from:
+                    came_from[("r", i)] = ("c", x)
+                    queue.append(("r", i))
+    raise AssertionError("controlled rounding found no completion")  # cannot happen: the exact shares are one
+
+
 @dataclass(frozen=True)
 class Allocation:
     """The result of :func:`allocate`. ``table`` has one row per group: the group keys, requests,

@@ -10,6 +10,7 @@ the idle share (1 − the plan's utilisation over the window, or stated); the ex
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from planner.errors import InputError
@@ -46,20 +47,37 @@ def parse_token_costs(text: str) -> tuple[float, float]:
     return prefill, decode
 
 
+def parse_owner(text: str | None, by: tuple[str, ...]):
+    """--platform-owner: one name for every group key, or ``team=ads,project=infra``."""
+    if text is None or "=" not in text:
+        return text
+    owner = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        if key.strip() not in by or not value.strip():
+            raise InputError(f"--platform-owner: '{part}' is not KEY=NAME with KEY one of --by ({', '.join(by)})")
+        owner[key.strip()] = value.strip()
+    return owner
+
+
 def attribute(usage_paths, *, plan_path=None, bill_path=None, catalogs=None, by=("team",), idle_policy="proportional",
               platform_owner=None, utilisation=None, token_costs: str | None = None, equal_tokens: bool = False,
-              cached_weight=0.1, start=None, end=None, budgets_path=None) -> Attribution:
-    """The showback of the module docstring."""
+              cached_weight=0.1, start=None, end=None, budgets_path=None, database=None) -> Attribution:
+    """The showback of the module docstring. ``database``: a DuckDB file that keeps the requests between
+    runs (the logs given are added unless it holds them already; without logs, what it holds)."""
     from planner.plan import read_plan
 
     by = check_group_keys(by)
+    platform_owner = parse_owner(platform_owner, by)
     if plan_path is None and bill_path is None:
         raise InputError("give the fleet's cost: --plan PLAN.json (the planner's cost) or --bill BILL.csv (what was billed)")
     if token_costs is not None and equal_tokens:
         raise InputError("give either --token-costs or --equal-tokens, not both")
     budgets = read_budgets(budgets_path) if budgets_path else None
     plan = read_plan(plan_path) if plan_path else None
-    store = ingest_usage([Path(p) for p in usage_paths])
+    if not usage_paths and database is None:
+        raise InputError("give the usage logs (files), or --db a usage database that holds them")
+    store = ingest_usage([Path(p) for p in usage_paths], database or ":memory:", skip_loaded=database is not None)
     try:
         if budgets is not None and start is None:
             start = period_bounds(budgets.period, usage_window(store)[0])[0]  # the period to date
@@ -99,6 +117,16 @@ def attribute(usage_paths, *, plan_path=None, bill_path=None, catalogs=None, by=
                           platform_owner=platform_owner)
         if result.requests_outside_period:
             notes.append(f"{result.requests_outside_period:,} logged request(s) fall outside the window and are not counted")
+        first = store.time_range()[0]
+        if first - lo > timedelta(days=1):
+            notes.append(f"the logs start {first:%Y-%m-%d %H:%M} UTC, {(first - lo).total_seconds() / 86400:.1f} days after the "
+                         "window: the fleet's cost before them goes to the tenants of these logs (give every log of the window, "
+                         "or --start)")
+        if store.skipped:
+            notes.append(f"already in {database}, not loaded again: {', '.join(store.skipped)}")
+        repeated = store.repeated_request_ids()
+        if repeated:
+            notes.append(f"{repeated:,} request id(s) appear more than once (overlapping or rotated logs?): each row is counted")
         statuses = []
         if budgets is not None:
             elapsed = elapsed_share(budgets, lo, hi)

@@ -3,17 +3,19 @@ plan, or from a bill), the relative cost of a prefill and a decode token (from t
 the plan's configurations, or stated), and the fleet's utilisation against the plan's capacity.
 
 Fleet cost from a plan: the plan's cost per hour (its cost over its horizon, ``Plan.in_horizon_usd``) × the window's hours,
-split by FOCUS PricingCategory from ``cost_by_tier`` (reserved → Committed, on-demand and the API →
-Standard, spot → Dynamic, owned → Other; costs that are not an instance tier, such as storage and
-egress, → Standard). From a bill: the rows whose charge period overlaps the window, each prorated by the
+split by FOCUS PricingCategory from ``cost_by_tier`` (on-demand and the API → Standard, spot → Dynamic,
+reserved and owned → Other: FOCUS's Committed needs a commitment discount id; costs that are not an
+instance tier, such as storage and egress, → Standard). It is the plan's mean cost per hour over its
+horizon, whatever part of a timeline (a growing demand) the window falls in. From a bill: the rows whose charge period overlaps the window, each prorated by the
 share of its period inside the window.
 
 Token costs: for every configuration the plan runs (GPU, tensor parallelism, precision, KV precision,
-max batch), the performance model (``planner estimate``) gives the GPU time of a prefill token (one
-prompt of the usage's mean length, prefilled alone: compute-bound) and of a decode token (one decode
-step at the configuration's batch, over the usage's mean prompt and output, divided by the batch),
-priced at the replica's price per hour. The fleet's figure is their mean weighted by the load each
-assignment carries in the plan (load × hours). Only the ratio matters to the allocation; the absolute
+max batch), the performance model (``planner estimate``, scenario fixed_batch at the batch the KV cache
+holds at the usage's mean lengths, at most the configuration's) gives the time of a prefill token (a
+batch of prompts of the usage's mean length prefilled together, ÷ batch × prompt) and of a decode token
+(one decode step of the batch ÷ batch), priced at the replica's price per hour. The fleet's figure is
+their mean weighted by the load each configuration carries in the plan (load × hours); in a
+disaggregated plan prompt tokens are priced on the prefill pool and output tokens on the decode pool. Only the ratio matters to the allocation; the absolute
 figures (USD per million tokens at full batch) are reported for reading.
 """
 
@@ -30,9 +32,9 @@ import pandas as pd
 from planner.catalog import Catalogs
 from planner.errors import InputError, read_csv_text
 from planner.plan import Plan
-from planner.usage.allocate import FleetCost, TokenWeights, _utc, token_weights
+from planner.usage.allocate import PRICING_CATEGORIES, FleetCost, TokenWeights, _utc, token_weights
 from planner.usage.focus import TIER_PRICING_CATEGORY
-from planner.usage.ingest import UsageStore
+from planner.usage.ingest import UsageStore, _did_you_mean
 
 CENT = Decimal("0.01")
 _BILL_COST = ("BilledCost", "cost_usd", "cost")
@@ -130,12 +132,19 @@ def fleet_cost_from_bill(path: str | Path, start: datetime, end: datetime) -> Fl
             continue
         raw = row[category_col].strip() if category_col else ""
         category = TIER_PRICING_CATEGORY.get(raw, raw) or "Standard"
+        if category not in PRICING_CATEGORIES:
+            problems.append(f"{where}: {category_col}: '{raw}' is not a FOCUS pricing category ({', '.join(PRICING_CATEGORIES)}) "
+                            f"or a planner tier{_did_you_mean(raw, PRICING_CATEGORIES + tuple(TIER_PRICING_CATEGORY))}")
+            continue
         parts[category] = parts.get(category, Decimal(0)) + cost * share
     if problems:
         raise InputError(problems)
     total = sum(parts.values(), Decimal(0)).quantize(CENT)
     if not parts or window <= 0:
         raise InputError(f"{path}: no charge between {start.isoformat()} and {end.isoformat()}")
+    negative = [f"{path}: {k}: {v.quantize(CENT)} USD in the window: credits exceed charges" for k, v in parts.items() if v < 0]
+    if negative:
+        raise InputError(negative)
     return FleetCost(total, start, end, f"bill {path.name}", _split_to_cents(parts, total))
 
 
@@ -153,50 +162,57 @@ class TokenCosts:
 
 
 def plan_token_costs(plan: Plan, catalogs: Catalogs, mean_input: float, mean_output: float) -> TokenCosts:
-    """Prefill and decode token costs of the plan's configurations (module docstring)."""
+    """Prefill and decode token costs of the plan's configurations (module docstring). In a
+    disaggregated plan the prefill pool prices the prompt tokens and the decode pool the output tokens."""
     from planner.estimate import estimate_rows
 
     hours = np.array([p.hours for p in plan.periods])
     configs: dict[tuple, dict] = {}
     for a in plan.assignments:
-        if a.role == "prefill" or not any(a.instances_by_period):
+        if not any(a.instances_by_period):
             continue
         key = (a.gpu, a.tp, a.precision, a.kv_precision, a.max_batch)
-        c = configs.setdefault(key, {"load": 0.0, "usd_s": [], "weights": []})
-        load = float(np.dot(a.load_rps_by_period, hours)) if a.load_rps_by_period else 0.0
-        c["load"] += load
+        c = configs.setdefault(key, {"roles": set(), "usd_s": [], "weights": []})
+        c["roles"].add(a.role)
+        # what it serves over the horizon: its load (a prefill pool's: the prompts it prefills)
         c["usd_s"].append(a.price_usd_per_replica_hour / 3600.0)
-        c["weights"].append(max(load, 1e-12))
+        c["weights"].append(max(float(np.dot(a.load_rps_by_period, hours)) if a.load_rps_by_period else 0.0, 1e-12))
     if not configs:
         raise InputError("the plan runs no instance: give --token-costs PREFILL:DECODE")
+    base = dict(model=plan.model, pp=1, engine_family=plan.engine, scenario="fixed_batch", input_len=round(mean_input))
+    decode_rows = [{**base, "gpu": k[0], "num_gpus": k[1], "tp": k[1], "precision": k[2], "kv_precision": k[3],
+                    "output_len": max(round(mean_output), 2), "concurrency": k[4]} for k in configs]
+    first = estimate_rows(pd.DataFrame(decode_rows), catalogs)
+    # the batch the KV cache holds at these lengths (at most the configuration's): prefill and decode both
+    # run a full batch, so that a prompt token and an output token are priced at the same occupancy
+    held = [max(int(min(row["concurrency"], float(e["max_concurrency"]) if e["fits"] else row["concurrency"])), 1)
+            for row, (_, e) in zip(decode_rows, first.iterrows())]
     rows = []
-    for (gpu, tp, precision, kv, batch) in configs:
-        base = dict(model=plan.model, gpu=gpu, num_gpus=tp, tp=tp, pp=1, precision=precision, kv_precision=kv,
-                    engine_family=plan.engine, scenario="fixed_batch", input_len=round(mean_input))
-        rows.append({**base, "output_len": 1, "concurrency": 1})  # one prompt prefilled alone
-        rows.append({**base, "output_len": max(round(mean_output), 2), "concurrency": batch})
+    for row, b in zip(decode_rows, held):
+        rows += [{**row, "output_len": 1, "concurrency": b}, {**row, "concurrency": b}]
     est = estimate_rows(pd.DataFrame(rows), catalogs)
-    prefill_usd, decode_usd, weights, lines = [], [], [], []
+    prefill, decode, lines = [], [], []
     for j, (key, c) in enumerate(configs.items()):
-        pre, dec = est.iloc[2 * j], est.iloc[2 * j + 1]
-        batch = key[4]
+        pre, dec, batch = est.iloc[2 * j], est.iloc[2 * j + 1], held[j]
         if not (pre["fits"] and dec["fits"]):
             raise InputError(f"the performance model cannot run {key[0]} tp={key[1]} {key[2]} at the usage's mean lengths "
                              f"({mean_input:.0f}/{mean_output:.0f} tokens): {pre['error'] or dec['error']}; give --token-costs")
-        held = min(batch, float(dec["max_concurrency"]))  # the decode batch the KV cache holds
-        if held < batch:
-            again = estimate_rows(pd.DataFrame([{**rows[2 * j + 1], "concurrency": max(int(held), 1)}]), catalogs).iloc[0]
-            dec, batch = again, max(int(held), 1)
         usd_s = float(np.average(c["usd_s"], weights=c["weights"]))  # one replica's price per second
-        p = usd_s * float(pre["ttft_ms"]) / 1000.0 / mean_input * 1e6
-        d = usd_s * float(dec["tpot_ms"]) / 1000.0 / batch * 1e6
-        prefill_usd.append(p)
-        decode_usd.append(d)
-        weights.append(max(c["load"], 1e-12))
-        lines.append(f"{key[0]} tp={key[1]} {key[2]}/{key[3]} batch {batch}: prefill {pre['ttft_ms'] / mean_input * 1000:.1f} µs/token, "
-                     f"decode {float(dec['tpot_ms']) / batch * 1000:.1f} µs/token at {usd_s * 3600:.4g} USD/replica-hour: "
-                     f"{p:.4g} / {d:.4g} USD per million tokens")
-    return TokenCosts(float(np.average(prefill_usd, weights=weights)), float(np.average(decode_usd, weights=weights)), lines)
+        weight = float(sum(c["weights"]))
+        p_s = float(pre["ttft_ms"]) / 1000.0 / (batch * mean_input)  # a batch of prompts prefilled together
+        d_s = float(dec["tpot_ms"]) / 1000.0 / batch  # one decode step advances the whole batch
+        if c["roles"] & {"whole", "prefill"}:
+            prefill.append((usd_s * p_s * 1e6, weight))
+        if c["roles"] & {"whole", "decode"}:
+            decode.append((usd_s * d_s * 1e6, weight))
+        lines.append(f"{key[0]} tp={key[1]} {key[2]}/{key[3]} batch {batch} ({', '.join(sorted(c['roles']))}): "
+                     f"prefill {p_s * 1e6:.1f} µs/token, decode {d_s * 1e6:.1f} µs/token at {usd_s * 3600:.4g} USD/replica-hour: "
+                     f"{usd_s * p_s * 1e6:.4g} / {usd_s * d_s * 1e6:.4g} USD per million tokens")
+
+    def mean(pairs):
+        return float(np.average([v for v, _ in pairs], weights=[w for _, w in pairs]))
+
+    return TokenCosts(mean(prefill), mean(decode), lines)
 
 
 def plan_utilisation(plan: Plan, requests: int, start: datetime, end: datetime) -> float:

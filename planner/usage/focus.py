@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.usage.allocate import Allocation, _utc, largest_remainder
+from planner.usage.allocate import Allocation, _utc, controlled_rounding, largest_remainder
 
 FOCUS_VERSION = "1.1"
 FOCUS_SPEC_URL = "https://focus.finops.org/focus-specification/v1-1/"
@@ -106,12 +106,17 @@ def focus_table(allocation: Allocation, *, billing_account_id: str = "llm-platfo
     if not any(cat_weights):
         cat_weights = [1] * len(cat_names)
     resource = resource_id or fleet.source
+    # each group's cost over the categories, keeping both every group's cost and every category's total
+    column_totals = largest_remainder(allocation.total_units, cat_weights) if allocation.total_units else [0] * len(cat_names)
+    cost_table = controlled_rounding([int(x) for x in t["cost_units"]], column_totals)
     rows = []
-    for _, g in t.iterrows():
+    for i, (_, g) in enumerate(t.iterrows()):
         keys = {k: str(g[k]) for k in allocation.by}
-        # Split the group's cost, idle share and quantities over pricing categories, each exactly.
-        splits = {col: largest_remainder(int(g[col]), cat_weights) for col in
-                  ("cost_units", "idle_units", "prompt_tokens", "completion_tokens", "cached_tokens", "requests")}
+        cells = cost_table[i]
+        # the idle share and quantities follow the group's cost split (exactly, per group)
+        weights = cells if any(cells) else cat_weights
+        splits = {"cost_units": cells, **{col: largest_remainder(int(g[col]), weights) for col in
+                  ("idle_units", "prompt_tokens", "completion_tokens", "cached_tokens", "requests")}}
         for j, category in enumerate(cat_names):
             cost = allocation.usd(splits["cost_units"][j])
             tokens = splits["prompt_tokens"][j] + splits["completion_tokens"][j]

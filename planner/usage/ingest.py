@@ -236,7 +236,11 @@ class UsageStore:
 
     def __init__(self, database: str | Path = ":memory:"):
         self.database = str(database)
-        self.con = duckdb.connect(self.database)
+        self.skipped: list[str] = []  # files ingest_usage did not load again (already held)
+        try:
+            self.con = duckdb.connect(self.database)
+        except duckdb.Error as exc:
+            raise InputError(f"{database}: cannot open as a usage database: {_first_line(exc)}") from None
         try:  # TIMESTAMPTZ casts then convert to UTC; without ICU they already do
             self.con.execute("SET TimeZone = 'UTC'")
         except duckdb.Error:
@@ -274,7 +278,7 @@ class UsageStore:
                     raise InputError(f"{path}: cannot read as {fmt}: {exc}") from None
         raise AssertionError("unreachable")
 
-    def _ingest(self, path: Path, fmt: str, reader: str) -> int:
+    def _sources(self, reader: str) -> dict[str, _Source]:
         try:
             rel = self.con.sql(f"SELECT * FROM {reader} LIMIT 0")
             sources: dict[str, _Source] = {}
@@ -282,9 +286,20 @@ class UsageStore:
                 _flatten(name, t, f"src.{_q(name)}", sources)
         except duckdb.Error as exc:
             raise _ReadError(_first_line(exc)) from None
+        return sources
+
+    def _ingest(self, path: Path, fmt: str, reader: str) -> int:
+        sources = self._sources(reader)
         fields, problems = _map_fields(path, sources)
         if problems:
             raise InputError(problems)
+        naive = [s.path for s in fields["ts"].sources if s.kind in ("timestamp", "date") and "." not in s.path]
+        if fmt == "csv" and naive:
+            # the sniffer typed the time from its sample as naive: a later row's offset would be dropped
+            # silently, so the column is read as text and each value parsed with its own offset
+            reader = _reader(path, fmt, text_columns=naive)
+            sources = self._sources(reader)
+            fields, problems = _map_fields(path, sources)
         inner, raw, checks = _select(fields, sources)
         columns = ", ".join(f"{e} AS {_q(c)}" for c, e in inner.items())
         flags = " + ".join(f"(CASE WHEN {flag} THEN {1 << i} ELSE 0 END)" for i, (flag, _) in enumerate(checks))
@@ -373,18 +388,32 @@ class UsageStore:
                + f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))} ORDER BY {', '.join(_q(k) for k in keys)}")
         return self.con.execute(sql, params).df()
 
+    def holds(self, path: str | Path) -> bool:
+        """The store already holds requests loaded from ``path``."""
+        return bool(self.con.execute("SELECT count(*) FROM usage WHERE source = ?", [str(Path(path))]).fetchall()[0][0])
+
+    def repeated_request_ids(self) -> int:
+        """How many request ids appear in more than one row (logs loaded twice, or overlapping)."""
+        return int(self.con.execute("SELECT count(*) FROM (SELECT request_id FROM usage WHERE request_id IS NOT NULL "
+                                    "GROUP BY request_id HAVING count(*) > 1)").fetchall()[0][0])
+
     def requests_outside(self, start: datetime, end: datetime) -> int:
         """How many stored requests fall outside [start, end)."""
         return int(self.con.execute("SELECT count(*) FROM usage WHERE ts < ? OR ts >= ?",
                                     [_utc_naive(start), _utc_naive(end)]).fetchall()[0][0])
 
 
-def ingest_usage(paths, database: str | Path = ":memory:") -> UsageStore:
-    """A new store holding every file of ``paths`` (one path or several). Problems in any file raise one
-    InputError listing the problems of every file (and the store is closed: no partial result)."""
+def ingest_usage(paths, database: str | Path = ":memory:", skip_loaded: bool = False) -> UsageStore:
+    """A store holding every file of ``paths`` (one path or several): a new one in memory, or the
+    database file ``database`` (kept between runs; with ``skip_loaded`` a file it already holds, by its
+    path, is not loaded again: ``store.skipped``). Problems in any file raise one InputError listing the
+    problems of every file (and the store is closed; each file loads whole or not at all)."""
     store = UsageStore(database)
     problems: list[str] = []
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        if skip_loaded and store.holds(path):
+            store.skipped.append(str(path))
+            continue
         try:
             store.ingest(path)
         except InputError as exc:
@@ -417,14 +446,15 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _reader(path: Path, fmt: str) -> str:
+def _reader(path: Path, fmt: str, text_columns: list[str] | None = None) -> str:
     p = _lit(str(path))
     if fmt == "jsonl":
         return f"read_json({p}, format = 'newline_delimited', records = true)"
     if fmt == "json":
         return f"read_json({p}, format = 'auto', records = true)"
     if fmt == "csv":
-        return f"read_csv({p}, header = true)"
+        types = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in text_columns or [])
+        return f"read_csv({p}, header = true" + (f", types = {{{types}}})" if types else ")")
     if fmt == "csv-text":  # every column as text: our own casts then name the line and value of a bad cell
         return f"read_csv({p}, header = true, all_varchar = true)"
     if fmt == "parquet":

@@ -117,3 +117,50 @@ def test_bad_requests_exit_3(plan_file, log, tmp_path, args, message):
     result = run("attribute", log, *args)
     assert result.exit_code == 3, result.output
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_disaggregated_plan_prices_prompts_on_the_prefill_pool(plan_file):
+    from planner.catalog import load_catalogs
+    from planner.plan import read_plan
+    from planner.usage.chargeback import plan_token_costs
+
+    plan, catalogs = read_plan(plan_file), load_catalogs()
+    first, second = [a for a in plan.assignments if any(a.instances_by_period)][:2]
+    assert (first.gpu, first.tp) != (second.gpu, second.tp)  # two configurations in the quickstart plan
+    alone = [plan_token_costs(plan.model_copy(update={"assignments": [a]}), catalogs, 550, 180) for a in (first, second)]
+    pools = plan.model_copy(update={"assignments": [first.model_copy(update={"role": "prefill"}),
+                                                    second.model_copy(update={"role": "decode"})]})
+    both = plan_token_costs(pools, catalogs, 550, 180)
+    assert both.prefill_usd_per_mtok == pytest.approx(alone[0].prefill_usd_per_mtok)
+    assert both.decode_usd_per_mtok == pytest.approx(alone[1].decode_usd_per_mtok)
+
+
+def test_a_bill_with_an_unknown_category_names_its_line(log, tmp_path):
+    bill = tmp_path / "bill.csv"
+    bill.write_text("BilledCost,PricingCategory\n10.00,Standard\n5.00,OnDemand\n")
+    result = run("attribute", log, "--bill", bill, "--equal-tokens")
+    assert result.exit_code == 3
+    assert f"{bill}:3: PricingCategory: 'OnDemand' is not a FOCUS pricing category" in result.output
+
+
+def test_platform_owner_per_key_and_notes(plan_file, log, tmp_path):
+    result = run("attribute", log, log, "--plan", plan_file, "--token-costs", "1:4", "--by", "team,project", "--idle", "platform",
+                 "--platform-owner", "team=platform,project=infra", "--utilisation", "0.5", "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    owner = [r for r in out["rows"] if r["team"] == "platform"]
+    assert len(owner) == 1 and owner[0]["project"] == "infra" and owner[0]["cost_usd"] == pytest.approx(out["idle_usd"])
+    assert sum(r["requests"] for r in out["rows"]) == 6  # the same log given twice counts twice
+    spend = ROOT / "tests" / "data" / "usage" / "litellm_spend.jsonl"  # LiteLLM logs carry request ids
+    twice = json.loads(run("attribute", spend, spend, "--plan", plan_file, "--token-costs", "1:4", "--format", "json").stdout)
+    assert any("request id(s) appear more than once" in n for n in twice["notes"])
+
+
+def test_a_usage_database_keeps_the_requests_between_runs(plan_file, log, tmp_path):
+    db = tmp_path / "usage.duckdb"
+    first = json.loads(run("attribute", log, "--db", db, "--plan", plan_file, "--token-costs", "1:4", "--format", "json").stdout)
+    again = json.loads(run("attribute", log, "--db", db, "--plan", plan_file, "--token-costs", "1:4", "--format", "json").stdout)
+    only_db = json.loads(run("attribute", "--db", db, "--plan", plan_file, "--token-costs", "1:4", "--format", "json").stdout)
+    assert first["rows"] == again["rows"] == only_db["rows"]  # the log given twice is loaded once
+    assert any("not loaded again" in n for n in again["notes"])
+    assert run("attribute", "--plan", plan_file).exit_code == 3  # neither logs nor a database

@@ -110,3 +110,28 @@ def test_split_by_pricing_category_is_exact():
     assert t.groupby("x_Team")["x_PromptTokens"].sum().to_dict() == {"search": 3000, "support": 1000}
     assert sum(t["x_Requests"]) == 15 and sum(t["x_IdleCost"]) == r.idle_usd
     assert focus_problems(t) == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_each_pricing_category_keeps_its_total_over_many_small_groups(seed):
+    import random
+
+    rng = random.Random(seed)
+    usage = pd.DataFrame([{"user": f"u{i:03d}", "requests": 1, "prompt_tokens": rng.randint(1, 50), "completion_tokens": rng.randint(0, 20),
+                           "cached_tokens": 0} for i in range(200)])
+    fleet = FleetCost("2.38", "2024-05-01", "2024-05-02", "plan", {"Standard": "1.86", "Dynamic": "0.52"})
+    r = allocate(usage, fleet, equal_token_weights(), by=("user",), utilisation=0.7)
+    t = focus_table(r)
+    # many one-cent groups: each category still carries its own part of the fleet's cost, every group its cost
+    assert t.groupby("PricingCategory")["BilledCost"].sum().to_dict() == {"Standard": Decimal("1.86"), "Dynamic": Decimal("0.52")}
+    assert t.groupby("x_User")["BilledCost"].sum().to_dict() == {u: r.usd(c) for u, c in zip(r.table["user"], r.table["cost_units"])}
+
+
+def test_controlled_rounding_by_hand():
+    from planner.usage.allocate import controlled_rounding
+
+    # exact shares of 3 groups × 2 categories: rows 1, 1, 1; columns 2, 1 of 3 → 2/3 and 1/3 each
+    table = controlled_rounding([1, 1, 1], [2, 1])
+    assert [sum(r) for r in table] == [1, 1, 1] and [sum(c) for c in zip(*table)] == [2, 1]
+    # a whole share stays whole: 2 × 2 over 4 = 1, and the rest must go around it
+    assert controlled_rounding([2, 2], [2, 2]) == [[1, 1], [1, 1]]

@@ -167,3 +167,16 @@ def test_bad_cell_after_the_sniffer_sample_is_still_named(tmp_path):
     with UsageStore() as store, pytest.raises(InputError) as err:
         store.ingest(path)
     assert err.value.messages == [f"{path}:30002: prompt_tokens (prompt_tokens): 'lots' is not a whole number"]
+
+
+def test_an_offset_after_the_sniffer_sample_is_not_dropped(tmp_path):
+    # DuckDB types the column as naive TIMESTAMP from its first rows; a later -05:00 must still count
+    path = tmp_path / "mixed.csv"
+    path.write_text("timestamp,user,model,prompt_tokens,completion_tokens\n" + "2025-03-03T10:00:00,a,m,1,1\n" * 25_000
+                    + "2025-03-03T23:30:00-05:00,b,m,1,1\n")
+    from datetime import datetime, timezone
+
+    from planner.usage import ingest_usage
+
+    store = ingest_usage(path)
+    assert store.time_range()[1] == datetime(2025, 3, 4, 4, 30, tzinfo=timezone.utc)
