@@ -269,7 +269,10 @@ class UsageStore:
             raise InputError(f"{path}: file not found")
         # A CSV is read with DuckDB's typed sniffer first (fastest); if a cell after the sniffer's sample
         # does not fit its column's type, it is read again as text, for our own line-by-line messages.
-        readers = [_reader(path, fmt)] + ([_reader(path, "csv-text")] if fmt == "csv" else [])
+        # JSON: types sniffed from a sample can fail on a later record (an offset on a time, text in a
+        # number): read again with types from every record
+        fallback = {"csv": "csv-text", "jsonl": "jsonl-full", "json": "json-full"}.get(fmt)
+        readers = [_reader(path, fmt)] + ([_reader(path, fallback)] if fallback else [])
         for attempt, reader in enumerate(readers, start=1):
             try:
                 return self._ingest(path, fmt, reader)
@@ -354,6 +357,9 @@ class UsageStore:
         self.con.execute("DROP TABLE _raw")
         if header_lines is None:
             return [f"{path}: record {r + 1}: {m}" for r, m in sorted(listed)] + more
+        if header_lines == 0:  # JSONL: the reader skips blank lines, so a record's line is counted in the file
+            lines = _record_lines(path, {r for r, _ in listed})
+            return [f"{path}:{lines.get(r, r + 1)}: {m}" for r, m in sorted(listed)] + more
         return [f"{path}:{r + 1 + header_lines}: {m}" for r, m in sorted(listed)] + more
 
     # -- reading ------------------------------------------------------------------------------------------
@@ -437,6 +443,27 @@ def _utc_naive(t: datetime) -> datetime:
     return t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t
 
 
+def _record_lines(path: Path, records: set[int]) -> dict[int, int]:
+    """1-based line numbers of the (0-based) records of a JSONL file, blank lines skipped as the reader does."""
+    import gzip
+
+    out: dict[int, int] = {}
+    if not records:
+        return out
+    last = max(records)
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    record = -1
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                record += 1
+                if record in records:
+                    out[record] = number
+                if record >= last:
+                    break
+    return out
+
+
 def _format_of(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".zst")]
     fmt = _FORMATS.get(suffixes[-1]) if suffixes else None
@@ -448,10 +475,10 @@ def _format_of(path: Path) -> str:
 
 def _reader(path: Path, fmt: str, text_columns: list[str] | None = None) -> str:
     p = _lit(str(path))
-    if fmt == "jsonl":
-        return f"read_json({p}, format = 'newline_delimited', records = true)"
-    if fmt == "json":
-        return f"read_json({p}, format = 'auto', records = true)"
+    if fmt in ("jsonl", "jsonl-full"):
+        return f"read_json({p}, format = 'newline_delimited', records = true" + (", sample_size = -1)" if fmt.endswith("full") else ")")
+    if fmt in ("json", "json-full"):
+        return f"read_json({p}, format = 'auto', records = true" + (", sample_size = -1)" if fmt.endswith("full") else ")")
     if fmt == "csv":
         types = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in text_columns or [])
         return f"read_csv({p}, header = true" + (f", types = {{{types}}})" if types else ")")

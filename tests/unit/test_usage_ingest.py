@@ -180,3 +180,22 @@ def test_an_offset_after_the_sniffer_sample_is_not_dropped(tmp_path):
 
     store = ingest_usage(path)
     assert store.time_range()[1] == datetime(2025, 3, 4, 4, 30, tzinfo=timezone.utc)
+
+
+def test_jsonl_lines_count_blank_lines_and_late_types_are_read(tmp_path):
+    from datetime import datetime, timezone
+
+    from planner.errors import InputError
+    from planner.usage import ingest_usage
+
+    row = '{"timestamp":"2024-05-01T10:00:00Z","user":"a","model":"m","prompt_tokens":%s,"completion_tokens":1}\n'
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text(row % 1 + "\n" + row % -1)  # the bad record is on line 3, after a blank line
+    with pytest.raises(InputError) as err:
+        ingest_usage(blank)
+    assert err.value.messages == [f"{blank}:3: prompt_tokens (prompt_tokens): -1 is negative"]
+    # a time with an offset after the reader's type sample: read again with types from every record
+    late = tmp_path / "late.jsonl"
+    naive = '{"timestamp":"2025-03-03T10:00:00","user":"a","model":"m","prompt_tokens":1,"completion_tokens":1}\n'
+    late.write_text(naive * 25_000 + naive.replace("10:00:00", "23:30:00-05:00"))
+    assert ingest_usage(late).time_range()[1] == datetime(2025, 3, 4, 4, 30, tzinfo=timezone.utc)
