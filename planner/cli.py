@@ -657,7 +657,8 @@ def monitor(urls, plan_file, interval, samples, replicas, period, timeout, fmt):
         _emit(json.dumps(report) + "\n" if fmt == "json" else render_report(report, fmt), None)
 
     try:
-        watch(list(urls), plan_file, interval, samples or None, on_report=show, replicas=replicas, period=period, timeout=timeout)
+        watch(list(urls), plan_file, interval, samples or None, on_report=show, replicas=replicas, period=period, timeout=timeout,
+              on_error=lambda message: click.echo(f"warning: scrape failed, trying again: {message}", err=True))
     except KeyboardInterrupt:  # --samples 0 runs until interrupted
         pass
 

@@ -181,10 +181,12 @@ def compare(interval: Interval, plan: Plan, replicas: float | None = None, perio
 def monitor(urls: str | Sequence[str], plan: Plan | str | Path, interval_s: float, samples: int | None = 2, *,
             on_report: Callable[[dict], None] | None = None, replicas: float | None = None, period: int | None = None,
             timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
-            sleep: Callable[[float], None] = time.sleep) -> list[dict]:
+            sleep: Callable[[float], None] = time.sleep, on_error: Callable[[str], None] | None = None) -> list[dict]:
     """Scrape ``urls`` every ``interval_s`` seconds, ``samples`` times (≥ 2), and report each interval
     between successive scrapes (``on_report`` as it comes; the list at the end). ``samples=None`` runs
-    until interrupted and keeps no list. A failed scrape raises InputError (exit code 3)."""
+    until interrupted and keeps no list. The first scrape failing raises InputError (exit code 3: a
+    wrong URL); a later one is passed to ``on_error`` (when given, else raised) and tried again at the
+    next tick, the interval then spanning the gap (counters are cumulative)."""
     urls = [urls] if isinstance(urls, str) else list(urls)
     if not urls:
         raise InputError("no metrics URL given")
@@ -199,7 +201,14 @@ def monitor(urls: str | Sequence[str], plan: Plan | str | Path, interval_s: floa
     taken = 1
     while samples is None or taken < samples:
         sleep(max(interval_s - (clock() - previous.time), 0.0))  # keep the cadence whatever a scrape took
-        current = scrape_all(urls, timeout, clock=clock)
+        try:
+            current = scrape_all(urls, timeout, clock=clock)
+        except InputError as exc:
+            if on_error is None:
+                raise
+            on_error("; ".join(exc.messages))
+            sleep(interval_s)
+            continue
         taken += 1
         report = compare(Interval.between(previous, current), plan, replicas, period)
         if on_report is not None:

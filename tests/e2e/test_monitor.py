@@ -346,3 +346,36 @@ def test_planner_monitor_command_on_a_live_endpoint(serve):
     assert report["plan"]["cost_usd_per_hour"] == pytest.approx(2.60)
     bad = CliRunner().invoke(main, ["monitor", "--metrics-url", "http://127.0.0.1:9/metrics", "--plan", str(PLAN)])
     assert bad.exit_code == 3 and "http://127.0.0.1:9/metrics" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_failed_scrape_after_the_first_is_tried_again():
+    """An endpoint that answers 500 once between two good scrapes: the interval spans the gap."""
+    bodies = snapshots("vllm_v1", 2)
+    answers = [(200, bodies[0]), (500, b"busy"), (200, bodies[1])]
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = answers[min(len(seen), len(answers) - 1)]
+            seen.append(status)
+            self.send_response(status)
+            self.send_header("Content-Type", CONTENT_TYPE)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        clock, errors = FakeClock(), []
+        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
+        reports = monitor(url, PLAN, 15, 2, clock=clock, sleep=clock.sleep, on_error=errors.append)
+        assert seen == [200, 500, 200] and len(errors) == 1 and "HTTP 500" in errors[0]
+        assert len(reports) == 1 and reports[0]["interval"]["seconds"] == 30  # the gap is part of the interval
+        assert reports[0]["observed"]["requests_per_s"] == pytest.approx(1.0)  # 30 requests over 30 s
+    finally:
+        server.shutdown()
+        server.server_close()
