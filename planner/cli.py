@@ -644,10 +644,12 @@ def attribute(usage, plan_file, bill_file, by, idle_policy, platform_owner, util
 @click.option("--replicas", type=click.FloatRange(min=0, min_open=True), default=None,
               help="replicas behind the URL(s): the plan's cost and capacity are scaled to their share (default: the whole fleet)")
 @click.option("--period", type=click.IntRange(min=0), default=None, help="compare with this period of the plan (default: its hours-weighted mean)")
+@click.option("--candidate", default=None,
+              help="the URL(s) serve this configuration of the plan (an assignment's candidate_id): its price, capacity and load per replica")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True, help="seconds to wait for a scrape")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @handled
-def monitor(urls, plan_file, interval, samples, replicas, period, timeout, fmt):
+def monitor(urls, plan_file, interval, samples, replicas, period, candidate, timeout, fmt):
     """Live cost per million tokens, utilisation against the plan's capacity and drift from its demand,
     from serving engines' Prometheus metrics scraped at an interval."""
     from planner.monitor import monitor as watch
@@ -658,6 +660,7 @@ def monitor(urls, plan_file, interval, samples, replicas, period, timeout, fmt):
 
     try:
         watch(list(urls), plan_file, interval, samples or None, on_report=show, replicas=replicas, period=period, timeout=timeout,
+              candidate=candidate,
               on_error=lambda message: click.echo(f"warning: scrape failed, trying again: {message}", err=True))
     except KeyboardInterrupt:  # --samples 0 runs until interrupted
         pass

@@ -17,6 +17,9 @@ The plan's side, for the share of the fleet behind the scraped URL(s):
   replicas (whole-request and decode replicas, from the assignments' replicas_by_period; the
   hours-weighted mean, or the period's). The scraped replicas are taken to be average ones: the plan's
   capacity per replica is its capacity ÷ its replicas. Default: the whole fleet is behind the URL(s).
+  With ``candidate`` (a candidate_id of the plan's assignments, every tier of it) the endpoints are
+  replicas of that configuration: its own price, capacity at the SLO and load per replica, hours-weighted
+  over the periods it is in service (or the given period), for ``replicas`` of them (default: all).
 
 Then, over each interval between two scrapes: USD per million tokens = cost per second ÷ (prompt +
 generated tokens per second) × 10⁶ (and per million generated tokens, per 1k requests);
@@ -88,12 +91,47 @@ class PlanShare:
     demand_rps: float
 
 
-def plan_share(plan: Plan, replicas: float | None = None, period: int | None = None) -> PlanShare:
+def assignment_share(plan: Plan, candidate: str, replicas: float | None = None, period: int | None = None) -> PlanShare:
+    """The endpoints are replicas of one configuration of the plan (``candidate``: its candidate_id, every
+    tier of it): its own price, capacity at the SLO (availability-derated) and load per replica, over the
+    periods it is in service (hours-weighted) or the given period; ``replicas`` of them (default: all)."""
+    import difflib
+
+    mine = [a for a in plan.assignments if a.candidate_id == candidate]
+    if not mine:
+        ids = sorted({a.candidate_id for a in plan.assignments})
+        close = difflib.get_close_matches(candidate, ids, n=1, cutoff=0.5)
+        raise InputError(f"plan {plan.name}: no assignment '{candidate}'" + (f"; did you mean '{close[0]}'?" if close
+                                                                            else f" (it has: {', '.join(ids)})"))
+    T = len(plan.periods)
+    reps = [sum(a.replicas_by_period[t] for a in mine) for t in range(T)]
+    cost = [sum(a.instances_by_period[t] * (a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour) for a in mine)
+            for t in range(T)]
+    cap = [sum(a.replicas_by_period[t] * a.capacity_rps_per_replica * a.availability for a in mine) for t in range(T)]
+    load = [sum(a.load_rps_by_period[t] if a.load_rps_by_period else 0.0 for a in mine) for t in range(T)]
+    used = [t for t in range(T) if reps[t] > 0] if period is None else [period]
+    if not used or not sum(reps[t] for t in used):
+        raise InputError(f"plan {plan.name}: '{candidate}' has no replica in service" + ("" if period is None else f" in period {period}"))
+    hours = {t: plan.periods[t].hours for t in used}
+    total = sum(hours.values())
+
+    def mean(xs):
+        return sum(hours[t] * xs[t] for t in used) / total
+    plan_replicas = mean(reps)
+    share = 1.0 if replicas is None else replicas / plan_replicas
+    return PlanShare(period, plan_replicas, share, mean(cost) * share, mean(cap) * share, mean(load) * share)
+
+
+def plan_share(plan: Plan, replicas: float | None = None, period: int | None = None, candidate: str | None = None) -> PlanShare:
     periods = plan.periods
     if not periods or plan.horizon_hours <= 0:
         raise InputError(f"plan {plan.name}: no periods to compare against")
     if period is not None and not 0 <= period < len(periods):
         raise InputError(f"plan {plan.name}: period {period} does not exist (the plan has periods 0..{len(periods) - 1})")
+    if replicas is not None and replicas <= 0:
+        raise InputError(f"replicas must be positive, got {replicas:g}")
+    if candidate is not None:
+        return assignment_share(plan, candidate, replicas, period)
     serving = [a for a in plan.assignments if a.role != "prefill"]
     replicas_t = [sum(a.replicas_by_period[t] for a in serving) for t in range(len(periods))]
     demand_t = [max(sum(p.demand_rps.values()) - p.api_rps, 0.0) for p in periods]
@@ -114,8 +152,6 @@ def plan_share(plan: Plan, replicas: float | None = None, period: int | None = N
                     for a in plan.assignments) + (fleet_usd - instance_usd) / plan.horizon_hours)
     if replicas is None:
         share = 1.0
-    elif replicas <= 0:
-        raise InputError(f"replicas must be positive, got {replicas:g}")
     elif plan_replicas <= 0:
         raise InputError(f"plan {plan.name}: no replicas in service{'' if period is None else f' in period {period}'}")
     else:
@@ -135,9 +171,10 @@ def _latency(lat: Latency | None) -> dict | None:
             "p99_ms": ms(lat.p99_s), "p99_is_lower_bound": lat.p99_is_lower_bound}
 
 
-def compare(interval: Interval, plan: Plan, replicas: float | None = None, period: int | None = None) -> dict:
+def compare(interval: Interval, plan: Plan, replicas: float | None = None, period: int | None = None,
+            candidate: str | None = None) -> dict:
     """The interval's figures held against the plan: one JSON-ready report (module docstring)."""
-    share = plan_share(plan, replicas, period)
+    share = plan_share(plan, replicas, period, candidate)
     rps = interval.requests_per_s
     tokens_per_s = interval.prompt_tokens_per_s + interval.generation_tokens_per_s
     usd_per_s = share.cost_usd_per_hour / 3600.0
@@ -162,7 +199,7 @@ def compare(interval: Interval, plan: Plan, replicas: float | None = None, perio
             "running": interval.running, "waiting": interval.waiting, "kv_cache_usage": interval.kv_cache_usage,
             "prefix_cache_hit_rate": interval.prefix_cache_hit_rate,
         },
-        "plan": {"name": plan.name, "period": share.period, "replicas": replicas, "plan_replicas": share.plan_replicas,
+        "plan": {"name": plan.name, "period": share.period, "candidate": candidate, "replicas": replicas, "plan_replicas": share.plan_replicas,
                  "share": share.share, "cost_usd_per_hour": share.cost_usd_per_hour, "capacity_rps": share.capacity_rps,
                  "demand_rps": share.demand_rps, "utilisation": _ratio(share.demand_rps, share.capacity_rps),
                  "mean_output_tokens": plan.mean_output_tokens, "cost_per_mtok_output_usd": plan.cost_per_mtok_output_usd,
@@ -181,7 +218,8 @@ def compare(interval: Interval, plan: Plan, replicas: float | None = None, perio
 def monitor(urls: str | Sequence[str], plan: Plan | str | Path, interval_s: float, samples: int | None = 2, *,
             on_report: Callable[[dict], None] | None = None, replicas: float | None = None, period: int | None = None,
             timeout: float = 10.0, clock: Callable[[], float] = time.monotonic,
-            sleep: Callable[[float], None] = time.sleep, on_error: Callable[[str], None] | None = None) -> list[dict]:
+            sleep: Callable[[float], None] = time.sleep, on_error: Callable[[str], None] | None = None,
+            candidate: str | None = None) -> list[dict]:
     """Scrape ``urls`` every ``interval_s`` seconds, ``samples`` times (≥ 2), and report each interval
     between successive scrapes (``on_report`` as it comes; the list at the end). ``samples=None`` runs
     until interrupted and keeps no list. The first scrape failing raises InputError (exit code 3: a
@@ -195,7 +233,7 @@ def monitor(urls: str | Sequence[str], plan: Plan | str | Path, interval_s: floa
     if samples is not None and samples < 2:
         raise InputError(f"at least 2 samples are needed for one interval, got {samples}")
     plan = plan if isinstance(plan, Plan) else read_plan(plan)
-    plan_share(plan, replicas, period)  # a bad replicas/period fails before the first scrape
+    plan_share(plan, replicas, period, candidate)  # a bad replicas/period/candidate fails before the first scrape
     reports: list[dict] = []
     previous = scrape_all(urls, timeout, clock=clock)
     taken = 1
@@ -210,7 +248,7 @@ def monitor(urls: str | Sequence[str], plan: Plan | str | Path, interval_s: floa
             sleep(interval_s)
             continue
         taken += 1
-        report = compare(Interval.between(previous, current), plan, replicas, period)
+        report = compare(Interval.between(previous, current), plan, replicas, period, candidate)
         if on_report is not None:
             on_report(report)
         if samples is not None:

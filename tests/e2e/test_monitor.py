@@ -379,3 +379,17 @@ def test_a_failed_scrape_after_the_first_is_tried_again():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_endpoints_of_one_configuration_of_the_plan():
+    """plan_small: g6e.xlarge on demand (1 replica, $2/h, both periods) and on spot ($1/h, period 0 only), 3 req/s
+    per replica. One spot replica: $1/h, 3 req/s, over the 12 h it runs; both tiers of on-demand: $2/h."""
+    plan = read_plan(PLAN)
+    spot = plan_share(plan, replicas=1, candidate="aws/us-east-1/g6e.xlarge/fp8/tp1/b64/spot")
+    assert (spot.cost_usd_per_hour, spot.capacity_rps, spot.plan_replicas) == (pytest.approx(1.0), pytest.approx(3.0), 1)
+    od = plan_share(plan, candidate="aws/us-east-1/g6e.xlarge/fp8/tp1/b64/od", period=1)
+    assert od.cost_usd_per_hour == pytest.approx(2.0) and od.capacity_rps == pytest.approx(3.0)
+    with pytest.raises(InputError, match="did you mean 'aws/us-east-1/g6e.xlarge/fp8/tp1/b64/od'"):
+        plan_share(plan, candidate="aws/us-east-1/g6e.xlarge/fp8/tp1/b64/odd")
+    with pytest.raises(InputError, match="no replica in service in period 1"):
+        plan_share(plan, candidate="aws/us-east-1/g6e.xlarge/fp8/tp1/b64/spot", period=1)
