@@ -61,7 +61,8 @@ def peak_provisioned(prep: Prepared) -> Prepared | None:
     peak = np.repeat(np.asarray(inp.demand_rps, dtype=float).max(axis=1, keepdims=True), inp.demand_rps.shape[1], axis=1)
     # every period the same (the mean too), so they merge into one: the same fleet all horizon, no starts
     fixed = dataclasses.replace(inp, tiers=("on-demand",), demand_rps=peak, mean_demand_rps=peak, api_usd_per_request=None,
-                                cold_start_hours=0.0, period_month=None, term_months=None, pay_full_term=False)  # no commitment to time
+                                cold_start_hours=0.0, period_month=None, period_end_month=None, term_months=None,
+                                pay_full_term=False)  # no commitment to time
     return dataclasses.replace(prep, milp_input=fixed, api=None)
 
 

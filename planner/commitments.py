@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from planner.milp.data import RESERVED_TIERS, TERM_MONTHS, months_of_periods
+from planner.milp.data import RESERVED_TIERS, TERM_MONTHS, end_months_of_periods, months_of_periods
 from planner.plan import Plan
 from planner.problem import LoadedProblem
 from planner.units import HOURS_PER_MONTH
@@ -62,7 +62,7 @@ def check_purchases(plan: Plan, loaded: LoadedProblem, hours: np.ndarray, check)
             check(np.all(n == n[0]), "reserved", f"{a.candidate_id} [{a.tier}]: reserved count constant over periods "
                   f"({n.min():.0f}..{n.max():.0f})")
         return 0.0
-    month = months_of_periods(hours)
+    month, end_month = months_of_periods(hours), end_months_of_periods(hours)
     check([p.month for p in plan.periods] == month.tolist(), "commitments", "each period's month is the 730-hour month it starts in")
     terms = term_months(loaded)
     horizon = float(hours.sum())
@@ -81,7 +81,7 @@ def check_purchases(plan: Plan, loaded: LoadedProblem, hours: np.ndarray, check)
               + (f": {x.tier} arrives {lead_weeks(loaded)[x.tier]:g} weeks after the order)" if first else ")"))
         check(_close(x.lead_time_weeks, lead_weeks(loaded).get(x.tier, 0.0)), "commitments",
               f"{label}: ordered {x.lead_time_weeks:g} weeks ahead, the problem's lead time {lead_weeks(loaded).get(x.tier, 0.0):g}")
-        active = (month >= x.start_month) & (month < x.start_month + term)
+        active = (month >= x.start_month) & (end_month < x.start_month + term)  # MilpInput.commitment_cover
         served = float(hours[active].sum())
         check(_close(served, x.hours_in_horizon), "commitments", f"{label}: serves {served:g} h of the horizon, plan {x.hours_in_horizon:g}")
         owner = next((a for a in reserved if (a.candidate_id, a.tier) == (x.candidate_id, x.tier)), None)

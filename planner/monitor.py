@@ -45,6 +45,7 @@ from planner.report.fmt import usd
 
 ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1"  # the classic text format, which both engines serve
 MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_FAILED_SCRAPES = 3  # in a row, with a number of samples asked for: the endpoint is down, not busy
 SLO_FIGURES = (("ttft", "ttft_p99_ms"), ("tpot", "tpot_p99_ms"), ("e2e", "e2e_p99_ms"))
 
 
@@ -224,7 +225,8 @@ def monitor(urls: str | Sequence[str], plan: Plan | str | Path, interval_s: floa
     between successive scrapes (``on_report`` as it comes; the list at the end). ``samples=None`` runs
     until interrupted and keeps no list. The first scrape failing raises InputError (exit code 3: a
     wrong URL); a later one is passed to ``on_error`` (when given, else raised) and tried again at the
-    next tick, the interval then spanning the gap (counters are cumulative)."""
+    next tick, the interval then spanning the gap (counters are cumulative). With a number of samples,
+    ``MAX_FAILED_SCRAPES`` failures in a row end the run (InputError); without, it keeps trying."""
     urls = [urls] if isinstance(urls, str) else list(urls)
     if not urls:
         raise InputError("no metrics URL given")
@@ -236,17 +238,20 @@ def monitor(urls: str | Sequence[str], plan: Plan | str | Path, interval_s: floa
     plan_share(plan, replicas, period, candidate)  # a bad replicas/period/candidate fails before the first scrape
     reports: list[dict] = []
     previous = scrape_all(urls, timeout, clock=clock)
-    taken = 1
+    taken, failures = 1, 0
     while samples is None or taken < samples:
         sleep(max(interval_s - (clock() - previous.time), 0.0))  # keep the cadence whatever a scrape took
         try:
             current = scrape_all(urls, timeout, clock=clock)
         except InputError as exc:
-            if on_error is None:
-                raise
+            failures += 1
+            if on_error is None or (samples is not None and failures >= MAX_FAILED_SCRAPES):
+                raise InputError(exc.messages if on_error is None else
+                                 [f"{failures} scrapes in a row failed; the last: {'; '.join(exc.messages)}"]) from None
             on_error("; ".join(exc.messages))
             sleep(interval_s)
             continue
+        failures = 0
         taken += 1
         report = compare(Interval.between(previous, current), plan, replicas, period, candidate)
         if on_report is not None:

@@ -17,7 +17,7 @@ from planner.errors import InfeasibleError, SolverError, SolverLimitError
 from planner.milp import diagnose
 from planner.milp.build import write_lp
 from planner.milp.data import (RESERVED_TIERS, ROLE_NAMES, ROLE_PREFILL, ROLE_WHOLE, TIERS, MilpInput, SolveResult,
-                               SolverOptions, SolveStatus, months_of_periods)
+                               SolverOptions, SolveStatus, end_months_of_periods, months_of_periods)
 from planner.milp.stages import merge_identical_periods, solve_in_stages
 from planner.plan import Plan, build_plan
 from planner.problem import LoadedProblem
@@ -211,7 +211,8 @@ def milp_input_for(loaded: LoadedProblem, scope: Scope, cands: CandidateSet, dem
         storage_labels=tuple(g["label"] for g in stores) if stores else None,
         cold_start_hours=opts.cold_start_minutes / 60.0,
         **({} if opts.commitment_starts == "horizon" else dict(
-            period_month=months_of_periods(demand.period_hours), term_months=term_months(loaded),
+            period_month=months_of_periods(demand.period_hours), period_end_month=end_months_of_periods(demand.period_hours),
+            term_months=term_months(loaded),
             pay_full_term=opts.commitment_cost == "full-term", earliest_start=first_starts(loaded))),
         **pools,
         **({} if buckets is None or buckets.count == 1 else dict(

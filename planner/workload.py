@@ -238,8 +238,9 @@ def demand_series(loaded: LoadedProblem) -> DemandSeries:
         total = np.maximum(rate.max(axis=1), peak_rate)
     if demand.growth is not None:  # month by month, so that a month's equal periods stay equal (and merge)
         growth = parse_growth(demand.growth, "growth")
-        factor = growth.factor(months_of_periods(hours) * HOURS_PER_MONTH * 3600.0)
-        total, mean = total * factor, mean * factor
+        with np.errstate(over="ignore"):  # a runaway growth is reported below, not warned about
+            factor = growth.factor(months_of_periods(hours) * HOURS_PER_MONTH * 3600.0)
+            total, mean = total * factor, mean * factor
         if not np.all(np.isfinite(total)) or total.max() > MAX_RPS:
             month = int(months_of_periods(hours)[np.argmax(~np.isfinite(total) | (total > MAX_RPS))])
             raise ProblemError(f"{loaded.where('workload', 'demand', 'growth')}: '{demand.growth}' takes demand beyond "

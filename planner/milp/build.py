@@ -24,7 +24,8 @@ Commitments over time (``period_month`` given, months μ(t) of 730 h, M of them)
 start at the start of any month m ≥ m_τ (``earliest_start``: 0, or later when owned servers take
 ``lead_time_weeks`` to arrive, the months before being served by renting) and lasts its tier's term
 L_τ months, so ``r_{k,τ,m} ∈ Z≥0`` (named ``r1y_k{k}_m{m}``) replaces r_{k,τ}; with
-A_{τ,m,t} = [m ≤ μ(t) < m + L_τ] (``MilpInput.commitment_cover``) the reserved replicas in service
+A_{τ,m,t} = [m ≤ μ(t) and ν(t) < m + L_τ] with ν(t) the month period t ends in
+(``MilpInput.commitment_cover``: a period straddling the term's end is not the term's) the reserved replicas in service
 in t are Σ_m A_{τ,m,t} r_{k,τ,m} wherever r_{k,τ} appears above, and each commitment costs
 p_{k,τ} Σ_t h_t A_{τ,m,t}: the hours it serves inside the horizon. Months after the horizon are not
 in the objective (the service is assumed to go on, as in multi-period capacity expansion); the plan
@@ -212,6 +213,10 @@ def validate_input(inp: MilpInput) -> list[str]:
         pm = np.asarray(inp.period_month)
         if T >= 0 and (pm.shape != (T,) or not np.issubdtype(pm.dtype, np.integer) or np.any(pm < 0)):
             errs.append(f"period_month must be ({T},) integers >= 0")
+        elif inp.period_end_month is not None:
+            em = np.asarray(inp.period_end_month)
+            if em.shape != (T,) or not np.issubdtype(em.dtype, np.integer) or np.any(em < pm):
+                errs.append(f"period_end_month must be ({T},) integers, none before its period_month")
         terms = inp.term_months or {}
         for tier in RESERVED_TIERS:
             if tier in inp.tiers and not (isinstance(terms.get(tier), (int, np.integer)) and terms[tier] >= 1):

@@ -40,6 +40,13 @@ def months_of_periods(period_hours) -> np.ndarray:
     return np.floor(starts / HOURS_PER_MONTH + 1e-9).astype(np.int64)
 
 
+def end_months_of_periods(period_hours) -> np.ndarray:
+    """(T,) the month each period ends in (its last instant): a period that straddles a month's start
+    ends in a later month than it starts."""
+    ends = np.cumsum(np.asarray(period_hours, dtype=float))
+    return np.ceil(ends / HOURS_PER_MONTH - 1e-9).astype(np.int64) - 1
+
+
 @dataclass(frozen=True)
 class MilpInput:
     """Everything the MILP needs, as arrays. Built by ``planner.candidates``/``planner.pipeline``.
@@ -104,6 +111,7 @@ class MilpInput:
     pool_labels: tuple[str, ...] | None = None  # (P,) 'cloud/region'
     # commitments over time (None = every commitment is bought at the horizon's start and held to its end):
     period_month: np.ndarray | None = None  # (T,) month m each period starts in (months_of_periods); a commitment starts at any month's start
+    period_end_month: np.ndarray | None = None  # (T,) month each period ends in (end_months_of_periods); None = the month it starts in
     term_months: dict[str, int] | None = None  # reserved tier -> months a commitment lasts (needed with period_month)
     pay_full_term: bool = False  # with period_month: the objective pays each commitment's whole term, also the months after the horizon
     earliest_start: dict[str, int] | None = None  # with period_month: reserved tier -> first month a commitment may start (lead time: owned servers arrive weeks after the order)
@@ -124,14 +132,17 @@ class MilpInput:
         return 1 if self.period_month is None else int(np.max(self.period_month)) + 1
 
     def commitment_cover(self, tier: str) -> np.ndarray:
-        """(M, T) bool: a commitment of ``tier`` started at month m is in service in period t, i.e.
-        m ≤ month(t) < m + term. Without ``period_month``: one start, in service in every period."""
+        """(M, T) bool: a commitment of ``tier`` started at month m is in service in period t, i.e. t
+        starts in month m or later and ends before the term does: m ≤ month(t) and end_month(t) < m + L
+        (a period straddling the term's end is left to other capacity: a term never serves more than
+        its L × 730 h). Without ``period_month``: one start, in service in every period."""
         T = len(self.period_hours)
         if self.period_month is None:
             return np.ones((1, T), dtype=bool)
         month = np.asarray(self.period_month, dtype=np.int64)
+        end = month if self.period_end_month is None else np.asarray(self.period_end_month, dtype=np.int64)
         start = np.arange(self.months)[:, None]
-        return (start <= month[None, :]) & (month[None, :] < start + int(self.term_months[tier]))
+        return (start <= month[None, :]) & (end[None, :] < start + int(self.term_months[tier]))
 
     def first_start(self, tier: str) -> int:
         """The first month a commitment of ``tier`` may start (0 unless a lead time delays it)."""

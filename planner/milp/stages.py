@@ -34,7 +34,8 @@ def merge_identical_periods(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
     input and, for each original period, its reduced index."""
     key = inp.demand_rps if inp.mean_demand_rps is None else np.concatenate([inp.demand_rps, inp.mean_demand_rps])
     if inp.period_month is not None:  # commitments differ by month: periods of different months never merge
-        key = np.concatenate([key, np.asarray(inp.period_month, dtype=float)[None, :]])
+        key = np.concatenate([key, np.asarray(inp.period_month, dtype=float)[None, :]]
+                             + ([] if inp.period_end_month is None else [np.asarray(inp.period_end_month, dtype=float)[None, :]]))
     if inp.cold_start_hours > 0:
         new_run = np.r_[True, np.any(key[:, 1:] != key[:, :-1], axis=0)]
         inverse = np.cumsum(new_run) - 1
@@ -50,6 +51,7 @@ def merge_identical_periods(inp: MilpInput) -> tuple[MilpInput, np.ndarray]:
     hours = np.bincount(inverse, weights=inp.period_hours, minlength=len(keep))
     reduced = replace(inp, period_hours=hours, demand_rps=inp.demand_rps[:, keep],
                       period_month=None if inp.period_month is None else np.asarray(inp.period_month)[keep],
+                      period_end_month=None if inp.period_end_month is None else np.asarray(inp.period_end_month)[keep],
                       mean_demand_rps=None if inp.mean_demand_rps is None else inp.mean_demand_rps[:, keep])
     return reduced, inverse
 

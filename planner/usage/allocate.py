@@ -292,12 +292,12 @@ def _usage_table(usage, by: tuple[str, ...], fleet: FleetCost) -> tuple[pd.DataF
 
 def _owner_key(platform_owner, by: tuple[str, ...]) -> tuple[str, ...]:
     if platform_owner is None:
-        raise InputError("idle policy 'platform': name the platform-owner tenant (platform_owner)")
+        raise InputError("idle policy 'platform': name the platform-owner tenant (--platform-owner)")
     if isinstance(platform_owner, str):
         return tuple(platform_owner for _ in by)  # the owner's name in every grouping column
     missing = [k for k in by if k not in platform_owner]
     if missing:
-        raise InputError(f"platform_owner: give a value for every group key; missing {', '.join(missing)}")
+        raise InputError(f"--platform-owner: give a value for every group key (KEY=NAME,...); missing {', '.join(missing)}")
     return tuple(str(platform_owner[k]) for k in by)
 
 

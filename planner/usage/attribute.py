@@ -124,6 +124,10 @@ def attribute(usage_paths, *, plan_path=None, bill_path=None, catalogs=None, by=
                          "or --start)")
         if store.skipped:
             notes.append(f"already in {database}, not loaded again: {', '.join(store.skipped)}")
+        last = store.time_range()[1]
+        if hi - last > timedelta(days=1):
+            notes.append(f"the logs end {last:%Y-%m-%d %H:%M} UTC, {(hi - last).total_seconds() / 86400:.1f} days before the "
+                         "window does: its cost after them goes to the tenants of these logs")
         repeated = store.repeated_request_ids()
         if repeated:
             notes.append(f"{repeated:,} request id(s) appear more than once (overlapping or rotated logs?): each row is counted")

@@ -80,6 +80,9 @@ MAX_EPOCH_SECONDS = 1e11  # year 5138: larger numbers are epoch milliseconds or 
 
 # ts, model and the token counts are never null in a committed row: the checks flag such rows in
 # ``problem`` and their file is rolled back (NOT NULL constraints would abort before the flags are read)
+SOURCES_DDL = """CREATE TABLE IF NOT EXISTS sources (
+    path VARCHAR PRIMARY KEY,         -- resolved path of a loaded log
+    size BIGINT, mtime_ns BIGINT)     -- as loaded: a log that grew or changed is loaded again"""
 USAGE_DDL = """CREATE TABLE IF NOT EXISTS usage (
     ts TIMESTAMP,                     -- UTC
     request_id VARCHAR, api_key VARCHAR, "user" VARCHAR, team VARCHAR, project VARCHAR,
@@ -237,15 +240,27 @@ class UsageStore:
     def __init__(self, database: str | Path = ":memory:"):
         self.database = str(database)
         self.skipped: list[str] = []  # files ingest_usage did not load again (already held)
+        if self.database != ":memory:" and Path(self.database).suffix.lower() in (*_FORMATS, ".gz"):
+            raise InputError(f"{database}: looks like a log, not a usage database (give the logs as files, --db a new .duckdb file)")
         try:
             self.con = duckdb.connect(self.database)
         except duckdb.Error as exc:
             raise InputError(f"{database}: cannot open as a usage database: {_first_line(exc)}") from None
-        try:  # TIMESTAMPTZ casts then convert to UTC; without ICU they already do
-            self.con.execute("SET TimeZone = 'UTC'")
-        except duckdb.Error:
-            pass
+        for setting in ("SET TimeZone = 'UTC'",  # TIMESTAMPTZ casts then convert to UTC; without ICU they already do
+                        "SET enable_progress_bar = false"):  # it would draw on stdout, into --format json
+            try:
+                self.con.execute(setting)
+            except duckdb.Error:
+                pass
+        existing = {r[0] for r in self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'usage'").fetchall()}
+        expected = set(_COLUMNS) | {"source", "batch", "problem"}
+        if existing and existing != expected:
+            self.con.close()
+            raise InputError(f"{database}: its 'usage' table was not made by this version of planner attribute "
+                             f"(columns {', '.join(sorted(existing))}): use a new --db file")
         self.con.execute(USAGE_DDL)
+        self.con.execute(SOURCES_DDL)
         self._batch = int(self.con.execute("SELECT COALESCE(max(batch), 0) FROM usage").fetchall()[0][0])
 
     def close(self) -> None:
@@ -259,10 +274,11 @@ class UsageStore:
 
     # -- loading ------------------------------------------------------------------------------------------
 
-    def ingest(self, path: str | Path, *, format: str | None = None) -> int:
+    def ingest(self, path: str | Path, *, format: str | None = None, replace: bool = False) -> int:
         """Load one request log (``jsonl``, ``json``, ``csv`` or ``parquet``; from the suffix, ``.gz`` allowed,
         unless ``format`` says) and return the number of requests loaded. Raises InputError listing every
-        problem; then nothing of the file is loaded."""
+        problem; then nothing of the file is loaded. ``replace``: the rows an earlier version of the file
+        loaded are dropped in the same transaction."""
         path = Path(path)
         fmt = format or _format_of(path)
         if not path.is_file():
@@ -275,7 +291,7 @@ class UsageStore:
         readers = [_reader(path, fmt)] + ([_reader(path, fallback)] if fallback else [])
         for attempt, reader in enumerate(readers, start=1):
             try:
-                return self._ingest(path, fmt, reader)
+                return self._ingest(path, fmt, reader, replace)
             except _ReadError as exc:
                 if attempt == len(readers):
                     raise InputError(f"{path}: cannot read as {fmt}: {exc}") from None
@@ -291,7 +307,7 @@ class UsageStore:
             raise _ReadError(_first_line(exc)) from None
         return sources
 
-    def _ingest(self, path: Path, fmt: str, reader: str) -> int:
+    def _ingest(self, path: Path, fmt: str, reader: str, replace: bool = False) -> int:
         sources = self._sources(reader)
         fields, problems = _map_fields(path, sources)
         if problems:
@@ -309,11 +325,14 @@ class UsageStore:
         cols = ", ".join(_q(c) for c in _COLUMNS)
         con = self.con
         self._batch += 1
+        source = str(path.resolve())
         con.execute("BEGIN TRANSACTION")
         try:
+            if replace:
+                con.execute("DELETE FROM usage WHERE source = ?", [source])
             # one pass over the file, straight into the table with each row's problem flags; a file with
             # any problem is rolled back (a staging copy cost a quarter of the time on 10 M rows)
-            con.execute(f"INSERT INTO usage ({cols}, source, batch, problem) SELECT {cols}, {_lit(str(path))}, "
+            con.execute(f"INSERT INTO usage ({cols}, source, batch, problem) SELECT {cols}, {_lit(source)}, "
                         f"{self._batch}, ({flags}) FROM (SELECT {columns} FROM {reader} AS src)")
             n, bad = con.execute("SELECT count(*), COALESCE(bit_or(problem), 0) FROM usage WHERE batch = ?",
                                  [self._batch]).fetchall()[0]
@@ -330,6 +349,8 @@ class UsageStore:
             except duckdb.Error as exc:
                 raise _ReadError(_first_line(exc)) from None
             raise InputError(lines)
+        stat = path.stat()
+        con.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)", [source, stat.st_size, stat.st_mtime_ns])
         con.execute("COMMIT")
         return int(n)
 
@@ -394,9 +415,14 @@ class UsageStore:
                + f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))} ORDER BY {', '.join(_q(k) for k in keys)}")
         return self.con.execute(sql, params).df()
 
-    def holds(self, path: str | Path) -> bool:
-        """The store already holds requests loaded from ``path``."""
-        return bool(self.con.execute("SELECT count(*) FROM usage WHERE source = ?", [str(Path(path))]).fetchall()[0][0])
+    def holds(self, path: str | Path) -> str | None:
+        """'same' when the store holds ``path`` as it is now (size and modification time), 'changed'
+        when it holds an earlier version, None when it has never loaded it."""
+        key, stat = str(Path(path).resolve()), Path(path).stat()
+        row = self.con.execute("SELECT size, mtime_ns FROM sources WHERE path = ?", [key]).fetchall()
+        if not row:
+            return None
+        return "same" if tuple(row[0]) == (stat.st_size, stat.st_mtime_ns) else "changed"
 
     def repeated_request_ids(self) -> int:
         """How many request ids appear in more than one row (logs loaded twice, or overlapping)."""
@@ -417,11 +443,12 @@ def ingest_usage(paths, database: str | Path = ":memory:", skip_loaded: bool = F
     store = UsageStore(database)
     problems: list[str] = []
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
-        if skip_loaded and store.holds(path):
+        held = store.holds(path) if skip_loaded and Path(path).is_file() else None
+        if held == "same":
             store.skipped.append(str(path))
             continue
         try:
-            store.ingest(path)
+            store.ingest(path, replace=held == "changed")
         except InputError as exc:
             problems += exc.messages
     if problems:

@@ -164,3 +164,32 @@ def test_a_usage_database_keeps_the_requests_between_runs(plan_file, log, tmp_pa
     assert first["rows"] == again["rows"] == only_db["rows"]  # the log given twice is loaded once
     assert any("not loaded again" in n for n in again["notes"])
     assert run("attribute", "--plan", plan_file).exit_code == 3  # neither logs nor a database
+
+
+def test_a_usage_database_knows_a_log_by_its_file_and_reloads_one_that_grew(plan_file, log, tmp_path, monkeypatch):
+    import os
+
+    db = tmp_path / "usage.duckdb"
+    args = ("--db", db, "--plan", plan_file, "--token-costs", "1:4", "--format", "json")
+    first = json.loads(run("attribute", log, *args).stdout)
+    monkeypatch.chdir(tmp_path)  # the same file by another spelling of its path
+    again = json.loads(run("attribute", "./gateway.csv", *args).stdout)
+    assert sum(r["requests"] for r in again["rows"]) == sum(r["requests"] for r in first["rows"]) == 3
+    with open(log, "a") as f:  # the gateway appended a request: the log is loaded again, replacing its rows
+        f.write("2024-05-01T12:50:00Z,carol,ads,banner,llama-3.1-8b,100,10,0\n")
+    os.utime(log, ns=(os.stat(log).st_atime_ns, os.stat(log).st_mtime_ns + 10**9))
+    grown = json.loads(run("attribute", log, *args).stdout)
+    assert {r["team"]: r["requests"] for r in grown["rows"]} == {"search": 2, "support": 1, "ads": 1}
+
+
+def test_a_database_that_is_not_ours_exits_3(plan_file, log, tmp_path):
+    import duckdb
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    con.execute("CREATE TABLE usage (ts TIMESTAMP, model VARCHAR)")
+    con.close()
+    result = run("attribute", log, "--db", old, "--plan", plan_file, "--token-costs", "1:4")
+    assert result.exit_code == 3 and "was not made by this version of planner attribute" in result.output
+    result = run("attribute", "--db", log, "--plan", plan_file, "--token-costs", "1:4")
+    assert result.exit_code == 3 and "looks like a log, not a usage database" in result.output

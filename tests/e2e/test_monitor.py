@@ -393,3 +393,23 @@ def test_endpoints_of_one_configuration_of_the_plan():
         plan_share(plan, candidate="aws/us-east-1/g6e.xlarge/fp8/tp1/b64/odd")
     with pytest.raises(InputError, match="no replica in service in period 1"):
         plan_share(plan, candidate="aws/us-east-1/g6e.xlarge/fp8/tp1/b64/spot", period=1)
+
+
+def test_an_endpoint_that_stays_down_ends_a_bounded_run(serve):
+    """The first scrape answers, then the endpoint returns 503 for good: three failures in a row end a
+    run that asked for a number of samples (two warned, the third raised)."""
+    url, log = serve([snapshots("vllm_v1", 1)[0]])
+    url_down, _ = serve([b"unavailable"], status=503)
+    clock, errors = FakeClock(), []
+    urls = iter([url] + [url_down] * 10)
+
+    import planner.monitor as mon
+
+    real = mon.scrape_all
+    try:
+        mon.scrape_all = lambda _urls, timeout=10.0, *, clock=clock: real([next(urls)], timeout, clock=clock)
+        with pytest.raises(InputError, match="3 scrapes in a row failed; the last: .*HTTP 503"):
+            monitor("unused", PLAN, 15, 2, clock=clock, sleep=clock.sleep, on_error=errors.append)
+    finally:
+        mon.scrape_all = real
+    assert len(errors) == 2 and len(log) == 1

@@ -148,3 +148,15 @@ def test_full_term_pays_the_whole_term():
     days = monthly(make_input(capacity=[10], prices=PRICES, demand=[[10] * 100], hours=[24.0] * 100,
                               tiers=("reserved-1y", "on-demand")))
     assert set(dataclasses.replace(days, pay_full_term=True).commitment_paid_hours("reserved-1y")) == {8760.0}
+
+
+def test_a_term_never_serves_more_than_its_hours_when_periods_straddle_months():
+    from planner.milp.data import end_months_of_periods
+
+    hours = [700.0] * 14  # periods straddle month starts: 13 of them would start within 12 months
+    inp = make_input(capacity=[10], prices=PRICES, demand=[[10] * 14], hours=hours, tiers=("reserved-1y", "on-demand"))
+    inp = dataclasses.replace(monthly(inp), period_end_month=end_months_of_periods(hours))
+    served = inp.commitment_cover("reserved-1y").astype(float) @ np.asarray(hours)
+    assert served.max() <= 12 * MONTH and served[0] == 12 * 700.0  # periods 0..11 end by hour 8,760; period 12 does not
+    r = run(dataclasses.replace(inp, pay_full_term=True))  # the plan re-costs what the solver paid
+    assert r.objective_usd == pytest.approx(cost_usd(dataclasses.replace(inp, pay_full_term=True), r.reserved, r.per_period))

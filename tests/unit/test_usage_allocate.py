@@ -112,7 +112,7 @@ def test_from_store_counts_requests_outside_the_period():
     ({"idle_policy": "proportionate"}, "idle policy: 'proportionate' is not one of proportional, platform, even; "
                                        "did you mean 'proportional'?"),
     ({"idle_policy": "platform", "utilisation": 0.5}, "idle policy 'platform': name the platform-owner tenant "
-                                                      "(platform_owner)"),
+                                                      "(--platform-owner)"),
     ({"utilisation": 1.2}, "utilisation: 1.2 is not a share in [0, 1]"),
     ({"utilisation": 0.5, "idle_usd": 3}, "give either utilisation or idle_usd, not both"),
     ({"idle_usd": 150}, "idle_usd: 150 is not between 0 and the fleet cost 100.00"),
