@@ -860,10 +860,10 @@ def define_cold_starts(prob: pulp.LpProblem, inp: MilpInput, idx: VarIndex) -> N
 
 
 def objective_terms(inp: MilpInput, idx: VarIndex) -> list[tuple[pulp.LpVariable, float]]:
-    """Cost coefficients: p_{k,τ} H for r_{k,τ} (p_{k,τ} Σ_t h_t A_{τ,m,t} for r_{k,τ,m}); h_t p_{k,τ} for o/s_{k,t}; S_g for z_g; L p_{k,τ} for
+    """Cost coefficients: p_{k,τ} H for r_{k,τ} (p_{k,τ} Σ_t h_t A_{τ,m,t} for r_{k,τ,m}, or L_τ 730 paid in
+    full: ``MilpInput.commitment_paid_hours``); h_t p_{k,τ} for o/s_{k,t}; S_g for z_g; L p_{k,τ} for
     g_{τ,k,t}; 3600 h_t p_api for a_{u,t}."""
     hours = np.asarray(inp.period_hours, dtype=float)
-    H = float(hours.sum())
     terms: list[tuple[pulp.LpVariable, float]] = []
     for tier in RESERVED_TIERS:
         if not idx.reserved[tier]:

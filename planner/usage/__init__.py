@@ -31,7 +31,8 @@ from planner.usage.focus import (
     write_focus_csv,
     write_focus_json,
 )
-from planner.usage.ingest import FIELD_SOURCES, GROUP_KEYS, UsageStore, ingest_usage
+from planner.usage.fields import FIELD_SOURCES
+from planner.usage.ingest import GROUP_KEYS, UsageStore, ingest_usage
 
 __all__ = [
     "FIELD_SOURCES", "FOCUS_SPEC_URL", "FOCUS_VERSION", "GROUP_KEYS", "IDLE_POLICIES", "MANDATORY_COLUMNS",
