@@ -2,8 +2,9 @@
 candidates and cost terms as the plan, so that its savings can be defended.
 
 * ``peak-on-demand``: what a team without a planner buys: one GPU type, on-demand only, a fixed
-  fleet sized for the horizon's peak in every user region (no scaling, no commitment, no spot);
-  the GPU type for which that fleet is cheapest.
+  fleet sized for the horizon's peak in every user region (no scaling, no commitment, no spot;
+  on a timeline of months, each month's own peak: a team resizes its fleet as demand grows); the GPU
+  type for which that fleet is cheapest.
 * ``best-single-gpu``: the planner itself restricted to one GPU type (every tier, period and rule of
   the problem): the best such plan over the GPU types. The plan, free to mix types, is never dearer
   than it except by the solvers' gaps.
@@ -54,11 +55,17 @@ def _fleet(plan: Plan) -> str:
 
 
 def peak_provisioned(prep: Prepared) -> Prepared | None:
-    """``prep`` with on-demand only and every period's demand at the horizon's peak (per user region)."""
+    """``prep`` with on-demand only and every period's demand at the horizon's peak (per user region;
+    on a timeline, the peak of the period's month)."""
     inp = prep.milp_input
     if inp is None or not len(prep.candidates.table):
         return None
-    peak = np.repeat(np.asarray(inp.demand_rps, dtype=float).max(axis=1, keepdims=True), inp.demand_rps.shape[1], axis=1)
+    demand = np.asarray(inp.demand_rps, dtype=float)
+    if inp.period_month is None:
+        peak = np.repeat(demand.max(axis=1, keepdims=True), demand.shape[1], axis=1)
+    else:
+        month = np.asarray(inp.period_month)
+        peak = np.stack([demand[:, month == m].max(axis=1) for m in range(inp.months)], axis=1)[:, month]
     # every period the same (the mean too), so they merge into one: the same fleet all horizon, no starts
     fixed = dataclasses.replace(inp, tiers=("on-demand",), demand_rps=peak, mean_demand_rps=peak, api_usd_per_request=None,
                                 cold_start_hours=0.0, period_month=None, period_end_month=None, term_months=None,
@@ -128,7 +135,9 @@ def baselines_for(prep: Prepared, plan: Plan, options: SolverOptions) -> list[Ba
         peak.append((gpu, *_solve(peak_provisioned(one), options)))
     on_demand_allowed = "on-demand" in tiers
     return [
-        _best("peak-on-demand", "one GPU type, on-demand only, a fixed fleet for the peak (no scaling, "
+        _best("peak-on-demand", "one GPU type, on-demand only, a fixed fleet for the peak"
+              + (" of each month" if prep.milp_input is not None and prep.milp_input.period_month is not None else "")
+              + " (no scaling, "
               "commitment or spot); the cheapest GPU type for it"
               + ("" if on_demand_allowed else " (on-demand is not among the problem's tiers: shown for comparison)"),
               plan, peak, restriction=on_demand_allowed),

@@ -205,3 +205,17 @@ def test_a_runaway_growth_and_a_lead_time_without_renting_are_explained(tmp_path
     result = run("solve", write(tmp_path, text, "owned.yaml"), "--no-baselines")
     assert result.exit_code == 4, result.output
     assert "owned serves from month 3 at the earliest (its lead time), and no other allowed tier can serve months 0–2" in result.output
+
+
+def test_the_peak_baseline_follows_each_months_peak_on_a_timeline(solved):
+    from planner.baselines import peak_provisioned
+    from planner.catalog import load_catalogs
+    from planner.pipeline import prepare
+    from planner.problem import load_problem
+
+    path, _ = solved
+    prep = prepare(load_problem(path), load_catalogs())
+    fixed = peak_provisioned(prep).milp_input
+    # a team resizes its on-demand fleet as demand grows: each month's peak, not the year's
+    assert fixed.demand_rps[0].tolist() == pytest.approx([6, 6, 9, 9, 13.5, 13.5, 20.25, 20.25])
+    assert fixed.tiers == ("on-demand",) and fixed.period_month is None
