@@ -56,7 +56,7 @@ def test_hybrid_plan_verifies_and_a_cheaper_owned_price_is_caught(plan, tmp_path
 
 @pytest.mark.parametrize("edit, message", [
     (("sites: [{name: nova-colo, geo: us-east, pue: 1.58}]", "sites: [{name: x, geo: eu-west, pue: 1.4}]"),
-     "catalogs/energy.csv has no usd_per_kwh for 'eu-west'"),
+     "catalogs/energy.csv has no colo_usd_per_kw_month for 'eu-west'"),
     (("lead_time_weeks: 10", "lead_time_weeks: 10\n    servers: [dgx-h10]"), "did you mean 'dgx-h100'"),
     (("tiers: [owned, ", "tiers: ["), "tier 'owned' needs on_prem"),
     (("geo: us-east, pue", "geo: us-est, pue"), "unknown geography 'us-est'"),
@@ -150,3 +150,19 @@ def test_html_report_carries_the_tco_section(plan, lifecycle_result):
     assert "tco-plan" in page and "tco-cloud" in page and "tco-api" in page
     month = lifecycle_result["break_even_month"]["cloud"]
     assert f"breaks even in month {month}" in page
+
+
+def test_a_european_site_takes_eurostat_electricity_and_its_own_colocation(tmp_path):
+    from planner.catalog import load_catalogs
+    from planner.onprem import site_figures
+    from planner.problem import load_problem
+
+    text = HYBRID.read_text().replace("data/azure2023", str(ROOT / "problems" / "data" / "azure2023"))
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace("sites: [{name: nova-colo, geo: us-east, pue: 1.58}]",
+                                 "sites: [{name: dublin, geo: eu-west, pue: 1.4, colo_usd_per_kw_month: 200}]"))
+    (figures,) = site_figures(load_problem(path), load_catalogs())
+    # Eurostat: Ireland EUR 0.256/kWh (H1 2024) × 1.08238 USD/EUR (IMF 2024 average) = 0.2771; IE grid 352 g
+    assert figures.usd_per_kwh == pytest.approx(0.2771) and figures.kg_co2_per_kwh == pytest.approx(0.352)
+    assert figures.colo_usd_per_kw_month == 200
+    assert any("Eurostat" in s or "eurostat" in s for s in figures.sources)
