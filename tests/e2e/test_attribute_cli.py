@@ -193,3 +193,14 @@ def test_a_database_that_is_not_ours_exits_3(plan_file, log, tmp_path):
     assert result.exit_code == 3 and "was not made by this version of planner attribute" in result.output
     result = run("attribute", "--db", log, "--plan", plan_file, "--token-costs", "1:4")
     assert result.exit_code == 3 and "looks like a log, not a usage database" in result.output
+
+
+def test_the_readme_sample_log(plan_file):
+    sample = ROOT / "problems" / "data" / "gateway_sample.jsonl"
+    out = json.loads(run("attribute", sample, "--plan", plan_file, "--start", "2024-05-01T10:00:00Z", "--end",
+                         "2024-05-01T10:10:00Z", "--format", "json").stdout)
+    plan = json.loads(plan_file.read_text())
+    assert out["fleet_cost_usd"] == pytest.approx(round(plan["objective_usd"] / 24 / 6, 2))
+    assert sum(r["requests"] for r in out["rows"]) == 2992 and {r["team"] for r in out["rows"]} == {"search", "support", "research", "ads"}
+    assert sum(Decimal(repr(r["cost_usd"])) for r in out["rows"]) == Decimal(repr(out["fleet_cost_usd"]))
+    assert 0.5 < out["utilisation"] < 1.0 and out["token_weights"]["decode"] > 1
