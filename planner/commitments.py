@@ -63,6 +63,7 @@ def check_purchases(plan: Plan, loaded: LoadedProblem, hours: np.ndarray, check)
                   f"({n.min():.0f}..{n.max():.0f})")
         return 0.0
     month, end_month = months_of_periods(hours), end_months_of_periods(hours)
+    starts = np.concatenate([[0.0], np.cumsum(hours)[:-1]])  # each period's first hour
     check([p.month for p in plan.periods] == month.tolist(), "commitments", "each period's month is the 730-hour month it starts in")
     terms = term_months(loaded)
     horizon = float(hours.sum())
@@ -90,7 +91,6 @@ def check_purchases(plan: Plan, loaded: LoadedProblem, hours: np.ndarray, check)
               f"{label}: {x.usd_per_instance_hour:.6f} USD/h, its assignment's price + fee {rate if rate is not None else 'missing'}")
         # the rest of the term: after the horizon, or lost where periods straddle a month's start
         after = x.usd_per_instance_hour * x.count * max(term * HOURS_PER_MONTH - served, 0.0)
-        starts = np.concatenate([[0.0], np.cumsum(hours)[:-1]])
         first = starts[month >= x.start_month]
         check(first.size > 0 and _close(float(first[0]), x.start_hour), "commitments",
               f"{label}: in service from hour {float(first[0]) if first.size else horizon:g} (its month's first period), plan {x.start_hour:g}")

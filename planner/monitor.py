@@ -96,14 +96,12 @@ def assignment_share(plan: Plan, candidate: str, replicas: float | None = None, 
     """The endpoints are replicas of one configuration of the plan (``candidate``: its candidate_id, every
     tier of it): its own price, capacity at the SLO (availability-derated) and load per replica, over the
     periods it is in service (hours-weighted) or the given period; ``replicas`` of them (default: all)."""
-    import difflib
+    from planner.catalog.ids import did_you_mean
 
     mine = [a for a in plan.assignments if a.candidate_id == candidate]
     if not mine:
         ids = sorted({a.candidate_id for a in plan.assignments})
-        close = difflib.get_close_matches(candidate, ids, n=1, cutoff=0.5)
-        raise InputError(f"plan {plan.name}: no assignment '{candidate}'" + (f"; did you mean '{close[0]}'?" if close
-                                                                            else f" (it has: {', '.join(ids)})"))
+        raise InputError(f"plan {plan.name}: no assignment '{candidate}'{did_you_mean(candidate, ids, n=1)}")
     T = len(plan.periods)
     reps = [sum(a.replicas_by_period[t] for a in mine) for t in range(T)]
     cost = [sum(a.instances_by_period[t] * (a.price_usd_per_instance_hour + a.platform_fee_usd_per_instance_hour) for a in mine)

@@ -58,9 +58,17 @@ class IdIndex:
         return text
 
 
-def did_you_mean(name: str, choices: list[str]) -> str:
-    """Suffix like "; did you mean 'x'?" for a value not in a closed set of choices."""
-    close = difflib.get_close_matches(str(name), choices, n=2, cutoff=0.5)
+def did_you_mean(name: str, choices, *, n: int = 2, cutoff: float = 0.5, ignore_case: bool = False,
+                 otherwise: bool = True) -> str:
+    """Suffix like "; did you mean 'x'?" for a value not in a closed set of choices (the ``n`` closest
+    above ``cutoff``, matched without case with ``ignore_case``); with none close, "; expected one of
+    ..." (``otherwise``) or nothing."""
+    choices = list(choices)
+    key = (lambda c: str(c).lower()) if ignore_case else str
+    by_key = {}
+    for c in choices:
+        by_key.setdefault(key(c), c)
+    close = [by_key[c] for c in difflib.get_close_matches(key(name), list(by_key), n=n, cutoff=cutoff)]
     if close:
         return "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    return "; expected one of " + ", ".join(choices)
+    return "; expected one of " + ", ".join(map(str, choices)) if otherwise else ""

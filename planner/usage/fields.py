@@ -35,11 +35,12 @@ Columns not listed are ignored. The ``user`` grouping key is the user, or the AP
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+
+from planner.catalog.ids import did_you_mean
 
 FIELD_SOURCES: dict[str, tuple[str, ...]] = {
     "ts": ("timestamp", "startTime", "start_time", "created_at", "created", "request_time", "time", "ts"),
@@ -198,11 +199,8 @@ class _Field:
 
 
 def _did_you_mean(name: str, choices) -> str:
-    close = difflib.get_close_matches(name.lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
-    if not close:
-        return ""
-    original = next(c for c in choices if c.lower() == close[0])
-    return f"; did you mean '{original}'?"
+    """The closest choice whatever its case, or nothing (column names, keys and policies of usage input)."""
+    return did_you_mean(name, choices, n=1, cutoff=0.6, ignore_case=True, otherwise=False)
 
 
 def _map_fields(path: Path, sources: dict[str, _Source]) -> tuple[dict[str, _Field], list[str]]:

@@ -54,7 +54,8 @@ class FakeClock:
 @pytest.fixture
 def serve():
     """serve(bodies) → (URL, log): a /metrics endpoint answering the i-th GET with bodies[i] (the last
-    one again after that); log records each request's Accept header."""
+    one again after that; a (status, body) pair answers with that status); log records each request's
+    Accept header."""
     servers = []
 
     def start(bodies, status=200, content_type=CONTENT_TYPE):
@@ -62,9 +63,10 @@ def serve():
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                body = bodies[min(len(log), len(bodies) - 1)]
+                answer = bodies[min(len(log), len(bodies) - 1)]
+                code, body = answer if isinstance(answer, tuple) else (status, answer)
                 log.append(self.headers.get("Accept"))
-                self.send_response(status)
+                self.send_response(code)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -348,37 +350,15 @@ def test_planner_monitor_command_on_a_live_endpoint(serve):
     assert bad.exit_code == 3 and "http://127.0.0.1:9/metrics" in bad.output and "Traceback" not in bad.output
 
 
-def test_a_failed_scrape_after_the_first_is_tried_again():
+def test_a_failed_scrape_after_the_first_is_tried_again(serve):
     """An endpoint that answers 500 once between two good scrapes: the interval spans the gap."""
     bodies = snapshots("vllm_v1", 2)
-    answers = [(200, bodies[0]), (500, b"busy"), (200, bodies[1])]
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            status, body = answers[min(len(seen), len(answers) - 1)]
-            seen.append(status)
-            self.send_response(status)
-            self.send_header("Content-Type", CONTENT_TYPE)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        clock, errors = FakeClock(), []
-        url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
-        reports = monitor(url, PLAN, 15, 2, clock=clock, sleep=clock.sleep, on_error=errors.append)
-        assert seen == [200, 500, 200] and len(errors) == 1 and "HTTP 500" in errors[0]
-        assert len(reports) == 1 and reports[0]["interval"]["seconds"] == 30  # the gap is part of the interval
-        assert reports[0]["observed"]["requests_per_s"] == pytest.approx(1.0)  # 30 requests over 30 s
-    finally:
-        server.shutdown()
-        server.server_close()
+    url, log = serve([(200, bodies[0]), (500, b"busy"), (200, bodies[1])])
+    clock, errors = FakeClock(), []
+    reports = monitor(url, PLAN, 15, 2, clock=clock, sleep=clock.sleep, on_error=errors.append)
+    assert len(log) == 3 and len(errors) == 1 and "HTTP 500" in errors[0]
+    assert len(reports) == 1 and reports[0]["interval"]["seconds"] == 30  # the gap is part of the interval
+    assert reports[0]["observed"]["requests_per_s"] == pytest.approx(1.0)  # 30 requests over 30 s
 
 
 def test_endpoints_of_one_configuration_of_the_plan():
@@ -398,18 +378,8 @@ def test_endpoints_of_one_configuration_of_the_plan():
 def test_an_endpoint_that_stays_down_ends_a_bounded_run(serve):
     """The first scrape answers, then the endpoint returns 503 for good: three failures in a row end a
     run that asked for a number of samples (two warned, the third raised)."""
-    url, log = serve([snapshots("vllm_v1", 1)[0]])
-    url_down, _ = serve([b"unavailable"], status=503)
+    url, log = serve([snapshots("vllm_v1", 1)[0], (503, b"unavailable")])
     clock, errors = FakeClock(), []
-    urls = iter([url] + [url_down] * 10)
-
-    import planner.monitor as mon
-
-    real = mon.scrape_all
-    try:
-        mon.scrape_all = lambda _urls, timeout=10.0, *, clock=clock: real([next(urls)], timeout, clock=clock)
-        with pytest.raises(InputError, match="3 scrapes in a row failed; the last: .*HTTP 503"):
-            monitor("unused", PLAN, 15, 2, clock=clock, sleep=clock.sleep, on_error=errors.append)
-    finally:
-        mon.scrape_all = real
-    assert len(errors) == 2 and len(log) == 1
+    with pytest.raises(InputError, match="3 scrapes in a row failed; the last: .*HTTP 503"):
+        monitor(url, PLAN, 15, 2, clock=clock, sleep=clock.sleep, on_error=errors.append)
+    assert len(errors) == 2 and len(log) == 4
